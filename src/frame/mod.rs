@@ -1,0 +1,37 @@
+//! The frame codec (RFC 6455 section 5): header parsing and encoding, and
+//! masking. Pure functions over borrowed bytes; nothing here allocates.
+
+mod header;
+mod mask;
+
+pub use header::{FrameHeader, FrameRules, MAX_HEADER_LEN, Opcode, Rsv};
+pub use mask::{append_masked, apply_mask};
+
+/// The outcome of an incremental parse that did not fail, in the style of
+/// `httparse`: either a complete value, or a request for more bytes.
+///
+/// `Partial` is never an error and means nothing was consumed: call again
+/// with the same bytes plus more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Status<T> {
+    /// The value is complete.
+    Complete(T),
+    /// More bytes are needed; none were consumed.
+    Partial,
+}
+
+impl<T> Status<T> {
+    /// The complete value, if there is one.
+    pub fn complete(self) -> Option<T> {
+        match self {
+            Status::Complete(v) => Some(v),
+            Status::Partial => None,
+        }
+    }
+
+    /// Whether more bytes are needed.
+    pub fn is_partial(&self) -> bool {
+        matches!(self, Status::Partial)
+    }
+}

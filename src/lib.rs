@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod close;
+pub mod error;
+pub mod frame;
+pub mod handshake;
+pub mod role;
+pub mod time;
+
+pub use close::CloseCode;
+pub use error::{ProtocolError, SendError};
+pub use role::Role;
+pub use time::Instant;
