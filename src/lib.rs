@@ -7,6 +7,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod close;
+pub mod config;
+pub mod connection;
 pub mod error;
 pub mod frame;
 pub mod handshake;
@@ -14,6 +16,8 @@ pub mod role;
 pub mod time;
 
 pub use close::CloseCode;
+pub use config::Config;
+pub use connection::{ClosedReason, Connection, Event, MaskSource, MessageKind};
 pub use error::{ProtocolError, SendError};
 pub use role::Role;
 pub use time::Instant;

@@ -1,0 +1,239 @@
+//! Sending: data messages whole or streamed, control frames, and the Close
+//! that ends them (RFC 6455 sections 5.4 to 5.5 and 7).
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use super::utf8::Carry;
+use super::{Connection, MessageKind, State};
+use crate::close::CloseCode;
+use crate::error::SendError;
+use crate::frame::{FrameHeader, Opcode, append_masked};
+
+/// Where a client's masking keys come from (RFC 6455 section 5.3).
+///
+/// Keys must be unpredictable to the server and to anything between: take
+/// each one from a cryptographically strong random source. A closure
+/// `FnMut() -> [u8; 4]` is a `MaskSource`. Tests may use a counter.
+pub trait MaskSource: Send {
+    /// The key for the next frame.
+    fn mask_key(&mut self) -> [u8; 4];
+}
+
+impl<F: FnMut() -> [u8; 4] + Send> MaskSource for F {
+    fn mask_key(&mut self) -> [u8; 4] {
+        self()
+    }
+}
+
+/// Send-side state.
+pub(super) struct Sender {
+    /// Encoded frames not yet handed to `poll_transmit`.
+    pub(super) out: Vec<u8>,
+    /// A client's key source; `None` for a server, which never masks.
+    mask: Option<Box<dyn MaskSource>>,
+    /// A streamed message in progress, and whether its first frame went out.
+    streaming: Option<(MessageKind, bool)>,
+    /// Streamed text: a character cut between two fragments.
+    carry: Carry,
+    /// A Close frame was queued; nothing may follow it.
+    pub(super) sent_close: bool,
+}
+
+impl Sender {
+    pub(super) fn new(mask: Option<Box<dyn MaskSource>>) -> Sender {
+        Sender {
+            out: Vec::new(),
+            mask,
+            streaming: None,
+            carry: Carry::default(),
+            sent_close: false,
+        }
+    }
+
+    /// Encode one frame into `out`, masked if we are a client.
+    fn write_frame(&mut self, opcode: Opcode, fin: bool, payload: &[u8]) {
+        let key = self.mask.as_mut().map(|m| m.mask_key());
+        let header = FrameHeader {
+            fin,
+            mask: key,
+            ..FrameHeader::new(opcode, payload.len() as u64)
+        };
+        header.encode_to_vec(&mut self.out);
+        match key {
+            Some(key) => append_masked(&mut self.out, payload, key, 0),
+            None => self.out.extend_from_slice(payload),
+        }
+    }
+
+    /// A control frame whose payload the caller checked (at most 125 bytes).
+    pub(super) fn write_control(&mut self, opcode: Opcode, payload: &[u8]) {
+        self.write_frame(opcode, true, payload);
+    }
+
+    /// A Close with `code` and `reason` (checked by the caller).
+    pub(super) fn write_close(&mut self, code: CloseCode, reason: &str) {
+        let mut payload = [0u8; 125];
+        payload[..2].copy_from_slice(&code.0.to_be_bytes());
+        let n = 2 + reason.len().min(123);
+        payload[2..n].copy_from_slice(&reason.as_bytes()[..n - 2]);
+        self.write_frame(Opcode::Close, true, &payload[..n]);
+        self.sent_close = true;
+    }
+
+    /// The answer to a peer's Close: its code echoed, or an empty Close.
+    pub(super) fn write_close_echo(&mut self, code: Option<CloseCode>) {
+        match code {
+            Some(code) => self.write_close(code, ""),
+            None => {
+                self.write_frame(Opcode::Close, true, &[]);
+                self.sent_close = true;
+            }
+        }
+    }
+
+    pub(super) fn drain_into(&mut self, buf: &mut Vec<u8>, retain: usize) -> usize {
+        let n = self.out.len();
+        if buf.is_empty() {
+            core::mem::swap(buf, &mut self.out);
+        } else {
+            buf.extend_from_slice(&self.out);
+            self.out.clear();
+        }
+        if self.out.capacity() > retain {
+            self.out = Vec::new();
+        }
+        n
+    }
+}
+
+impl Connection {
+    /// Data frames may go out until our Close does.
+    fn check_data_allowed(&self) -> Result<(), SendError> {
+        match self.state {
+            State::Open | State::CloseReceived(_) if !self.tx.sent_close => Ok(()),
+            _ => Err(SendError::Closed),
+        }
+    }
+
+    /// Send a whole text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.send_message(Opcode::Text, text.as_bytes())
+    }
+
+    /// Send a whole binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_message(Opcode::Binary, data)
+    }
+
+    fn send_message(&mut self, opcode: Opcode, data: &[u8]) -> Result<(), SendError> {
+        self.check_data_allowed()?;
+        if self.tx.streaming.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        let size = self.settings.fragment_size as usize;
+        if size == 0 || data.len() <= size {
+            self.tx.write_frame(opcode, true, data);
+            return Ok(());
+        }
+        // Split on byte boundaries: section 5.4 lets a text message's frames
+        // cut characters, only the whole message must be UTF-8.
+        let mut chunks = data.chunks(size).peekable();
+        let mut op = opcode;
+        while let Some(chunk) = chunks.next() {
+            self.tx.write_frame(op, chunks.peek().is_none(), chunk);
+            op = Opcode::Continuation;
+        }
+        Ok(())
+    }
+
+    /// Start a message to be sent in pieces with
+    /// [`send_fragment`](Self::send_fragment). Nothing goes out yet.
+    pub fn begin_message(&mut self, kind: MessageKind) -> Result<(), SendError> {
+        self.check_data_allowed()?;
+        if self.tx.streaming.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        self.tx.streaming = Some((kind, false));
+        self.tx.carry = Carry::default();
+        Ok(())
+    }
+
+    /// Send the next piece of the message started with
+    /// [`begin_message`](Self::begin_message) as one frame; `fin` ends the
+    /// message. Text pieces may cut a character, but must join into valid
+    /// UTF-8 ([`SendError::InvalidUtf8`] otherwise, and nothing is sent).
+    pub fn send_fragment(&mut self, data: &[u8], fin: bool) -> Result<(), SendError> {
+        self.check_data_allowed()?;
+        let Some((kind, started)) = self.tx.streaming else {
+            return Err(SendError::NoMessageStarted);
+        };
+        if kind == MessageKind::Text {
+            let next = self
+                .tx
+                .carry
+                .check(data)
+                .map_err(|()| SendError::InvalidUtf8)?;
+            if fin && !next.is_empty() {
+                return Err(SendError::InvalidUtf8);
+            }
+            self.tx.carry = next;
+        }
+        let opcode = match (started, kind) {
+            (true, _) => Opcode::Continuation,
+            (false, MessageKind::Text) => Opcode::Text,
+            (false, MessageKind::Binary) => Opcode::Binary,
+        };
+        self.tx.write_frame(opcode, fin, data);
+        self.tx.streaming = if fin { None } else { Some((kind, true)) };
+        Ok(())
+    }
+
+    /// Send a Ping (at most 125 bytes of payload).
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.send_control(Opcode::Ping, payload)
+    }
+
+    /// Send an unsolicited Pong (at most 125 bytes), e.g. as a unidirectional
+    /// heartbeat (section 5.5.3).
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.send_control(Opcode::Pong, payload)
+    }
+
+    fn send_control(&mut self, opcode: Opcode, payload: &[u8]) -> Result<(), SendError> {
+        if self.tx.sent_close || self.is_closed() {
+            return Err(SendError::Closed);
+        }
+        if payload.len() > 125 {
+            return Err(SendError::ControlTooLong);
+        }
+        self.tx.write_control(opcode, payload);
+        Ok(())
+    }
+
+    /// Start (or, after the peer's Close with `auto_close` off, finish) the
+    /// close handshake with `code` and a `reason` of at most 123 bytes.
+    ///
+    /// `code` must be one that may be sent ([`CloseCode::is_allowed_on_wire`]).
+    /// No frame may be sent after this. The connection then waits for the
+    /// peer's Close, up to [`Config::close_timeout`](crate::Config::close_timeout).
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        if self.tx.sent_close || self.is_closed() {
+            return Err(SendError::Closed);
+        }
+        if !code.is_allowed_on_wire() {
+            return Err(SendError::InvalidCloseCode(code.0));
+        }
+        if reason.len() > 123 {
+            return Err(SendError::CloseReasonTooLong);
+        }
+        self.tx.write_close(code, reason);
+        self.tx.streaming = None;
+        self.arm_close_timer();
+        match self.state {
+            State::CloseReceived(peer_code) => self.close_handshake_done(peer_code),
+            _ => self.state = State::CloseSent,
+        }
+        Ok(())
+    }
+}

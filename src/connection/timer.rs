@@ -1,0 +1,73 @@
+//! The connection's deadlines: one enum, one table, one `poll_timeout`
+//! (the shape of quinn-proto's `timer.rs`).
+
+use crate::time::Instant;
+
+/// A deadline the connection may have armed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Timer {
+    /// Nothing received for `keepalive_interval`: send a Ping.
+    Keepalive = 0,
+    /// A keepalive Ping went unanswered for `keepalive_timeout`: the peer is dead.
+    KeepaliveTimeout = 1,
+    /// Our Close was sent `close_timeout` ago and the handshake (or, for a
+    /// client, the server's transport close) has not followed.
+    Close = 2,
+}
+
+const COUNT: usize = 3;
+
+/// Armed deadlines, as nanoseconds since the caller's epoch (`u64::MAX` for
+/// "not armed"): 24 bytes instead of 48 for `Option<Instant>`s, which matters
+/// for the per-connection budget. 2^64 ns is 584 years of uptime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimerTable([u64; COUNT]);
+
+const UNSET: u64 = u64::MAX;
+
+fn to_nanos(t: Instant) -> u64 {
+    u64::try_from(t.elapsed().as_nanos()).unwrap_or(UNSET - 1)
+}
+
+impl Default for TimerTable {
+    fn default() -> Self {
+        TimerTable([UNSET; COUNT])
+    }
+}
+
+impl TimerTable {
+    pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
+        self.0[timer as usize] = to_nanos(at);
+    }
+
+    pub(crate) fn stop(&mut self, timer: Timer) {
+        self.0[timer as usize] = UNSET;
+    }
+
+    pub(crate) fn stop_all(&mut self) {
+        *self = TimerTable::default();
+    }
+
+    pub(crate) fn is_set(&self, timer: Timer) -> bool {
+        self.0[timer as usize] != UNSET
+    }
+
+    /// The earliest armed deadline.
+    pub(crate) fn next(&self) -> Option<Instant> {
+        let min = *self.0.iter().min()?;
+        (min != UNSET).then(|| Instant::from_elapsed(core::time::Duration::from_nanos(min)))
+    }
+
+    /// Disarm and return the first timer (in enum order) that is due at `now`.
+    pub(crate) fn expire(&mut self, now: Instant) -> Option<Timer> {
+        let now = to_nanos(now);
+        for timer in [Timer::Keepalive, Timer::KeepaliveTimeout, Timer::Close] {
+            let at = self.0[timer as usize];
+            if at != UNSET && at <= now {
+                self.0[timer as usize] = UNSET;
+                return Some(timer);
+            }
+        }
+        None
+    }
+}
