@@ -224,6 +224,14 @@ impl Connection {
         self.tx.out.len()
     }
 
+    /// Heap bytes the connection's buffers hold now (their capacities), for
+    /// monitoring and for tests of the memory bounds. The boxed
+    /// [`MaskSource`] is not counted.
+    #[must_use]
+    pub fn heap_usage(&self) -> usize {
+        self.rx.capacity() + self.tx.out.capacity() + self.events.buf.capacity()
+    }
+
     // ---- output ----
 
     /// Append the bytes to write to the transport to `buf`, and return how

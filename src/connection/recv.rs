@@ -56,6 +56,10 @@ impl Receiver {
         self.carry = Carry::default();
     }
 
+    pub(super) fn capacity(&self) -> usize {
+        self.msg.capacity()
+    }
+
     /// Free the assembly buffer if no message is in progress.
     pub(super) fn release(&mut self) {
         if self.msg_kind.is_none() {

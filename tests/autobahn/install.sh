@@ -40,8 +40,8 @@ WANT_MARKER="$(printf '%s\n' "${PINS[@]}")"
 
 export PIP_NO_INPUT=1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
-# Python 2.7 pip prints a deprecation banner on every call; keep logs readable.
-export PYTHONWARNINGS="ignore:DEPRECATION"
+# pip on Python 2.7 warns about end of life on every call; keep logs readable.
+export PYTHONWARNINGS="ignore::DeprecationWarning"
 
 wstest_ok() {
     [ -x "$VENV/bin/python" ] &&

@@ -1,0 +1,106 @@
+//! Arbitrary bytes, in arbitrary chunks, into a server and a client
+//! connection.
+//!
+//! Invariants: no panic; memory stays within a bound set by the configured
+//! limits and the chunk size; every Close on the wire carries a sendable
+//! code and is the last frame; exactly one terminal event, and it is last.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use wscore::frame::{FrameHeader, FrameRules, Opcode, Rsv, Status, apply_mask};
+use wscore::{Config, Connection, Event, Instant, Role};
+
+const MAX_MESSAGE: u64 = 4096;
+
+fn config(streaming: bool) -> Config {
+    let mut c = Config::default();
+    c.max_frame_size = 2048;
+    c.max_message_size = MAX_MESSAGE;
+    c.streaming = streaming;
+    c
+}
+
+/// Frames on the wire of `sender`, checked as a peer would.
+fn check_wire(wire: &[u8], sender: Role) {
+    let mut rest = wire;
+    let mut saw_close = false;
+    while !rest.is_empty() {
+        let rules = FrameRules {
+            allowed_rsv: Rsv::NONE,
+            ..FrameRules::new(sender.peer())
+        };
+        let Ok(Status::Complete((h, n))) = FrameHeader::parse(rest, &rules) else {
+            panic!("the connection wrote an invalid frame");
+        };
+        assert!(!saw_close, "a frame after Close");
+        let len = h.payload_len as usize;
+        let mut payload = rest[n..n + len].to_vec();
+        if let Some(key) = h.mask {
+            apply_mask(&mut payload, key, 0);
+        }
+        if h.opcode == Opcode::Close {
+            saw_close = true;
+            assert_ne!(payload.len(), 1);
+            if payload.len() >= 2 {
+                let code = u16::from_be_bytes([payload[0], payload[1]]);
+                assert!(wscore::CloseCode(code).is_allowed_on_wire(), "sent {code}");
+                assert!(std::str::from_utf8(&payload[2..]).is_ok());
+            }
+        }
+        rest = &rest[n + len..];
+    }
+}
+
+fn run(mut conn: Connection, data: &[u8], chunk: usize) {
+    let mut wire = Vec::new();
+    let mut closed = 0;
+    for piece in data.chunks(chunk) {
+        conn.handle_input(Instant::ZERO, piece);
+        // Bounded: the message in progress, events from one chunk (each
+        // with a 9-byte record header), and a Close; capacities may double.
+        let bound = 2 * (MAX_MESSAGE as usize + 10 * piece.len() + 16 * 1024) + 4096;
+        assert!(
+            conn.heap_usage() <= bound,
+            "{} > {bound}",
+            conn.heap_usage()
+        );
+        while let Some(e) = conn.poll_event() {
+            assert_eq!(closed, 0, "an event after Closed");
+            if let Event::Closed(_) = e {
+                closed += 1;
+            }
+        }
+        conn.poll_transmit(&mut wire);
+    }
+    conn.handle_eof(Instant::ZERO);
+    while let Some(e) = conn.poll_event() {
+        assert_eq!(closed, 0, "an event after Closed");
+        if let Event::Closed(_) = e {
+            closed += 1;
+        }
+    }
+    conn.poll_transmit(&mut wire);
+    assert_eq!(closed, 1, "exactly one terminal event");
+    check_wire(&wire, conn.role());
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&sel, data)) = data.split_first() else {
+        return;
+    };
+    let chunk = usize::from(sel >> 2) + 1;
+    let streaming = sel & 1 != 0;
+    if sel & 2 == 0 {
+        run(
+            Connection::server(&config(streaming), Instant::ZERO),
+            data,
+            chunk,
+        );
+    } else {
+        run(
+            Connection::client(&config(streaming), Instant::ZERO, || [7, 7, 7, 7]),
+            data,
+            chunk,
+        );
+    }
+});
