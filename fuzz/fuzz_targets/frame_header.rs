@@ -16,7 +16,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let rules = FrameRules {
-        receiver: if sel & 1 == 0 { Role::Client } else { Role::Server },
+        receiver: if sel & 1 == 0 {
+            Role::Client
+        } else {
+            Role::Server
+        },
         allowed_rsv: if sel & 2 == 0 { Rsv::NONE } else { Rsv::RSV1 },
         max_payload: match sel >> 2 & 3 {
             0 => u64::MAX >> 1,
@@ -33,7 +37,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(out, &bytes[..n], "re-encoding differs");
             assert!(header.payload_len <= rules.max_payload);
             for cut in 0..n {
-                assert_eq!(FrameHeader::parse(&bytes[..cut], &rules), Ok(Status::Partial));
+                assert_eq!(
+                    FrameHeader::parse(&bytes[..cut], &rules),
+                    Ok(Status::Partial)
+                );
             }
         }
         Ok(Status::Partial) => assert!(bytes.len() < wscore::frame::MAX_HEADER_LEN),
