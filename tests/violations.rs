@@ -215,3 +215,43 @@ fn failure_is_sticky() {
     assert_eq!(transmit(&mut s), Vec::<u8>::new(), "exactly one Close");
     assert_eq!(close_codes(&sent), vec![Some(1002)]);
 }
+
+/// Regression (Autobahn 3.2, 4.1.3, 5.15 were NON-STRICT): a valid message
+/// and a violation in one read. The application must still be able to answer
+/// the message, and its answer must precede the Close on the wire.
+#[test]
+fn reply_to_a_message_before_a_violation_goes_out_before_the_close() {
+    let mut s = server(&Config::default());
+    let mut wire = client_frame(0x81, b"Hello");
+    wire.extend(client_frame(0xC1, b"bad rsv"));
+    wire.extend(client_frame(0x89, b"ignored ping"));
+    s.handle_input(t(0), &wire);
+    assert!(!s.close_sent(), "no Close before the earlier event is handed out");
+    match s.poll_event() {
+        Some(wscore::Event::Text(t)) => assert_eq!(t, "Hello"),
+        other => panic!("{other:?}"),
+    }
+    s.send_text("Hello").unwrap();
+    assert_eq!(
+        events(&mut s),
+        vec![Ev::Closed(ClosedReason::ProtocolError(P::ReservedBits))]
+    );
+    assert!(s.is_closed());
+    let frames = parse_wire(&transmit(&mut s));
+    assert_eq!(frames.len(), 2, "the echo, then the Close; no pong");
+    assert_eq!(frames[0].1, b"Hello");
+    assert_eq!(close_codes(&transmit_all(frames)), vec![Some(1002)]);
+    // Input after the violation is still ignored.
+    s.handle_input(t(0), &client_frame(0x81, b"late"));
+    assert_eq!(events(&mut s), vec![]);
+}
+
+fn transmit_all(frames: Vec<(wscore::frame::FrameHeader, Vec<u8>)>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (mut h, p) in frames {
+        h.mask = None;
+        h.encode_to_vec(&mut out);
+        out.extend(p);
+    }
+    out
+}

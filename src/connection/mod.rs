@@ -99,6 +99,10 @@ enum State {
     /// A client whose close handshake finished waits for the server to close
     /// the transport first (section 7.1.1).
     AwaitEof(CloseCode),
+    /// The peer broke the protocol while events it sent before were still
+    /// queued. Input stops at once; the Close goes out when `poll_event` has
+    /// handed out those events, so replies to them (an echo) precede it.
+    Failing(crate::error::ProtocolError),
     /// The end. `reported` says whether `Event::Closed` was handed out.
     Closed {
         reason: ClosedReason,
@@ -248,6 +252,9 @@ impl Connection {
         if self.events.has_pending() {
             return self.events.pop();
         }
+        if let State::Failing(error) = self.state {
+            self.fail_now(error);
+        }
         if let State::Closed { reason, reported } = &mut self.state {
             if !*reported {
                 *reported = true;
@@ -270,7 +277,7 @@ impl Connection {
     pub fn handle_eof(&mut self, now: Instant) {
         self.touch(now);
         match self.state {
-            State::Closed { .. } => {}
+            State::Closed { .. } | State::Failing(_) => {}
             // Section 7.1.1: the server closed the transport after the close
             // handshake, as it should.
             State::AwaitEof(code) => self.finish(ClosedReason::Clean { code }),
@@ -298,7 +305,7 @@ impl Connection {
                     // The handshake finished; only the server's transport
                     // close is missing, and we stop waiting for it.
                     State::AwaitEof(code) => self.finish(ClosedReason::Clean { code }),
-                    State::Closed { .. } => {}
+                    State::Closed { .. } | State::Failing(_) => {}
                     _ => self.finish(ClosedReason::CloseTimeout),
                 },
             }
@@ -380,12 +387,26 @@ impl Connection {
         self.rx.reset();
     }
 
-    /// Fail the connection for a peer's violation (section 7.1.7): queue the
-    /// Close with the error's code unless one was sent, then end.
+    /// Fail the connection for a peer's violation (section 7.1.7). Input
+    /// stops now; the Close follows once the events received before the
+    /// violation are handed out, so nothing the peer sent validly is lost and
+    /// the application can still answer it.
     fn fail(&mut self, error: crate::error::ProtocolError) {
-        if self.is_closed() {
+        if self.is_closed() || matches!(self.state, State::Failing(_)) {
             return;
         }
+        self.events.abandon_partial();
+        self.rx.reset();
+        if self.events.has_pending() {
+            self.timers.stop_all();
+            self.state = State::Failing(error);
+        } else {
+            self.fail_now(error);
+        }
+    }
+
+    /// Queue the Close with the error's code unless one was sent, and end.
+    fn fail_now(&mut self, error: crate::error::ProtocolError) {
         if !self.tx.sent_close {
             self.tx.write_close(error.close_code(), error.reason());
         }

@@ -111,7 +111,9 @@ impl Connection {
     /// Data frames may go out until our Close does.
     fn check_data_allowed(&self) -> Result<(), SendError> {
         match self.state {
-            State::Open | State::CloseReceived(_) if !self.tx.sent_close => Ok(()),
+            State::Open | State::CloseReceived(_) | State::Failing(_) if !self.tx.sent_close => {
+                Ok(())
+            }
             _ => Err(SendError::Closed),
         }
     }
@@ -229,9 +231,13 @@ impl Connection {
         }
         self.tx.write_close(code, reason);
         self.tx.streaming = None;
-        self.arm_close_timer();
+        if !matches!(self.state, State::Failing(_)) {
+            self.arm_close_timer();
+        }
         match self.state {
             State::CloseReceived(peer_code) => self.close_handshake_done(peer_code),
+            // The failure still ends the connection; it just sends no second Close.
+            State::Failing(_) => {}
             _ => self.state = State::CloseSent,
         }
         Ok(())

@@ -1,0 +1,210 @@
+//! What the `std::net` examples share: the clock, the OS random source, both
+//! handshakes over a blocking socket, and the echo loop.
+#![allow(dead_code)]
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::Duration;
+
+use wscore::frame::Status;
+use wscore::handshake::client::ClientRequest;
+use wscore::handshake::server::{Accept, ServerHandshake};
+use wscore::handshake::HandshakeLimits;
+use wscore::{ClosedReason, Config, Connection, Event, Instant};
+
+/// Bytes per socket read.
+pub const READ_BUF: usize = 64 * 1024;
+
+/// The process's monotonic clock as a wscore `Instant` (epoch: first call).
+pub fn now() -> Instant {
+    use std::sync::OnceLock;
+    static START: OnceLock<std::time::Instant> = OnceLock::new();
+    Instant::from_elapsed(START.get_or_init(std::time::Instant::now).elapsed())
+}
+
+/// Masking keys from the OS's random source (RFC 6455 section 5.3 asks
+/// for unpredictable keys).
+pub fn os_mask() -> impl FnMut() -> [u8; 4] + Send + 'static {
+    || {
+        let mut key = [0; 4];
+        getrandom::getrandom(&mut key).expect("the OS random source works");
+        key
+    }
+}
+
+/// Read the client's upgrade request, answer it, and return the connection
+/// with any frames the client sent behind its request already fed in. A bad
+/// request gets the HTTP response the handshake layer produced.
+pub fn accept(stream: &mut TcpStream, config: &Config) -> io::Result<Connection> {
+    let mut handshake = ServerHandshake::new(HandshakeLimits::default());
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "EOF during handshake"));
+        }
+        match handshake.handle_input(&buf[..n]) {
+            Ok(Status::Partial) => continue,
+            Ok(Status::Complete((request, used))) => {
+                let mut response = Vec::new();
+                request
+                    .accept(&Accept::new(), &mut response)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                stream.write_all(&response)?;
+                let mut conn = Connection::server(config, now());
+                conn.handle_input(now(), &buf[used..n]);
+                return Ok(conn);
+            }
+            Err(error) => {
+                let _ = stream.write_all(&error.response());
+                return Err(io::Error::new(io::ErrorKind::InvalidData, error.to_string()));
+            }
+        }
+    }
+}
+
+/// A `ws://host[:port][/path]` URL, split.
+pub struct WsUrl {
+    pub host: String,
+    pub port: u16,
+    pub target: String,
+}
+
+pub fn parse_url(url: &str) -> Result<WsUrl, String> {
+    let rest = url
+        .strip_prefix("ws://")
+        .ok_or_else(|| format!("{url}: only ws:// URLs are supported"))?;
+    let (authority, target) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].to_owned()),
+        None => (rest, "/".to_owned()),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().map_err(|_| format!("{url}: bad port"))?),
+        None => (authority, 80),
+    };
+    if host.is_empty() {
+        return Err(format!("{url}: no host"));
+    }
+    Ok(WsUrl { host: host.to_owned(), port, target })
+}
+
+/// Connect and handshake; returns the socket and the connection, with the
+/// server's first frames (if they came with the 101) already fed in.
+pub fn connect(url: &WsUrl, config: &Config) -> Result<(TcpStream, Connection), String> {
+    let mut stream =
+        TcpStream::connect((url.host.as_str(), url.port)).map_err(|e| format!("connect: {e}"))?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let mut nonce = [0u8; 16];
+    getrandom::getrandom(&mut nonce).map_err(|e| e.to_string())?;
+    let host = if url.port == 80 {
+        url.host.clone()
+    } else {
+        format!("{}:{}", url.host, url.port)
+    };
+    let mut request = Vec::new();
+    let mut handshake = ClientRequest::new(host, nonce)
+        .target(url.target.clone())
+        .write(&mut request)
+        .map_err(|e| e.to_string())?;
+    stream.write_all(&request).map_err(|e| format!("write: {e}"))?;
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            return Err("the server closed the connection during the handshake".into());
+        }
+        match handshake.handle_input(&buf[..n]) {
+            Ok(Status::Partial) => continue,
+            Ok(Status::Complete((_response, used))) => {
+                let mut conn = Connection::client(config, now(), os_mask());
+                conn.handle_input(now(), &buf[used..n]);
+                return Ok((stream, conn));
+            }
+            Err(e) => return Err(format!("handshake refused: {e}")),
+        }
+    }
+}
+
+/// Write out everything the connection has queued.
+pub fn flush(stream: &mut TcpStream, conn: &mut Connection, out: &mut Vec<u8>) -> io::Result<()> {
+    if conn.poll_transmit(out) > 0 {
+        stream.write_all(out)?;
+        out.clear();
+    }
+    Ok(())
+}
+
+/// After the end: stop writing, then read until the peer closes (bounded),
+/// so our last bytes (the Close) are not lost to a reset when unread input
+/// is still in our socket.
+pub fn linger(stream: &mut TcpStream) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut sink = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut sink) {
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+/// Feed the socket's bytes (or EOF, or the deadline) to the connection, once.
+pub fn read_once(stream: &mut TcpStream, conn: &mut Connection, buf: &mut [u8]) -> io::Result<()> {
+    let timeout = conn
+        .poll_timeout()
+        .map(|at| at.saturating_duration_since(now()).max(Duration::from_millis(1)));
+    stream.set_read_timeout(timeout)?;
+    match stream.read(buf) {
+        Ok(0) => conn.handle_eof(now()),
+        Ok(n) => conn.handle_input(now(), &buf[..n]),
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            conn.handle_timeout(now());
+        }
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        Err(_) => conn.handle_eof(now()),
+    }
+    Ok(())
+}
+
+/// Echo every text and binary message back with the same type until the
+/// connection ends, and say why it ended.
+pub fn echo(stream: &mut TcpStream, conn: &mut Connection) -> io::Result<ClosedReason> {
+    let mut buf = vec![0u8; READ_BUF];
+    let mut out = Vec::new();
+    // Events borrow the connection, so a message is copied here before it
+    // can be sent back.
+    let mut message = Vec::new();
+    loop {
+        flush(stream, conn, &mut out)?;
+        loop {
+            let text = match conn.poll_event() {
+                None => break,
+                Some(Event::Text(t)) => {
+                    message.clear();
+                    message.extend_from_slice(t.as_bytes());
+                    true
+                }
+                Some(Event::Binary(b)) => {
+                    message.clear();
+                    message.extend_from_slice(b);
+                    false
+                }
+                Some(Event::Closed(reason)) => {
+                    flush(stream, conn, &mut out)?;
+                    linger(stream);
+                    return Ok(reason);
+                }
+                Some(_) => continue,
+            };
+            // Sending fails only once our Close is out; then there is
+            // nothing left to echo.
+            let _ = if text {
+                conn.send_text(std::str::from_utf8(&message).expect("the connection validated it"))
+            } else {
+                conn.send_binary(&message)
+            };
+        }
+        flush(stream, conn, &mut out)?;
+        read_once(stream, conn, &mut buf)?;
+    }
+}

@@ -1,0 +1,50 @@
+//! An echo server over `std::net`, a thread per connection.
+//!
+//! `cargo run --release --example echo_server -- [ADDR]` (default
+//! `127.0.0.1:9001`). Echoes every text and binary message with the same
+//! type, answers pings, completes the close handshake. This is the testee
+//! for the Autobahn fuzzingclient run.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpListener;
+
+use wscore::Config;
+
+fn main() {
+    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9001".to_owned());
+    let listener = match TcpListener::bind(&addr) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot bind {addr}: {e}");
+            std::process::exit(1);
+        }
+    };
+    let local = listener.local_addr().map_or(addr, |a| a.to_string());
+    println!("listening on {local}");
+    let _ = std::io::stdout().flush();
+
+    // Crate defaults, except messages of up to 64 MiB (Autobahn 9.x sends
+    // 16 MiB messages).
+    let mut config = Config::default();
+    config.max_message_size = 64 << 20;
+
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let config = config.clone();
+        // A misbehaving connection only ever ends its own thread.
+        std::thread::spawn(move || {
+            let _ = stream.set_nodelay(true);
+            let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+            match common::accept(&mut stream, &config) {
+                Ok(mut conn) => match common::echo(&mut stream, &mut conn) {
+                    Ok(reason) if reason.is_clean() => {}
+                    Ok(reason) => eprintln!("{peer}: {reason}"),
+                    Err(e) => eprintln!("{peer}: {e}"),
+                },
+                Err(e) => eprintln!("{peer}: handshake failed: {e}"),
+            }
+        });
+    }
+}
