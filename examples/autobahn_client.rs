@@ -9,7 +9,9 @@ use wscore::{Config, Event};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let base = args.next().unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
+    let base = args
+        .next()
+        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
     let agent = args.next().unwrap_or_else(|| "wscore".to_owned());
     let mut config = Config::default();
     config.max_message_size = 64 << 20;

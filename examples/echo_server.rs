@@ -13,7 +13,9 @@ use std::net::TcpListener;
 use wscore::Config;
 
 fn main() {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9001".to_owned());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9001".to_owned());
     let listener = match TcpListener::bind(&addr) {
         Ok(l) => l,
         Err(e) => {
@@ -36,7 +38,10 @@ fn main() {
         // A misbehaving connection only ever ends its own thread.
         std::thread::spawn(move || {
             let _ = stream.set_nodelay(true);
-            let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+            let peer = stream
+                .peer_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
             match common::accept(&mut stream, &config) {
                 Ok(mut conn) => match common::echo(&mut stream, &mut conn) {
                     Ok(reason) if reason.is_clean() => {}

@@ -218,3 +218,31 @@ fn events_received_before_a_failure_are_not_lost() {
         ]
     );
 }
+
+/// Regression (the client example printed no echoes when stdin ended at
+/// once): messages and a Close in one read. The replies to the messages must
+/// go out before the automatic Close reply.
+#[test]
+fn replies_to_messages_before_a_close_precede_the_close_reply() {
+    let mut s = server(&Config::default());
+    let mut wire = client_frame(0x81, b"hello");
+    wire.extend(client_frame(0x81, b"world"));
+    wire.extend(client_frame(0x88, &1000u16.to_be_bytes()));
+    s.handle_input(t(0), &wire);
+    assert!(!s.close_sent());
+    let mut echoed = 0;
+    loop {
+        let text = match s.poll_event() {
+            Some(wscore::Event::Text(t)) => t.to_owned(),
+            Some(_) => continue,
+            None => break,
+        };
+        s.send_text(&text).unwrap();
+        echoed += 1;
+    }
+    assert_eq!(echoed, 2);
+    assert!(s.is_closed());
+    let frames = parse_wire(&transmit(&mut s));
+    let kinds: Vec<Opcode> = frames.iter().map(|(h, _)| h.opcode).collect();
+    assert_eq!(kinds, [Opcode::Text, Opcode::Text, Opcode::Close]);
+}

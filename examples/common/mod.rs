@@ -7,9 +7,9 @@ use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
 use wscore::frame::Status;
+use wscore::handshake::HandshakeLimits;
 use wscore::handshake::client::ClientRequest;
 use wscore::handshake::server::{Accept, ServerHandshake};
-use wscore::handshake::HandshakeLimits;
 use wscore::{ClosedReason, Config, Connection, Event, Instant};
 
 /// Bytes per socket read.
@@ -41,7 +41,10 @@ pub fn accept(stream: &mut TcpStream, config: &Config) -> io::Result<Connection>
     loop {
         let n = stream.read(&mut buf)?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "EOF during handshake"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "EOF during handshake",
+            ));
         }
         match handshake.handle_input(&buf[..n]) {
             Ok(Status::Partial) => continue,
@@ -57,7 +60,10 @@ pub fn accept(stream: &mut TcpStream, config: &Config) -> io::Result<Connection>
             }
             Err(error) => {
                 let _ = stream.write_all(&error.response());
-                return Err(io::Error::new(io::ErrorKind::InvalidData, error.to_string()));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    error.to_string(),
+                ));
             }
         }
     }
@@ -85,7 +91,11 @@ pub fn parse_url(url: &str) -> Result<WsUrl, String> {
     if host.is_empty() {
         return Err(format!("{url}: no host"));
     }
-    Ok(WsUrl { host: host.to_owned(), port, target })
+    Ok(WsUrl {
+        host: host.to_owned(),
+        port,
+        target,
+    })
 }
 
 /// Connect and handshake; returns the socket and the connection, with the
@@ -106,7 +116,9 @@ pub fn connect(url: &WsUrl, config: &Config) -> Result<(TcpStream, Connection), 
         .target(url.target.clone())
         .write(&mut request)
         .map_err(|e| e.to_string())?;
-    stream.write_all(&request).map_err(|e| format!("write: {e}"))?;
+    stream
+        .write_all(&request)
+        .map_err(|e| format!("write: {e}"))?;
     let mut buf = vec![0u8; 4096];
     loop {
         let n = stream.read(&mut buf).map_err(|e| format!("read: {e}"))?;
@@ -150,14 +162,20 @@ pub fn linger(stream: &mut TcpStream) {
 
 /// Feed the socket's bytes (or EOF, or the deadline) to the connection, once.
 pub fn read_once(stream: &mut TcpStream, conn: &mut Connection, buf: &mut [u8]) -> io::Result<()> {
-    let timeout = conn
-        .poll_timeout()
-        .map(|at| at.saturating_duration_since(now()).max(Duration::from_millis(1)));
+    let timeout = conn.poll_timeout().map(|at| {
+        at.saturating_duration_since(now())
+            .max(Duration::from_millis(1))
+    });
     stream.set_read_timeout(timeout)?;
     match stream.read(buf) {
         Ok(0) => conn.handle_eof(now()),
         Ok(n) => conn.handle_input(now(), &buf[..n]),
-        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
             conn.handle_timeout(now());
         }
         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

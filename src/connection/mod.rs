@@ -93,8 +93,9 @@ enum State {
     Open,
     /// We sent Close and wait for the peer's.
     CloseSent,
-    /// The peer sent Close (with this code) and the application has not
-    /// answered yet (`auto_close` off).
+    /// The peer sent Close (with this code, 1005 for none) and it was not
+    /// answered yet: with `auto_close`, until `poll_event` hands out the
+    /// events before it; without, until the application calls `close`.
     CloseReceived(CloseCode),
     /// A client whose close handshake finished waits for the server to close
     /// the transport first (section 7.1.1).
@@ -252,8 +253,17 @@ impl Connection {
         if self.events.has_pending() {
             return self.events.pop();
         }
-        if let State::Failing(error) = self.state {
-            self.fail_now(error);
+        match self.state {
+            State::Failing(error) => self.fail_now(error),
+            State::CloseReceived(code) if self.settings.auto_close => {
+                // Echo the code the peer sent; an empty Close answers an
+                // empty one (1005 is never on the wire, so it means "none").
+                let echo = (code != CloseCode::NO_STATUS_RECEIVED).then_some(code);
+                self.tx.write_close_echo(echo);
+                self.arm_close_timer();
+                self.close_handshake_done(code);
+            }
+            _ => {}
         }
         if let State::Closed { reason, reported } = &mut self.state {
             if !*reported {

@@ -325,16 +325,13 @@ impl Connection {
         Ok(())
     }
 
-    /// The peer's Close arrived (section 5.5.1).
+    /// The peer's Close arrived (section 5.5.1). Input stops here; with
+    /// `auto_close` the reply goes out once `poll_event` has handed out the
+    /// events up to this Close, so the application's replies to messages
+    /// that came before it (an echo) precede our Close.
     fn on_close_received(&mut self, code: Option<CloseCode>) {
         let reported = code.unwrap_or(CloseCode::NO_STATUS_RECEIVED);
         match self.state {
-            State::Open if self.settings.auto_close => {
-                // Echo the code it sent; an empty Close answers an empty one.
-                self.tx.write_close_echo(code);
-                self.arm_close_timer();
-                self.close_handshake_done(reported);
-            }
             State::Open => {
                 self.timers.stop(super::timer::Timer::Keepalive);
                 self.timers.stop(super::timer::Timer::KeepaliveTimeout);
