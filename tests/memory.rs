@@ -113,7 +113,7 @@ fn large_buffers_are_not_retained_past_the_limit() {
     assert!(s.poll_event().is_none());
     let held = live() - base;
     assert!(
-        held <= 2 * 16 << 10,
+        held <= 2 * (16 << 10),
         "holds {held} bytes after a 1 MiB message"
     );
 }
@@ -125,7 +125,7 @@ fn zero_allocations_per_message_in_steady_state() {
     wire.extend(client_frame(0x82, &[7; 3000]));
     wire.extend(client_frame(0x89, b"ping"));
     let mut out = Vec::with_capacity(1 << 16);
-    let mut round = |s: &mut Connection, out: &mut Vec<u8>| {
+    let round = |s: &mut Connection, out: &mut Vec<u8>| {
         s.handle_input(t(0), &wire);
         let mut n = 0;
         while let Some(e) = s.poll_event() {
