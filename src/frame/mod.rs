@@ -10,14 +10,18 @@ pub use mask::{append_masked, apply_mask};
 /// The outcome of an incremental parse that did not fail, in the style of
 /// `httparse`: either a complete value, or a request for more bytes.
 ///
-/// `Partial` is never an error and means nothing was consumed: call again
-/// with the same bytes plus more.
+/// `Partial` is never an error. What it consumed depends on the parser, and
+/// each says so: a stateless one over borrowed bytes
+/// ([`FrameHeader::parse`]) consumed nothing, so call again with the same
+/// bytes plus more; a stateful one that buffers (the handshakes'
+/// `handle_input`) consumed all of its input, so call again with only the
+/// new bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]
 pub enum Status<T> {
     /// The value is complete.
     Complete(T),
-    /// More bytes are needed; none were consumed.
+    /// More bytes are needed (see the type's docs for what was consumed).
     Partial,
 }
 

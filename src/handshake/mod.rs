@@ -1,1 +1,135 @@
-//! The opening handshake (RFC 6455 section 4).
+//! The opening handshake (RFC 6455 section 4): the HTTP/1.1 upgrade that
+//! comes before any frame.
+//!
+//! Both sides are sans-IO and incremental: feed received bytes in chunks of
+//! any size to `handle_input`, which answers
+//! [`Status::Partial`](crate::frame::Status::Partial) until the
+//! head is complete, then hands back the parsed head and how many bytes of
+//! *that last input* it used. The rest of that input (frames the peer sent
+//! right behind its head) belongs to the connection.
+//!
+//! * [`server::ServerHandshake`] reads a request and validates it per
+//!   section 4.2.1. The application inspects the [`server::Request`]
+//!   (target, Host, Origin, offered subprotocols and extensions, all
+//!   headers) and either accepts with an [`server::Accept`], which writes the
+//!   101 and returns the [`Negotiated`] result, or refuses with a
+//!   [`server::Reject`]. An invalid request fails with a [`HandshakeError`]
+//!   that knows its HTTP status and its complete response.
+//! * [`client::ClientRequest`] writes a request and returns a
+//!   [`client::ClientHandshake`], which reads the response and validates it
+//!   per section 4.1 into a [`Negotiated`] result, or fails with a
+//!   [`ClientHandshakeError`] (a non-101 response is exposed, for redirects
+//!   and authentication).
+//!
+//! Every buffer is bounded by [`HandshakeLimits`]. The work done is linear in
+//! the bytes received however they are chunked: the end of the head is
+//! found by a byte-at-a-time scan that resumes where it stopped, and the
+//! head is parsed once.
+//!
+//! ```
+//! use wscore::frame::Status;
+//! use wscore::handshake::client::ClientRequest;
+//! use wscore::handshake::server::{Accept, ServerHandshake};
+//! use wscore::handshake::HandshakeLimits;
+//!
+//! // The client writes its request; the nonce comes from the caller's RNG.
+//! let mut to_server = Vec::new();
+//! let mut client = ClientRequest::new("example.com", [7; 16])
+//!     .target("/chat")
+//!     .protocol("chat")
+//!     .write(&mut to_server)
+//!     .unwrap();
+//!
+//! // The server reads it (here in two pieces) and accepts it.
+//! let mut server = ServerHandshake::new(HandshakeLimits::default());
+//! let (first, second) = to_server.split_at(10);
+//! assert!(server.handle_input(first).unwrap().is_partial());
+//! let Status::Complete((request, used)) = server.handle_input(second).unwrap() else {
+//!     panic!("the head is complete");
+//! };
+//! assert_eq!(used, second.len());
+//! assert_eq!(request.target(), "/chat");
+//! let mut to_client = Vec::new();
+//! let chosen = request.protocols()[0].clone();
+//! let on_server = request.accept(&Accept::new().protocol(chosen), &mut to_client).unwrap();
+//!
+//! // The client validates the 101.
+//! let Status::Complete((response, used)) = client.handle_input(&to_client).unwrap() else {
+//!     panic!("the head is complete");
+//! };
+//! assert_eq!(used, to_client.len());
+//! assert_eq!(response.negotiated().protocol.as_deref(), Some("chat"));
+//! assert_eq!(on_server.protocol.as_deref(), Some("chat"));
+//! ```
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::role::Role;
+
+pub mod client;
+mod error;
+mod extension;
+mod head;
+mod header;
+mod response;
+pub mod server;
+
+pub use error::{BuildError, ClientHandshakeError, HandshakeError, RejectedResponse};
+pub use extension::Extension;
+pub use header::{HeaderField, Headers, accept_key};
+
+/// Caps on what a handshake buffers, for both sides.
+///
+/// Over a cap, a server refuses with 431 Request Header Fields Too Large
+/// ([`HandshakeError::HeadTooLong`], [`HandshakeError::TooManyHeaders`]) and
+/// a client fails ([`ClientHandshakeError::HeadTooLong`],
+/// [`ClientHandshakeError::TooManyHeaders`]). Nothing grows past them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct HandshakeLimits {
+    /// The longest head accepted, in bytes, from the first byte of the
+    /// request or status line up to and including the empty line that ends
+    /// the head. Default 8192 (8 KiB), as common servers use.
+    pub max_head_len: usize,
+    /// The most header lines accepted (repeated fields count each time).
+    /// Default 64: a browser handshake sends about 15.
+    pub max_headers: usize,
+}
+
+impl HandshakeLimits {
+    /// The defaults: an 8 KiB head and 64 headers.
+    pub const DEFAULT: HandshakeLimits = HandshakeLimits {
+        max_head_len: 8192,
+        max_headers: 64,
+    };
+
+    /// Limits with the given caps.
+    #[must_use]
+    pub const fn new(max_head_len: usize, max_headers: usize) -> HandshakeLimits {
+        HandshakeLimits {
+            max_head_len,
+            max_headers,
+        }
+    }
+}
+
+impl Default for HandshakeLimits {
+    fn default() -> HandshakeLimits {
+        HandshakeLimits::DEFAULT
+    }
+}
+
+/// What a completed handshake agreed on: everything the connection needs to
+/// start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Negotiated {
+    /// The side this endpoint plays.
+    pub role: Role,
+    /// The subprotocol both ends agreed on (`Sec-WebSocket-Protocol`), if any.
+    pub protocol: Option<String>,
+    /// The extensions in use, in the order of the server's response (the
+    /// order they apply in), with the parameters of the server's response.
+    pub extensions: Vec<Extension>,
+}

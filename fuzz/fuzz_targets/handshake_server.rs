@@ -1,0 +1,133 @@
+//! Arbitrary bytes, in arbitrary chunks, into the server handshake.
+//!
+//! The first input byte is a control byte: bit 7 picks small caps (256
+//! bytes, 8 headers) over the defaults, and the low seven bits seed the
+//! chunk sizes (0: one piece). The rest is the stream from the client.
+//!
+//! Invariants: no panic; the buffered head never exceeds the cap; a
+//! completed head never claims more bytes than the piece it ended in, nor
+//! more than the cap in total; the outcome is final (sticky error, and
+//! `used == 0` after completion); the outcome and the bytes left over do not
+//! depend on the chunking; a valid request can be accepted, and an error's
+//! response is a complete HTTP response with its status.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use wscore::handshake::server::{Accept, Request, ServerHandshake};
+use wscore::handshake::{HandshakeError, HandshakeLimits, accept_key};
+
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Partial,
+    Complete(Request, Vec<u8>),
+    Failed(HandshakeError),
+}
+
+/// Chunk sizes from a tiny xorshift, so one control byte gives a varied split.
+fn chunks(seed: u8, data: &[u8]) -> Vec<&[u8]> {
+    if seed == 0 {
+        return vec![data];
+    }
+    let mut state = u32::from(seed).wrapping_mul(0x9E37_79B9) | 1;
+    let mut out = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let size = (state % u32::from(seed)) as usize + 1;
+        let (piece, tail) = rest.split_at(size.min(rest.len()));
+        out.push(piece);
+        rest = tail;
+    }
+    out
+}
+
+fn feed(limits: HandshakeLimits, data: &[u8], pieces: &[&[u8]]) -> Outcome {
+    let mut server = ServerHandshake::new(limits);
+    let mut offset = 0;
+    for piece in pieces {
+        let result = server
+            .handle_input(piece)
+            .map(|s| s.complete().map(|(r, used)| (r.clone(), used)));
+        assert!(
+            server.buffered_len() <= limits.max_head_len,
+            "buffer over the cap"
+        );
+        match result {
+            Ok(None) => offset += piece.len(),
+            Ok(Some((request, used))) => {
+                assert!(
+                    used <= piece.len(),
+                    "used {used} of a {}-byte piece",
+                    piece.len()
+                );
+                assert!(offset + used <= limits.max_head_len, "head over the cap");
+                assert!(request.headers().len() <= limits.max_headers);
+                // Final: later input is the connection's.
+                let again = server
+                    .handle_input(b"more")
+                    .map(|s| s.complete().map(|(_, n)| n));
+                assert_eq!(again, Ok(Some(0)));
+                return Outcome::Complete(request, data[offset + used..].to_vec());
+            }
+            Err(e) => {
+                assert_eq!(
+                    server.handle_input(b"more").map(|_| ()),
+                    Err(e),
+                    "error not sticky"
+                );
+                assert_eq!(server.buffered_len(), 0);
+                return Outcome::Failed(e);
+            }
+        }
+    }
+    Outcome::Partial
+}
+
+fuzz_target!(|input: &[u8]| {
+    let Some((&control, data)) = input.split_first() else {
+        return;
+    };
+    let limits = if control & 0x80 != 0 {
+        HandshakeLimits::new(256, 8)
+    } else {
+        HandshakeLimits::default()
+    };
+    let chunked = feed(limits, data, &chunks(control & 0x7F, data));
+    let whole = feed(limits, data, &[data]);
+    assert_eq!(chunked, whole, "outcome depends on chunking");
+
+    match whole {
+        Outcome::Complete(request, _) => {
+            let mut accept = Accept::new();
+            if let Some(p) = request.protocols().first() {
+                accept = accept.protocol(p.clone());
+            }
+            if let Some(e) = request.extensions().first() {
+                accept = accept.extension(e.clone());
+            }
+            let mut out = Vec::new();
+            request
+                .accept(&accept, &mut out)
+                .expect("accepting an offered choice succeeds");
+            let expected = format!(
+                "Sec-WebSocket-Accept: {}\r\n",
+                accept_key(request.key().as_bytes())
+            );
+            assert!(out.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+            assert!(
+                out.windows(expected.len())
+                    .any(|w| w == expected.as_bytes())
+            );
+            assert!(out.ends_with(b"\r\n\r\n"));
+        }
+        Outcome::Failed(e) => {
+            let response = e.response();
+            let status_line = format!("HTTP/1.1 {} ", e.status());
+            assert!(response.starts_with(status_line.as_bytes()));
+            assert!(response.ends_with(format!("{}\n", e.reason()).as_bytes()));
+        }
+        Outcome::Partial => {}
+    }
+});

@@ -1,0 +1,416 @@
+//! The client side of the opening handshake (RFC 6455 section 4.1).
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::error::{BuildError, ClientHandshakeError, RejectedResponse};
+use super::extension::{Extension, parse_extension_list, write_extension_list};
+use super::head::{Fill, HeadReader};
+use super::header::{
+    Headers, accept_key, is_token, is_visible_ascii, key_for_nonce, parse_token_list, trim_ows,
+};
+use super::response::{check_extra_header, write_header};
+use super::{HandshakeLimits, Negotiated};
+use crate::frame::Status;
+use crate::role::Role;
+
+/// The client's opening handshake request (section 4.1), built by the
+/// application and written by [`write`](Self::write).
+///
+/// The 16-byte nonce behind `Sec-WebSocket-Key` comes from the caller, who
+/// must draw it from a good random source (section 4.1 item 7 and section
+/// 10.3): the crate never reads one itself.
+///
+/// ```
+/// use wscore::handshake::client::ClientRequest;
+/// use wscore::handshake::Extension;
+///
+/// let mut out = Vec::new();
+/// let handshake = ClientRequest::new("example.com:8080", [0; 16])
+///     .target("/chat?room=1")
+///     .origin("https://example.com")
+///     .protocol("v2.chat")
+///     .extension(Extension::new("permessage-deflate").with_param("client_max_window_bits"))
+///     .header("Cookie", "session=1")
+///     .write(&mut out)
+///     .unwrap();
+/// assert!(out.starts_with(b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com:8080\r\n"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct ClientRequest {
+    host: String,
+    target: String,
+    origin: Option<String>,
+    protocols: Vec<String>,
+    extensions: Vec<Extension>,
+    headers: Vec<(String, Vec<u8>)>,
+    nonce: [u8; 16],
+    limits: HandshakeLimits,
+}
+
+impl ClientRequest {
+    /// A request to `host` (the `Host` header: the server's host name, with
+    /// `:port` unless it is the scheme's default) for target `/`, keyed by
+    /// `nonce`, with the default [`HandshakeLimits`] for the response.
+    pub fn new(host: impl Into<String>, nonce: [u8; 16]) -> ClientRequest {
+        ClientRequest {
+            host: host.into(),
+            target: "/".into(),
+            origin: None,
+            protocols: Vec::new(),
+            extensions: Vec::new(),
+            headers: Vec::new(),
+            nonce,
+            limits: HandshakeLimits::DEFAULT,
+        }
+    }
+
+    /// The request target: the resource name, path and query (section 3),
+    /// starting with `/`.
+    pub fn target(mut self, target: impl Into<String>) -> ClientRequest {
+        self.target = target.into();
+        self
+    }
+
+    /// Send an `Origin` header (browsers always do; other clients may).
+    pub fn origin(mut self, origin: impl Into<String>) -> ClientRequest {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Offer a subprotocol; call once per protocol, most preferred first.
+    pub fn protocol(mut self, protocol: impl Into<String>) -> ClientRequest {
+        self.protocols.push(protocol.into());
+        self
+    }
+
+    /// Offer an extension; call once per offer, most preferred first. The
+    /// same extension may be offered several times with different
+    /// parameters.
+    pub fn extension(mut self, extension: Extension) -> ClientRequest {
+        self.extensions.push(extension);
+        self
+    }
+
+    /// Add an extra header (`Cookie`, `Authorization`, `User-Agent`...).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> ClientRequest {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The caps for reading the response.
+    pub fn limits(mut self, limits: HandshakeLimits) -> ClientRequest {
+        self.limits = limits;
+        self
+    }
+
+    /// Check the request and, only if it is valid, append it to `out` and
+    /// return the handshake that reads the response.
+    pub fn write(&self, out: &mut Vec<u8>) -> Result<ClientHandshake, BuildError> {
+        self.check()?;
+        let key = key_for_nonce(&self.nonce);
+
+        // Section 4.1, items 1 to 12.
+        out.extend_from_slice(b"GET ");
+        out.extend_from_slice(self.target.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        write_header(out, "Host", self.host.as_bytes());
+        write_header(out, "Upgrade", b"websocket");
+        write_header(out, "Connection", b"Upgrade");
+        write_header(out, "Sec-WebSocket-Key", key.as_bytes());
+        write_header(out, "Sec-WebSocket-Version", b"13");
+        if let Some(origin) = &self.origin {
+            write_header(out, "Origin", origin.as_bytes());
+        }
+        if !self.protocols.is_empty() {
+            out.extend_from_slice(b"Sec-WebSocket-Protocol: ");
+            for (i, p) in self.protocols.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                out.extend_from_slice(p.as_bytes());
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+        if !self.extensions.is_empty() {
+            out.extend_from_slice(b"Sec-WebSocket-Extensions: ");
+            write_extension_list(&self.extensions, out);
+            out.extend_from_slice(b"\r\n");
+        }
+        for (name, value) in &self.headers {
+            write_header(out, name, value);
+        }
+        out.extend_from_slice(b"\r\n");
+
+        Ok(ClientHandshake {
+            limits: self.limits,
+            reader: HeadReader::new(self.limits.max_head_len),
+            expected_accept: accept_key(key.as_bytes()),
+            protocols: self.protocols.clone(),
+            extensions: self.extensions.clone(),
+            state: State::Reading,
+        })
+    }
+
+    fn check(&self) -> Result<(), BuildError> {
+        if !is_visible_ascii(&self.host) {
+            return Err(BuildError::InvalidHost);
+        }
+        if !self.target.starts_with('/') || !is_visible_ascii(&self.target) {
+            return Err(BuildError::InvalidTarget);
+        }
+        if self.origin.as_deref().is_some_and(|o| !is_visible_ascii(o)) {
+            return Err(BuildError::InvalidOrigin);
+        }
+        // Section 4.1 item 10: tokens, and unique.
+        for (i, p) in self.protocols.iter().enumerate() {
+            if !is_token(p.as_bytes()) || self.protocols[..i].contains(p) {
+                return Err(BuildError::InvalidProtocol);
+            }
+        }
+        if !self.extensions.iter().all(Extension::is_valid) {
+            return Err(BuildError::InvalidExtension);
+        }
+        for (name, value) in &self.headers {
+            check_extra_header(name, value)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads and validates the server's answer to a [`ClientRequest`].
+///
+/// Call [`handle_input`](Self::handle_input) with each chunk of bytes read
+/// from the transport, in order:
+///
+/// * `Ok(Status::Partial)`: every byte was taken; read more.
+/// * `Ok(Status::Complete((response, used)))`: a valid 101 ended after
+///   `used` bytes of the input just given; pass `&input[used..]` (the
+///   server's first frames) to the connection, with
+///   [`Response::negotiated`].
+/// * `Err(error)`: fail the connection (close the transport). A non-101
+///   answer is [`ClientHandshakeError::Status`], which carries it.
+///
+/// The outcome is final: after `Complete`, later calls return the same
+/// response with `used == 0`; after an error, the same error.
+///
+/// The checks (section 4.1, after "the client MUST validate the server's
+/// response"), in order: caps, HTTP syntax, status 101, HTTP/1.1,
+/// `Upgrade: websocket`, `Connection: upgrade`, `Sec-WebSocket-Accept`,
+/// `Sec-WebSocket-Protocol` (at most one, offered), and
+/// `Sec-WebSocket-Extensions` (valid, each offered).
+#[derive(Clone, Debug)]
+pub struct ClientHandshake {
+    limits: HandshakeLimits,
+    reader: HeadReader,
+    expected_accept: String,
+    protocols: Vec<String>,
+    extensions: Vec<Extension>,
+    state: State,
+}
+
+#[derive(Clone, Debug)]
+enum State {
+    Reading,
+    Done(Response),
+    Failed(ClientHandshakeError),
+}
+
+impl ClientHandshake {
+    /// Feed bytes received from the server; see the type's docs for what
+    /// each outcome asks of the caller.
+    ///
+    /// `Partial` means all of `input` was consumed (buffered as part of the
+    /// head). In `Complete((response, used))`, `used` counts bytes of this
+    /// `input` only, and `input[used..]` was not looked at.
+    pub fn handle_input(
+        &mut self,
+        input: &[u8],
+    ) -> Result<Status<(&Response, usize)>, ClientHandshakeError> {
+        let used = match self.state {
+            State::Reading => self.read(input),
+            State::Done(_) | State::Failed(_) => 0,
+        };
+        match &self.state {
+            State::Reading => Ok(Status::Partial),
+            State::Done(response) => Ok(Status::Complete((response, used))),
+            State::Failed(error) => Err(error.clone()),
+        }
+    }
+
+    fn read(&mut self, input: &[u8]) -> usize {
+        let outcome = match self.reader.fill(input) {
+            Ok(Fill::Partial) => return input.len(),
+            Ok(Fill::Complete(used)) => {
+                let head = self.reader.take_head();
+                let rest = &input[used..];
+                let body_start = &rest[..rest.len().min(self.limits.max_head_len)];
+                self.parse_response(&head, body_start).map(|r| (r, used))
+            }
+            Err(_) => Err(ClientHandshakeError::HeadTooLong),
+        };
+        match outcome {
+            Ok((response, used)) => {
+                self.state = State::Done(response);
+                used
+            }
+            Err(error) => {
+                self.reader.clear();
+                self.state = State::Failed(error);
+                0
+            }
+        }
+    }
+
+    /// Parse and validate a complete response head.
+    fn parse_response(
+        &self,
+        head: &[u8],
+        body_start: &[u8],
+    ) -> Result<Response, ClientHandshakeError> {
+        // As on the server: one slot per line is enough.
+        let slots = self.limits.max_headers.min(self.reader.line_feeds());
+        let mut slots = vec![httparse::EMPTY_HEADER; slots];
+        let mut res = httparse::Response::new(&mut slots);
+        match res.parse(head) {
+            Ok(httparse::Status::Complete(n)) if n == head.len() => {}
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(ClientHandshakeError::TooManyHeaders);
+            }
+            Ok(_) | Err(_) => return Err(ClientHandshakeError::Malformed),
+        }
+        let status = res.code.ok_or(ClientHandshakeError::Malformed)?;
+        let reason: String = res.reason.unwrap_or("").into();
+        let headers = Headers::from_httparse(res.headers);
+
+        if status != 101 {
+            return Err(ClientHandshakeError::Status(RejectedResponse {
+                status,
+                reason,
+                headers,
+                body_start: body_start.into(),
+            }));
+        }
+        if res.version != Some(1) {
+            return Err(ClientHandshakeError::HttpVersion);
+        }
+        if !headers.has_token("upgrade", "websocket") {
+            return Err(ClientHandshakeError::MissingUpgrade);
+        }
+        if !headers.has_token("connection", "upgrade") {
+            return Err(ClientHandshakeError::MissingConnectionUpgrade);
+        }
+        match headers.single("sec-websocket-accept") {
+            Ok(Some(v)) if trim_ows(v) == self.expected_accept.as_bytes() => {}
+            _ => return Err(ClientHandshakeError::InvalidAccept),
+        }
+
+        let protocol = match parse_token_list(&headers, "sec-websocket-protocol") {
+            Ok(list) => match <[String; 1]>::try_from(list) {
+                Ok([p]) if self.protocols.contains(&p) => Some(p),
+                Ok(_) => return Err(ClientHandshakeError::ProtocolNotOffered),
+                Err(list) if list.is_empty() => None,
+                Err(_) => return Err(ClientHandshakeError::ProtocolNotOffered),
+            },
+            Err(()) => return Err(ClientHandshakeError::ProtocolNotOffered),
+        };
+
+        let mut extensions = Vec::new();
+        for value in headers.get_all("sec-websocket-extensions") {
+            parse_extension_list(value, &mut extensions)
+                .map_err(|_| ClientHandshakeError::InvalidExtensions)?;
+        }
+        if !extensions
+            .iter()
+            .all(|e| self.extensions.iter().any(|o| o.name() == e.name()))
+        {
+            return Err(ClientHandshakeError::ExtensionNotOffered);
+        }
+
+        Ok(Response {
+            reason,
+            headers,
+            negotiated: Negotiated {
+                role: Role::Client,
+                protocol,
+                extensions,
+            },
+        })
+    }
+
+    /// The response, once a valid 101 is complete.
+    #[must_use]
+    pub fn response(&self) -> Option<&Response> {
+        match &self.state {
+            State::Done(response) => Some(response),
+            _ => None,
+        }
+    }
+
+    /// Take the response out, once a valid 101 is complete.
+    #[must_use]
+    pub fn into_response(self) -> Option<Response> {
+        match self.state {
+            State::Done(response) => Some(response),
+            _ => None,
+        }
+    }
+
+    /// The caps this handshake enforces.
+    #[must_use]
+    pub fn limits(&self) -> HandshakeLimits {
+        self.limits
+    }
+
+    /// How many bytes of an unfinished head are buffered; never more than
+    /// [`HandshakeLimits::max_head_len`].
+    #[must_use]
+    pub fn buffered_len(&self) -> usize {
+        self.reader.buffered_len()
+    }
+
+    /// The bytes scanned, copied or parsed so far: a measure of work for the
+    /// test that proves it linear in the input. Not a stable API.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn bytes_examined(&self) -> usize {
+        self.reader.examined()
+    }
+}
+
+/// A server's valid 101 Switching Protocols response, as the client
+/// received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    reason: String,
+    headers: Headers,
+    negotiated: Negotiated,
+}
+
+impl Response {
+    /// The reason phrase, possibly empty (`HTTP/1.1 101 ` is valid).
+    #[must_use]
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// Every header field of the response, in arrival order.
+    #[must_use]
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The subprotocol and extensions the server chose, for the connection.
+    #[must_use]
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
+    }
+
+    /// Take the negotiated result out.
+    #[must_use]
+    pub fn into_negotiated(self) -> Negotiated {
+        self.negotiated
+    }
+}

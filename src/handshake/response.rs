@@ -1,0 +1,319 @@
+//! What a server writes: the 101 that accepts a handshake ([`Accept`]), a
+//! response that refuses it ([`Reject`]), and the HTTP serialization helpers
+//! both share with the error responses and the client request.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::error::BuildError;
+use super::extension::{Extension, write_extension_list};
+use super::header::{accept_key, is_field_value, is_token};
+use super::{Negotiated, Role};
+
+/// Headers the handshake writes itself; the caller may not add them as
+/// extras, since a second copy would contradict ours.
+const RESERVED: &[&str] = &[
+    "upgrade",
+    "connection",
+    "host",
+    "origin",
+    "content-length",
+    "transfer-encoding",
+    "sec-websocket-key",
+    "sec-websocket-accept",
+    "sec-websocket-version",
+    "sec-websocket-protocol",
+    "sec-websocket-extensions",
+];
+
+/// Check a caller-supplied extra header.
+pub(crate) fn check_extra_header(name: &str, value: &[u8]) -> Result<(), BuildError> {
+    if !is_token(name.as_bytes()) {
+        return Err(BuildError::InvalidHeaderName);
+    }
+    if !is_field_value(value) {
+        return Err(BuildError::InvalidHeaderValue);
+    }
+    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+        return Err(BuildError::ReservedHeader);
+    }
+    Ok(())
+}
+
+/// The reason phrase for the statuses a handshake is likely to send; other
+/// statuses get an empty one, which HTTP allows (RFC 7230 section 3.1.2).
+const fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
+/// Append `n` in decimal.
+pub(crate) fn write_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Append `HTTP/1.1 <status> <reason>\r\n`. `status` must be three digits.
+pub(crate) fn write_status_line(out: &mut Vec<u8>, status: u16) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    write_decimal(out, usize::from(status));
+    out.push(b' ');
+    out.extend_from_slice(reason_phrase(status).as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Append `<name>: <value>\r\n`; both are already checked.
+pub(crate) fn write_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Append a `Content-Length` header.
+pub(crate) fn write_content_length(out: &mut Vec<u8>, len: usize) {
+    out.extend_from_slice(b"Content-Length: ");
+    write_decimal(out, len);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// How a server accepts a handshake: the subprotocol and extensions it
+/// chose, and any extra headers (cookies, for instance) for the 101.
+///
+/// Pass it to [`Request::accept`](super::server::Request::accept), which
+/// checks it against the request and writes the response.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct Accept {
+    protocol: Option<String>,
+    extensions: Vec<Extension>,
+    headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Accept {
+    /// Accept with no subprotocol, no extensions and no extra headers.
+    pub fn new() -> Accept {
+        Accept::default()
+    }
+
+    /// Choose a subprotocol; it must be one the client offered (section
+    /// 4.2.2 item 5.4).
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Accept {
+        self.protocol = Some(protocol.into());
+        self
+    }
+
+    /// Accept an extension, with the parameters of the server's response;
+    /// its name must be one the client offered (section 9.1). The order of
+    /// calls is the order in the response, which is the order the
+    /// extensions apply in.
+    pub fn extension(mut self, extension: Extension) -> Accept {
+        self.extensions.push(extension);
+        self
+    }
+
+    /// Add an extra header to the 101 response.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Accept {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Check this choice against the client's offer and, only if it is
+    /// valid, append the 101 response to `out`.
+    pub(crate) fn write(
+        &self,
+        key: &str,
+        offered_protocols: &[String],
+        offered_extensions: &[Extension],
+        out: &mut Vec<u8>,
+    ) -> Result<Negotiated, BuildError> {
+        if let Some(p) = &self.protocol {
+            if !offered_protocols.iter().any(|o| o == p) {
+                return Err(BuildError::ProtocolNotOffered);
+            }
+        }
+        for ext in &self.extensions {
+            if !ext.is_valid() {
+                return Err(BuildError::InvalidExtension);
+            }
+            if !offered_extensions.iter().any(|o| o.name() == ext.name()) {
+                return Err(BuildError::ExtensionNotOffered);
+            }
+        }
+        for (name, value) in &self.headers {
+            check_extra_header(name, value)?;
+        }
+
+        // Section 4.2.2 item 5.
+        write_status_line(out, 101);
+        write_header(out, "Upgrade", b"websocket");
+        write_header(out, "Connection", b"Upgrade");
+        write_header(
+            out,
+            "Sec-WebSocket-Accept",
+            accept_key(key.as_bytes()).as_bytes(),
+        );
+        if let Some(p) = &self.protocol {
+            write_header(out, "Sec-WebSocket-Protocol", p.as_bytes());
+        }
+        if !self.extensions.is_empty() {
+            out.extend_from_slice(b"Sec-WebSocket-Extensions: ");
+            write_extension_list(&self.extensions, out);
+            out.extend_from_slice(b"\r\n");
+        }
+        for (name, value) in &self.headers {
+            write_header(out, name, value);
+        }
+        out.extend_from_slice(b"\r\n");
+
+        Ok(Negotiated {
+            role: Role::Server,
+            protocol: self.protocol.clone(),
+            extensions: self.extensions.clone(),
+        })
+    }
+}
+
+/// A complete HTTP response that refuses a handshake: any final status,
+/// extra headers and a body. The application's policy decides (an Origin
+/// not on the allow-list, failed authentication, a redirect).
+///
+/// ```
+/// use wscore::handshake::server::Reject;
+///
+/// let mut out = Vec::new();
+/// Reject::new(403).body("origin not allowed").write(&mut out).unwrap();
+/// assert!(out.starts_with(b"HTTP/1.1 403 Forbidden\r\n"));
+/// assert!(out.ends_with(b"Content-Length: 18\r\n\r\norigin not allowed"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct Reject {
+    status: u16,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+}
+
+impl Reject {
+    /// A rejection with `status` (200-999), no extra headers and no body.
+    pub fn new(status: u16) -> Reject {
+        Reject {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Add a header, e.g. `Location` for a redirect or `WWW-Authenticate`.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Reject {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Set the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Reject {
+        self.body = body.into();
+        self
+    }
+
+    /// Append the response to `out`: the status line, the extra headers,
+    /// `Connection: close`, `Content-Length`, and the body. Send it, then
+    /// close the transport. On error nothing is written.
+    pub fn write(&self, out: &mut Vec<u8>) -> Result<(), BuildError> {
+        // 1xx responses are interim and carry no body (RFC 7231 section 6.2).
+        if !(200..=999).contains(&self.status) {
+            return Err(BuildError::InvalidStatus);
+        }
+        for (name, value) in &self.headers {
+            check_extra_header(name, value)?;
+        }
+        write_status_line(out, self.status);
+        for (name, value) in &self.headers {
+            write_header(out, name, value);
+        }
+        write_header(out, "Connection", b"close");
+        write_content_length(out, self.body.len());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.body);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal() {
+        for (n, s) in [
+            (0, "0"),
+            (7, "7"),
+            (10, "10"),
+            (8192, "8192"),
+            (usize::MAX, "18446744073709551615"),
+        ] {
+            let mut out = Vec::new();
+            write_decimal(&mut out, n);
+            assert_eq!(out, s.as_bytes());
+        }
+    }
+
+    #[test]
+    fn reject_refuses_interim_status_and_reserved_headers() {
+        let mut out = Vec::new();
+        assert_eq!(
+            Reject::new(101).write(&mut out),
+            Err(BuildError::InvalidStatus)
+        );
+        assert_eq!(
+            Reject::new(1000).write(&mut out),
+            Err(BuildError::InvalidStatus)
+        );
+        assert_eq!(
+            Reject::new(400)
+                .header("Content-Length", "3")
+                .write(&mut out),
+            Err(BuildError::ReservedHeader)
+        );
+        assert_eq!(
+            Reject::new(400).header("X", "a\r\nb").write(&mut out),
+            Err(BuildError::InvalidHeaderValue)
+        );
+        assert!(out.is_empty());
+    }
+}

@@ -1,0 +1,430 @@
+//! The server side of the opening handshake (RFC 6455 section 4.2).
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::error::{BuildError, HandshakeError};
+use super::extension::{Extension, parse_extension_list};
+use super::head::{Fill, HeadReader};
+use super::header::{Headers, ascii_string, is_valid_key, parse_token_list, trim_ows};
+use super::{HandshakeLimits, Negotiated};
+use crate::frame::Status;
+
+pub use super::response::{Accept, Reject};
+
+/// Reads and validates a client's opening handshake.
+///
+/// # Driving it
+///
+/// Call [`handle_input`](Self::handle_input) with each chunk of bytes read
+/// from the transport, in order:
+///
+/// * `Ok(Status::Partial)`: every byte was taken; read more.
+/// * `Ok(Status::Complete((request, used)))`: the request head ended after
+///   `used` bytes of the input just given. Pass `&input[used..]` (the
+///   client's first frames, if it did not wait for the 101) to the
+///   connection. Decide, then write [`Request::accept`] or a [`Reject`].
+/// * `Err(error)`: write [`HandshakeError::response`], then close.
+///
+/// The outcome is final: after `Complete`, later calls return the same
+/// request with `used == 0` (all of any later input belongs to the
+/// connection); after an error, they return the same error.
+///
+/// # Validation order
+///
+/// The head must fit [`HandshakeLimits`] (else 431) and parse as HTTP/1.x
+/// (else 400). Then, in order, the first failing rule decides the status:
+/// method GET (405), HTTP/1.1 or later (400), request target (400), no
+/// body (400), one `Host` (400), `Upgrade` present (426) and listing
+/// `websocket` (400), `Connection` listing `upgrade` (400),
+/// `Sec-WebSocket-Version: 13` (426), `Sec-WebSocket-Key` (400), `Origin`
+/// (400), `Sec-WebSocket-Protocol` (400), `Sec-WebSocket-Extensions` (400). The version is checked before
+/// the key so a client speaking an older draft learns which version to use.
+#[derive(Clone, Debug)]
+pub struct ServerHandshake {
+    limits: HandshakeLimits,
+    reader: HeadReader,
+    state: State,
+}
+
+#[derive(Clone, Debug)]
+enum State {
+    Reading,
+    Done(Request),
+    Failed(HandshakeError),
+}
+
+impl ServerHandshake {
+    /// A handshake waiting for the first byte of a request.
+    #[must_use]
+    pub fn new(limits: HandshakeLimits) -> ServerHandshake {
+        ServerHandshake {
+            limits,
+            reader: HeadReader::new(limits.max_head_len),
+            state: State::Reading,
+        }
+    }
+
+    /// Feed bytes received from the client; see the type's docs for what
+    /// each outcome asks of the caller.
+    ///
+    /// `Partial` means all of `input` was consumed (buffered as part of the
+    /// head), unlike a stateless parser's `Partial`. In `Complete((request,
+    /// used))`, `used` counts bytes of this `input` only, never of earlier
+    /// calls, and `input[used..]` was not looked at.
+    pub fn handle_input(
+        &mut self,
+        input: &[u8],
+    ) -> Result<Status<(&Request, usize)>, HandshakeError> {
+        let used = match self.state {
+            State::Reading => self.read(input),
+            State::Done(_) | State::Failed(_) => 0,
+        };
+        match &self.state {
+            State::Reading => Ok(Status::Partial),
+            State::Done(request) => Ok(Status::Complete((request, used))),
+            State::Failed(error) => Err(*error),
+        }
+    }
+
+    /// Advance the state with `input`, returning how many of its bytes the
+    /// head took.
+    fn read(&mut self, input: &[u8]) -> usize {
+        let outcome = match self.reader.fill(input) {
+            Ok(Fill::Partial) => return input.len(),
+            Ok(Fill::Complete(used)) => {
+                let head = self.reader.take_head();
+                parse_request(&head, self.limits.max_headers, self.reader.line_feeds())
+                    .map(|request| (request, used))
+            }
+            Err(_) => Err(HandshakeError::HeadTooLong),
+        };
+        match outcome {
+            Ok((request, used)) => {
+                self.state = State::Done(request);
+                used
+            }
+            Err(error) => {
+                self.reader.clear();
+                self.state = State::Failed(error);
+                0
+            }
+        }
+    }
+
+    /// The request, once the head is complete and valid.
+    #[must_use]
+    pub fn request(&self) -> Option<&Request> {
+        match &self.state {
+            State::Done(request) => Some(request),
+            _ => None,
+        }
+    }
+
+    /// Take the request out, once the head is complete and valid.
+    #[must_use]
+    pub fn into_request(self) -> Option<Request> {
+        match self.state {
+            State::Done(request) => Some(request),
+            _ => None,
+        }
+    }
+
+    /// The caps this handshake enforces.
+    #[must_use]
+    pub fn limits(&self) -> HandshakeLimits {
+        self.limits
+    }
+
+    /// How many bytes of an unfinished head are buffered; never more than
+    /// [`HandshakeLimits::max_head_len`].
+    #[must_use]
+    pub fn buffered_len(&self) -> usize {
+        self.reader.buffered_len()
+    }
+
+    /// The bytes scanned, copied or parsed so far: a measure of work for the
+    /// test that proves it linear in the input. Not a stable API.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn bytes_examined(&self) -> usize {
+        self.reader.examined()
+    }
+}
+
+/// A client's opening handshake that passed validation (section 4.2.1),
+/// for the application to accept or reject.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    target: String,
+    host: String,
+    origin: Option<String>,
+    key: String,
+    protocols: Vec<String>,
+    extensions: Vec<Extension>,
+    headers: Headers,
+}
+
+impl Request {
+    /// The request target as sent: usually origin-form, `/path?query`; an
+    /// absolute-form target such as `ws://host/path` is accepted as HTTP
+    /// requires.
+    #[must_use]
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The path part of the target, without the query (and, for an
+    /// absolute-form target, without scheme and authority; `/` if empty).
+    #[must_use]
+    pub fn path(&self) -> &str {
+        let resource = match self.target.find("://") {
+            Some(i) if !self.target.starts_with('/') => {
+                let after = &self.target[i + 3..];
+                after.find(['/', '?']).map_or("", |j| &after[j..])
+            }
+            _ => &self.target,
+        };
+        let path = resource.split_once('?').map_or(resource, |(p, _)| p);
+        if path.is_empty() { "/" } else { path }
+    }
+
+    /// The query part of the target, after `?`, if there is one.
+    #[must_use]
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, q)| q)
+    }
+
+    /// The `Host` header.
+    #[must_use]
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The `Origin` header, sent by every browser (section 4.1 item 8, and
+    /// RFC 6454). See [`origin_allowed`](Self::origin_allowed).
+    #[must_use]
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    /// Whether `Origin` is present and equal (ASCII case-insensitively, as
+    /// origins are serialized in lowercase) to one of `allowed`, e.g.
+    /// `["https://example.com"]`.
+    ///
+    /// Checking the origin is what protects a cookie-authenticated endpoint
+    /// from cross-site pages (section 10.2). A request without `Origin` is
+    /// not from a browser; whether to admit such clients is the
+    /// application's policy, so this returns `false` and leaves it to
+    /// [`origin`](Self::origin). To refuse, write `Reject::new(403)`.
+    #[must_use]
+    pub fn origin_allowed(&self, allowed: &[&str]) -> bool {
+        self.origin
+            .as_deref()
+            .is_some_and(|origin| allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)))
+    }
+
+    /// The `Sec-WebSocket-Key`, trimmed (base64 of 16 bytes).
+    #[must_use]
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The subprotocols offered, in the client's order of preference
+    /// (section 4.1 item 10). Case-sensitive.
+    #[must_use]
+    pub fn protocols(&self) -> &[String] {
+        &self.protocols
+    }
+
+    /// The extensions offered, in the client's order of preference, with
+    /// their parameters (section 9.1). One extension may appear several
+    /// times with different parameters, as alternatives.
+    #[must_use]
+    pub fn extensions(&self) -> &[Extension] {
+        &self.extensions
+    }
+
+    /// Every header field of the request, in arrival order.
+    #[must_use]
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// Accept the handshake: check `accept` against this request (the
+    /// subprotocol must be one offered, each extension's name one offered,
+    /// extra headers well-formed and not ones the handshake writes), then
+    /// append the 101 Switching Protocols response to `out` (section 4.2.2)
+    /// and return what was agreed, for the connection.
+    ///
+    /// On error nothing is written; fix the choice and call again.
+    pub fn accept(&self, accept: &Accept, out: &mut Vec<u8>) -> Result<Negotiated, BuildError> {
+        accept.write(&self.key, &self.protocols, &self.extensions, out)
+    }
+}
+
+/// Parse and validate a complete request head.
+fn parse_request(
+    head: &[u8],
+    max_headers: usize,
+    line_feeds: usize,
+) -> Result<Request, HandshakeError> {
+    // Each header line ends with a line feed, so `line_feeds` slots are
+    // enough for any head under the cap, and a huge configured cap does not
+    // turn into a huge allocation.
+    let mut slots = vec![httparse::EMPTY_HEADER; max_headers.min(line_feeds)];
+    let mut req = httparse::Request::new(&mut slots);
+    match req.parse(head) {
+        Ok(httparse::Status::Complete(n)) if n == head.len() => {}
+        Err(httparse::Error::TooManyHeaders) => return Err(HandshakeError::TooManyHeaders),
+        // Partial or short: the empty line we found is not where httparse
+        // sees the head end (e.g. only blank lines).
+        Ok(_) | Err(_) => return Err(HandshakeError::Malformed),
+    }
+
+    // Section 4.2.1 item 1.
+    if req.method != Some("GET") {
+        return Err(HandshakeError::MethodNotAllowed);
+    }
+    if req.version != Some(1) {
+        return Err(HandshakeError::HttpVersion);
+    }
+    let target = req.path.ok_or(HandshakeError::Malformed)?;
+    if !is_request_target(target) {
+        return Err(HandshakeError::InvalidTarget);
+    }
+    let headers = Headers::from_httparse(req.headers);
+    if headers.contains("transfer-encoding")
+        || headers
+            .get_all("content-length")
+            .any(|v| trim_ows(v) != b"0")
+    {
+        return Err(HandshakeError::UnexpectedBody);
+    }
+
+    // Item 2.
+    let host = match headers.single("host") {
+        Ok(Some(h)) => core::str::from_utf8(h).map_err(|_| HandshakeError::InvalidHost)?,
+        Ok(None) | Err(()) => return Err(HandshakeError::InvalidHost),
+    };
+    if host.is_empty() {
+        return Err(HandshakeError::InvalidHost);
+    }
+
+    // Items 3 and 4: tokens in lists, any case, across repeated fields.
+    if !headers.contains("upgrade") {
+        return Err(HandshakeError::MissingUpgrade);
+    }
+    if !headers.has_token("upgrade", "websocket") {
+        return Err(HandshakeError::UpgradeNotWebSocket);
+    }
+    if !headers.has_token("connection", "upgrade") {
+        return Err(HandshakeError::MissingConnectionUpgrade);
+    }
+
+    // Item 6 (before item 5, see the type's docs).
+    match headers.single("sec-websocket-version") {
+        Ok(Some(v)) if trim_ows(v) == b"13" => {}
+        _ => return Err(HandshakeError::UnsupportedVersion),
+    }
+
+    // Item 5.
+    let key = match headers.single("sec-websocket-key") {
+        Ok(Some(k)) => trim_ows(k),
+        Ok(None) => return Err(HandshakeError::MissingKey),
+        Err(()) => return Err(HandshakeError::InvalidKey),
+    };
+    if !is_valid_key(key) {
+        return Err(HandshakeError::InvalidKey);
+    }
+    let key = ascii_string(key);
+
+    // Item 7.
+    let origin = match headers.single("origin") {
+        Ok(Some(o)) => Some(
+            core::str::from_utf8(o)
+                .map_err(|_| HandshakeError::InvalidOrigin)?
+                .into(),
+        ),
+        Ok(None) => None,
+        Err(()) => return Err(HandshakeError::InvalidOrigin),
+    };
+
+    // Items 8 and 9.
+    let protocols = parse_token_list(&headers, "sec-websocket-protocol")
+        .map_err(|()| HandshakeError::InvalidProtocols)?;
+    let mut extensions = Vec::new();
+    for value in headers.get_all("sec-websocket-extensions") {
+        parse_extension_list(value, &mut extensions)
+            .map_err(|_| HandshakeError::InvalidExtensions)?;
+    }
+
+    Ok(Request {
+        target: target.into(),
+        host: host.into(),
+        origin,
+        key,
+        protocols,
+        extensions,
+        headers,
+    })
+}
+
+/// Origin-form (`/path?query`) or absolute-form (`scheme://...`), the two
+/// forms RFC 7230 section 5.3 allows for a GET to a resource.
+fn is_request_target(target: &str) -> bool {
+    if target.starts_with('/') {
+        return true;
+    }
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return false;
+    };
+    let mut chars = scheme.bytes();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+        && !rest.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request_with_target(target: &str) -> Request {
+        Request {
+            target: target.into(),
+            host: "h".into(),
+            origin: None,
+            key: String::new(),
+            protocols: Vec::new(),
+            extensions: Vec::new(),
+            headers: Headers::default(),
+        }
+    }
+
+    #[test]
+    fn path_and_query_of_both_target_forms() {
+        for (target, path, query) in [
+            ("/", "/", None),
+            ("/chat?room=1", "/chat", Some("room=1")),
+            ("/a?", "/a", Some("")),
+            ("ws://example.com/chat?x=1", "/chat", Some("x=1")),
+            ("ws://example.com", "/", None),
+            ("ws://example.com?x", "/", Some("x")),
+        ] {
+            let r = request_with_target(target);
+            assert_eq!((r.path(), r.query()), (path, query), "{target}");
+        }
+    }
+
+    #[test]
+    fn request_target_forms() {
+        assert!(is_request_target("/"));
+        assert!(is_request_target("ws://h/x"));
+        assert!(is_request_target("https://h"));
+        assert!(!is_request_target("*"));
+        assert!(!is_request_target("example.com:80"));
+        assert!(!is_request_target("1ws://h"));
+        assert!(!is_request_target("ws://"));
+    }
+}
