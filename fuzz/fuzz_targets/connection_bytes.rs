@@ -7,8 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wscore::frame::{FrameHeader, FrameRules, Opcode, Rsv, Status, apply_mask};
-use wscore::{Config, Connection, Event, Instant, Role};
+use wscore::{Config, Connection, Event, Instant};
+use wscore_fuzz::check_wire;
 
 const MAX_MESSAGE: u64 = 4096;
 
@@ -18,37 +18,6 @@ fn config(streaming: bool) -> Config {
     c.max_message_size = MAX_MESSAGE;
     c.streaming = streaming;
     c
-}
-
-/// Frames on the wire of `sender`, checked as a peer would.
-fn check_wire(wire: &[u8], sender: Role) {
-    let mut rest = wire;
-    let mut saw_close = false;
-    while !rest.is_empty() {
-        let rules = FrameRules {
-            allowed_rsv: Rsv::NONE,
-            ..FrameRules::new(sender.peer())
-        };
-        let Ok(Status::Complete((h, n))) = FrameHeader::parse(rest, &rules) else {
-            panic!("the connection wrote an invalid frame");
-        };
-        assert!(!saw_close, "a frame after Close");
-        let len = h.payload_len as usize;
-        let mut payload = rest[n..n + len].to_vec();
-        if let Some(key) = h.mask {
-            apply_mask(&mut payload, key, 0);
-        }
-        if h.opcode == Opcode::Close {
-            saw_close = true;
-            assert_ne!(payload.len(), 1);
-            if payload.len() >= 2 {
-                let code = u16::from_be_bytes([payload[0], payload[1]]);
-                assert!(wscore::CloseCode(code).is_allowed_on_wire(), "sent {code}");
-                assert!(std::str::from_utf8(&payload[2..]).is_ok());
-            }
-        }
-        rest = &rest[n + len..];
-    }
 }
 
 fn run(mut conn: Connection, data: &[u8], chunk: usize) {

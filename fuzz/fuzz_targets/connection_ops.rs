@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use wscore::frame::{FrameHeader, FrameRules, Opcode, Rsv, Status, apply_mask};
 use wscore::{CloseCode, Config, Connection, Event, Instant, MessageKind, Role};
+use wscore_fuzz::check_wire;
 
 #[derive(Arbitrary, Debug)]
 enum Op {
@@ -84,34 +84,6 @@ impl Side {
             }
         }
         assert!(self.conn.heap_usage() <= 4 * (64 << 10) + 4 * self.pending.len() + 65536);
-    }
-}
-
-fn check_wire(wire: &[u8], sender: Role) {
-    let mut rest = wire;
-    let mut saw_close = false;
-    while !rest.is_empty() {
-        let rules = FrameRules {
-            allowed_rsv: Rsv::NONE,
-            ..FrameRules::new(sender.peer())
-        };
-        let Ok(Status::Complete((h, n))) = FrameHeader::parse(rest, &rules) else {
-            panic!("the connection wrote an invalid frame");
-        };
-        assert!(!saw_close, "a frame after Close");
-        let len = h.payload_len as usize;
-        let mut payload = rest[n..n + len].to_vec();
-        if let Some(key) = h.mask {
-            apply_mask(&mut payload, key, 0);
-        }
-        if h.opcode == Opcode::Close {
-            saw_close = true;
-            if payload.len() >= 2 {
-                let code = u16::from_be_bytes([payload[0], payload[1]]);
-                assert!(CloseCode(code).is_allowed_on_wire(), "sent {code}");
-            }
-        }
-        rest = &rest[n + len..];
     }
 }
 

@@ -15,32 +15,13 @@
 use libfuzzer_sys::fuzz_target;
 use wscore::handshake::server::{Accept, Request, ServerHandshake};
 use wscore::handshake::{HandshakeError, HandshakeLimits, accept_key};
+use wscore_fuzz::chunks;
 
 #[derive(Debug, PartialEq)]
 enum Outcome {
     Partial,
     Complete(Request, Vec<u8>),
     Failed(HandshakeError),
-}
-
-/// Chunk sizes from a tiny xorshift, so one control byte gives a varied split.
-fn chunks(seed: u8, data: &[u8]) -> Vec<&[u8]> {
-    if seed == 0 {
-        return vec![data];
-    }
-    let mut state = u32::from(seed).wrapping_mul(0x9E37_79B9) | 1;
-    let mut out = Vec::new();
-    let mut rest = data;
-    while !rest.is_empty() {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let size = (state % u32::from(seed)) as usize + 1;
-        let (piece, tail) = rest.split_at(size.min(rest.len()));
-        out.push(piece);
-        rest = tail;
-    }
-    out
 }
 
 fn feed(limits: HandshakeLimits, data: &[u8], pieces: &[&[u8]]) -> Outcome {
