@@ -15,6 +15,9 @@ use wscore::{ClosedReason, Config, Connection, Event, Instant};
 /// Bytes per socket read.
 pub const READ_BUF: usize = 64 * 1024;
 
+/// How long a client may take to send its whole upgrade request.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The process's monotonic clock as a wscore `Instant` (epoch: first call).
 pub fn now() -> Instant {
     use std::sync::OnceLock;
@@ -36,6 +39,9 @@ pub fn os_mask() -> impl FnMut() -> [u8; 4] + Send + 'static {
 /// with any frames the client sent behind its request already fed in. A bad
 /// request gets the HTTP response the handshake layer produced.
 pub fn accept(stream: &mut TcpStream, config: &Config) -> io::Result<Connection> {
+    // A client that connects and never finishes its request must not hold
+    // a thread forever.
+    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
     let mut handshake = ServerHandshake::new(HandshakeLimits::default());
     let mut buf = vec![0u8; 4096];
     loop {
