@@ -18,7 +18,7 @@ pub mod time;
 
 pub use close::CloseCode;
 pub use config::Config;
-pub use connection::{ClosedReason, Connection, Event, MaskSource, MessageKind};
+pub use connection::{ClosedReason, Connection, Event, MaskSource, MessageKind, Sender};
 pub use error::{ProtocolError, SendError};
 pub use role::Role;
 pub use time::Instant;

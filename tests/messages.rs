@@ -107,9 +107,10 @@ fn invalid_utf8_fails_before_the_frame_ends() {
     let header_len = 2 + 2 + 4; // 16-bit length form, mask key
     let mut s = server(&Config::default());
     s.handle_input(t(0), &wire[..header_len + 3]);
+    let evs = events(&mut s);
     assert!(s.is_closed());
     assert_eq!(
-        events(&mut s),
+        evs,
         vec![Ev::Closed(ClosedReason::ProtocolError(
             ProtocolError::InvalidUtf8
         ))]
@@ -121,8 +122,15 @@ fn invalid_utf8_fails_before_the_frame_ends() {
 fn invalid_utf8_fails_in_a_fragment_before_the_message_ends() {
     let mut s = server(&Config::default());
     s.handle_input(t(0), &client_frame(0x01, b"fine"));
+    assert_eq!(events(&mut s), vec![]);
     assert!(!s.is_closed());
     s.handle_input(t(0), &client_frame(0x00, &[0xED, 0xA0, 0x80])); // a surrogate
+    assert_eq!(
+        events(&mut s),
+        vec![Ev::Closed(ClosedReason::ProtocolError(
+            ProtocolError::InvalidUtf8
+        ))]
+    );
     assert!(s.is_closed());
     assert_eq!(close_codes(&transmit(&mut s)), vec![Some(1007)]);
 }
@@ -131,6 +139,7 @@ fn invalid_utf8_fails_in_a_fragment_before_the_message_ends() {
 fn text_ending_inside_a_character_is_1007() {
     let mut s = server(&Config::default());
     s.handle_input(t(0), &client_frame(0x81, &"€".as_bytes()[..2]));
+    events(&mut s);
     assert_eq!(close_codes(&transmit(&mut s)), vec![Some(1007)]);
 }
 

@@ -37,6 +37,7 @@ fn auto_pong_can_be_turned_off() {
 fn max_size_ping_is_echoed_whole() {
     let mut s = server(&Config::default());
     s.handle_input(t(0), &client_frame(0x89, &[0xAB; 125]));
+    assert_eq!(events(&mut s), vec![Ev::Ping(vec![0xAB; 125])]);
     let out = parse_wire(&transmit(&mut s));
     assert_eq!(out[0].1, vec![0xAB; 125]);
 }

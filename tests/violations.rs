@@ -133,11 +133,12 @@ fn every_violation_gets_its_close_code() {
     for (name, wire, err) in table() {
         for chunking in [Chunking::Whole, Chunking::Bytewise] {
             let mut s = server(&limited());
+            let mut evs = Vec::new();
             for piece in chunking.split(&wire) {
                 s.handle_input(t(0), piece);
+                evs.extend(events(&mut s));
             }
             assert!(s.is_closed(), "{name}: not failed");
-            let evs = events(&mut s);
             assert_eq!(
                 evs.last(),
                 Some(&Ev::Closed(ClosedReason::ProtocolError(err))),
@@ -194,9 +195,14 @@ fn limits_at_the_cap_are_accepted() {
 fn oversized_message_is_refused_at_the_header_before_its_payload() {
     let mut s = server(&limited());
     s.handle_input(t(0), &client_frame(0x02, &vec![0; 600]));
+    assert_eq!(events(&mut s), vec![]);
     let second = client_frame(0x80, &vec![0; 401]);
     // Only the header of the second frame: 2 + 2 + 4 bytes.
     s.handle_input(t(0), &second[..8]);
+    assert_eq!(
+        events(&mut s),
+        vec![Ev::Closed(ClosedReason::ProtocolError(P::MessageTooLarge))]
+    );
     assert!(s.is_closed());
     assert_eq!(close_codes(&transmit(&mut s)), vec![Some(1009)]);
 }

@@ -12,15 +12,15 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 pub use event::{ClosedReason, Event};
-pub use send::MaskSource;
+pub use send::{AUTO_PONG_BUDGET, MaskSource, Sender};
 
 use crate::close::CloseCode;
 use crate::config::Config;
+use crate::error::ProtocolError;
 use crate::role::Role;
 use crate::time::Instant;
-use event::Arena;
-use recv::Receiver;
-use send::Sender;
+use recv::{Limits, Receiver};
+use send::Tx;
 use timer::{Timer, TimerTable};
 
 /// The kind of a data message.
@@ -50,14 +50,17 @@ pub enum MessageKind {
 ///   and [`send_fragment`](Self::send_fragment), [`send_ping`](Self::send_ping),
 ///   [`send_pong`](Self::send_pong), [`close`](Self::close). Misuse returns a
 ///   [`SendError`](crate::SendError) and changes nothing.
-/// * **output**: [`poll_transmit`](Self::poll_transmit),
-///   [`poll_event`](Self::poll_event), [`poll_timeout`](Self::poll_timeout).
+/// * **output**: [`poll_event`](Self::poll_event) (or
+///   [`poll_event_with_sender`](Self::poll_event_with_sender) to answer from
+///   the event's payload without copying it), [`poll_transmit`](Self::poll_transmit),
+///   [`poll_timeout`](Self::poll_timeout).
 ///
-/// After every input or command: drain `poll_transmit` into the transport,
-/// drain `poll_event` until it returns `None`, then wait for the transport or
-/// for the deadline `poll_timeout` gives, whichever comes first. When
-/// [`Event::Closed`] arrives, write out what `poll_transmit` still holds and
-/// close the transport.
+/// After every input or command: drain `poll_event` until it returns `None`
+/// (parsing happens there, so that is also when Pings are answered and
+/// violations found), then drain `poll_transmit` into the transport, then wait
+/// for the transport or for the deadline `poll_timeout` gives, whichever
+/// comes first. When [`Event::Closed`] arrives, write out what
+/// `poll_transmit` still holds and close the transport.
 ///
 /// # Time
 ///
@@ -69,21 +72,31 @@ pub enum MessageKind {
 ///
 /// An idle connection holds no heap (beyond a client's boxed
 /// [`MaskSource`], nothing for a zero-sized one) and `size_of::<Connection>()`
-/// bytes. Under traffic it holds at most the current message (capped by
-/// [`Config::max_message_size`]), the events produced by the last input call
-/// and not yet polled, and the bytes queued for transmit. Emptied buffers up
-/// to [`Config::retain_buffer`] bytes are kept for reuse;
-/// [`release_buffers`](Self::release_buffers) frees them.
+/// bytes. Under traffic it holds the input fed and not yet drained through
+/// `poll_event`, the message being assembled (capped by
+/// [`Config::max_message_size`]), and the bytes queued for transmit.
+/// Emptied buffers up to [`Config::retain_buffer`] bytes are kept for reuse;
+/// [`release_buffers`](Self::release_buffers) frees them. The README's
+/// "Guarantees" section states each bound and the test that checks it.
 pub struct Connection {
+    /// The input buffer events borrow from.
     rx: Receiver,
-    tx: Sender,
-    events: Arena,
+    /// Everything else; disjoint from `rx`, so a [`Sender`] can borrow it
+    /// while an event borrows `rx`.
+    core: Core,
+}
+
+/// The connection apart from its input buffer.
+pub(crate) struct Core {
+    tx: Tx,
     timers: TimerTable,
     settings: Settings,
     /// The `now` of the most recent input call, in nanoseconds.
     last_now: u64,
     state: State,
     role: Role,
+    /// The transport ended; reported once the input before it is parsed.
+    eof: bool,
 }
 
 /// The close handshake (section 7), as states that carry their data.
@@ -94,16 +107,13 @@ enum State {
     /// We sent Close and wait for the peer's.
     CloseSent,
     /// The peer sent Close (with this code, 1005 for none) and it was not
-    /// answered yet: with `auto_close`, until `poll_event` hands out the
-    /// events before it; without, until the application calls `close`.
+    /// answered yet: with `auto_close`, until the next `poll_event` after
+    /// the one that handed it out; without, until the application calls
+    /// `close`.
     CloseReceived(CloseCode),
     /// A client whose close handshake finished waits for the server to close
     /// the transport first (section 7.1.1).
     AwaitEof(CloseCode),
-    /// The peer broke the protocol while events it sent before were still
-    /// queued. Input stops at once; the Close goes out when `poll_event` has
-    /// handed out those events, so replies to them (an echo) precede it.
-    Failing(crate::error::ProtocolError),
     /// The end. `reported` says whether `Event::Closed` was handed out.
     Closed {
         reason: ClosedReason,
@@ -130,16 +140,18 @@ struct Settings {
     auto_close: bool,
 }
 
+const OFF: u32 = u32::MAX;
+
 fn millis(d: Option<Duration>) -> u32 {
-    d.map_or(u32::MAX, |d| {
+    d.map_or(OFF, |d| {
         let ms = d.as_nanos().div_ceil(1_000_000);
-        u32::try_from(ms).unwrap_or(u32::MAX - 1)
+        u32::try_from(ms).unwrap_or(OFF - 1).min(OFF - 1)
     })
 }
 
 /// `now` (in nanoseconds) plus `delta` milliseconds, unless `delta` is "off".
 fn add_millis(now: u64, delta: u32) -> Option<Instant> {
-    (delta != u32::MAX).then(|| {
+    (delta != OFF).then(|| {
         let at = now.saturating_add(u64::from(delta) * 1_000_000);
         Instant::from_elapsed(Duration::from_nanos(at))
     })
@@ -150,7 +162,8 @@ impl Settings {
         Settings {
             max_frame: config.max_frame_size,
             max_message: config.max_message_size,
-            keepalive: millis(config.keepalive_interval),
+            // A zero interval would mean "ping continuously": treat it as off.
+            keepalive: millis(config.keepalive_interval.filter(|d| !d.is_zero())),
             keepalive_timeout: millis(config.keepalive_timeout),
             close_timeout: millis(config.close_timeout),
             fragment_size: config
@@ -162,13 +175,31 @@ impl Settings {
             auto_close: config.auto_close,
         }
     }
+
+    /// Where the input buffer's geometric growth stops: the message cap plus
+    /// an eighth (room for the read that completes a message at the cap)
+    /// plus a little for headers. See `Receiver::grow`.
+    fn soft_limit(&self) -> usize {
+        let cap = usize::try_from(self.max_message.max(self.max_frame)).unwrap_or(usize::MAX);
+        cap.saturating_add(cap / 8).saturating_add(4096)
+    }
+
+    fn limits(&self, role: Role) -> Limits {
+        Limits {
+            role,
+            max_frame: self.max_frame,
+            max_message: self.max_message,
+            soft_limit: self.soft_limit(),
+            streaming: self.streaming,
+        }
+    }
 }
 
 impl Connection {
     /// A server's connection, for after the opening handshake.
     #[must_use]
     pub fn server(config: &Config, now: Instant) -> Connection {
-        Connection::new(Role::Server, config, now, Sender::new(None))
+        Connection::new(Role::Server, config, now, Tx::new(None))
     }
 
     /// A client's connection, for after the opening handshake.
@@ -183,23 +214,26 @@ impl Connection {
             Role::Client,
             config,
             now,
-            Sender::new(Some(alloc::boxed::Box::new(mask))),
+            Tx::new(Some(alloc::boxed::Box::new(mask))),
         )
     }
 
-    fn new(role: Role, config: &Config, now: Instant, tx: Sender) -> Connection {
-        let mut conn = Connection {
-            rx: Receiver::default(),
+    fn new(role: Role, config: &Config, now: Instant, tx: Tx) -> Connection {
+        let mut core = Core {
             tx,
-            events: Arena::default(),
             timers: TimerTable::default(),
             settings: Settings::new(config),
             last_now: 0,
             state: State::Open,
             role,
+            eof: false,
         };
-        conn.touch(now);
-        conn
+        core.touch(now);
+        core.arm_keepalive();
+        Connection {
+            rx: Receiver::default(),
+            core,
+        }
     }
 
     // ---- getters ----
@@ -207,26 +241,30 @@ impl Connection {
     /// This endpoint's role.
     #[must_use]
     pub fn role(&self) -> Role {
-        self.role
+        self.core.role
     }
 
-    /// Whether the connection has ended ([`Event::Closed`] is queued or was
+    /// Whether the connection has ended ([`Event::Closed`] is ready or was
     /// handed out). Input is ignored from then on.
+    ///
+    /// Violations in received bytes, and the end of input after
+    /// [`handle_eof`](Self::handle_eof), are found by `poll_event`: until
+    /// the events before them are drained this stays `false`.
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        matches!(self.state, State::Closed { .. })
+        self.core.is_closed()
     }
 
     /// Whether a Close frame was sent (or queued): no data may follow it.
     #[must_use]
     pub fn close_sent(&self) -> bool {
-        self.tx.sent_close
+        self.core.tx.sent_close
     }
 
     /// The number of bytes queued for `poll_transmit`, for backpressure.
     #[must_use]
     pub fn pending_transmit(&self) -> usize {
-        self.tx.out.len()
+        self.core.tx.out.len()
     }
 
     /// Heap bytes the connection's buffers hold now (their capacities), for
@@ -234,7 +272,16 @@ impl Connection {
     /// [`MaskSource`] is not counted.
     #[must_use]
     pub fn heap_usage(&self) -> usize {
-        self.rx.capacity() + self.tx.out.capacity() + self.events.buf.capacity()
+        self.rx.capacity() + self.core.tx.out.capacity()
+    }
+
+    /// Bytes the receive path has moved inside its buffer so far, besides
+    /// the one copy of each input byte into it (compaction, and joining a
+    /// fragmented message's pieces). The tests of the linear-work bound
+    /// read it; it is cheap enough to leave on for monitoring.
+    #[must_use]
+    pub fn bytes_moved(&self) -> u64 {
+        self.rx.bytes_moved()
     }
 
     // ---- output ----
@@ -243,81 +290,120 @@ impl Connection {
     /// many were appended. When `buf` is empty its allocation is swapped with
     /// the connection's instead of copied.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize {
-        self.tx.drain_into(buf, self.settings.retain as usize)
+        self.core
+            .tx
+            .drain_into(buf, self.core.settings.retain as usize)
     }
 
     /// The next event, borrowed from the connection until its next `&mut`
     /// call. `None` when there is nothing more to report for now.
+    ///
+    /// Received bytes are parsed here, one event at a time, in place: Pings
+    /// are answered (with `auto_pong`) and violations of the protocol are
+    /// found as the parse reaches them, after every event before them was
+    /// handed out.
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
-        self.events.compact(self.settings.retain as usize);
-        if self.events.has_pending() {
-            return self.events.pop();
-        }
-        match self.state {
-            State::Failing(error) => self.fail_now(error),
-            State::CloseReceived(code) if self.settings.auto_close => {
-                // Echo the code the peer sent; an empty Close answers an
-                // empty one (1005 is never on the wire, so it means "none").
-                let echo = (code != CloseCode::NO_STATUS_RECEIVED).then_some(code);
-                self.tx.write_close_echo(echo);
-                self.arm_close_timer();
-                self.close_handshake_done(code);
+        self.poll_event_with_sender().map(|(event, _)| event)
+    }
+
+    /// Like [`poll_event`](Self::poll_event), and also the [`Sender`]: the
+    /// event borrows only the input buffer, so the application can answer
+    /// from its payload without copying it:
+    ///
+    /// ```
+    /// # use wscore::{Config, Connection, Event, Instant};
+    /// # let mut conn = Connection::server(&Config::default(), Instant::ZERO);
+    /// # conn.handle_input(Instant::ZERO, &[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2]);
+    /// while let Some((event, mut tx)) = conn.poll_event_with_sender() {
+    ///     match event {
+    ///         Event::Text(text) => tx.send_text(text).unwrap(),
+    ///         Event::Binary(data) => tx.send_binary(data).unwrap(),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # let mut out = Vec::new();
+    /// # conn.poll_transmit(&mut out);
+    /// # assert_eq!(out, [0x81, 2, b'h', b'i']);
+    /// ```
+    pub fn poll_event_with_sender(&mut self) -> Option<(Event<'_>, Sender<'_>)> {
+        let Connection { rx, core } = self;
+        if core.receiving() {
+            rx.compact(core.settings.retain as usize);
+            match rx.next(&core.settings.limits(core.role)) {
+                Ok(Some(event)) => {
+                    core.on_event(&event);
+                    return Some((event, Sender { core }));
+                }
+                Ok(None) if core.eof => core.finish(ClosedReason::Eof),
+                Ok(None) => return None,
+                // The receiver is left as it was; it is dropped on the next call.
+                Err(error) => core.fail(error),
             }
-            _ => {}
+        } else if !rx.is_empty() {
+            rx.reset();
         }
-        if let State::Closed { reason, reported } = &mut self.state {
-            if !*reported {
-                *reported = true;
-                return Some(Event::Closed(*reason));
-            }
-        }
-        None
+        core.after_input().map(|event| (event, Sender { core }))
     }
 
     /// The next deadline at which [`handle_timeout`](Self::handle_timeout)
     /// has work to do, if any.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next()
+        self.core.timers.next()
     }
 
     // ---- input ----
 
+    /// Take bytes read from the transport. They are appended to the input
+    /// buffer (their one copy) and parsed, in place, by
+    /// [`poll_event`](Self::poll_event): drain it before feeding more, or
+    /// the buffer grows with what you feed.
+    ///
+    /// Input after the peer's Close, or after the connection ended, is
+    /// ignored (section 5.5.1: Close is the last frame).
+    pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
+        self.core.touch(now);
+        if !self.core.receiving() || self.core.eof {
+            if !self.rx.is_empty() && !self.core.receiving() {
+                self.rx.reset();
+            }
+            return;
+        }
+        self.rx.compact(self.core.settings.retain as usize);
+        if input.is_empty() {
+            return;
+        }
+        self.core.note_activity();
+        self.rx
+            .append(input, &self.core.settings.limits(self.core.role));
+    }
+
     /// The transport has no more bytes to read (the peer shut its side).
+    /// Events already received are still handed out first; then
+    /// [`Event::Closed`] reports the end.
     pub fn handle_eof(&mut self, now: Instant) {
-        self.touch(now);
-        match self.state {
-            State::Closed { .. } | State::Failing(_) => {}
+        self.core.touch(now);
+        match self.core.state {
             // Section 7.1.1: the server closed the transport after the close
             // handshake, as it should.
-            State::AwaitEof(code) => self.finish(ClosedReason::Clean { code }),
-            _ => self.finish(ClosedReason::Eof),
+            State::AwaitEof(code) => self.core.finish(ClosedReason::Clean { code }),
+            State::Open | State::CloseSent => {
+                self.core.eof = true;
+                self.core.timers.stop_all();
+            }
+            State::CloseReceived(_) => self.core.finish(ClosedReason::Eof),
+            State::Closed { .. } => {}
         }
     }
 
-    /// Act on every deadline that is due at `now`.
+    /// Act on every deadline that is due at `now`. Each deadline is acted on
+    /// at most once per call, so the work is bounded; early or repeated calls
+    /// do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.touch(now);
-        while let Some(timer) = self.timers.expire(now) {
-            match timer {
-                Timer::Keepalive => {
-                    if self.state == State::Open {
-                        self.tx.write_control(crate::frame::Opcode::Ping, b"");
-                        if let Some(at) = add_millis(self.last_now, self.settings.keepalive_timeout)
-                        {
-                            self.timers.set(Timer::KeepaliveTimeout, at);
-                        }
-                        self.arm_keepalive();
-                    }
-                }
-                Timer::KeepaliveTimeout => self.finish(ClosedReason::KeepaliveTimeout),
-                Timer::Close => match self.state {
-                    // The handshake finished; only the server's transport
-                    // close is missing, and we stop waiting for it.
-                    State::AwaitEof(code) => self.finish(ClosedReason::Clean { code }),
-                    State::Closed { .. } | State::Failing(_) => {}
-                    _ => self.finish(ClosedReason::CloseTimeout),
-                },
+        self.core.touch(now);
+        for timer in timer::ALL {
+            if self.core.timers.take_due(timer, now) {
+                self.core.on_timer(timer);
             }
         }
     }
@@ -325,28 +411,74 @@ impl Connection {
     /// Free every emptied buffer now, whatever [`Config::retain_buffer`]
     /// says. Useful for connections the application knows will be idle.
     pub fn release_buffers(&mut self) {
-        self.events.compact(0);
-        if self.events.is_empty() {
-            self.events.buf = Vec::new();
-        }
         self.rx.release();
-        if self.tx.out.is_empty() {
-            self.tx.out = Vec::new();
+        if self.core.tx.out.is_empty() {
+            self.core.tx.out = Vec::new();
         }
     }
 
-    // ---- shared transitions ----
+    // ---- commands ----
 
-    /// Record `now` and count it as activity from the peer when it comes
-    /// with input.
+    /// Send a whole text message. See [`Sender::send_text`].
+    pub fn send_text(&mut self, text: &str) -> Result<(), crate::SendError> {
+        self.sender().send_text(text)
+    }
+
+    /// Send a whole binary message. See [`Sender::send_binary`].
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), crate::SendError> {
+        self.sender().send_binary(data)
+    }
+
+    /// Start a message to be sent in pieces. See [`Sender::begin_message`].
+    pub fn begin_message(&mut self, kind: MessageKind) -> Result<(), crate::SendError> {
+        self.sender().begin_message(kind)
+    }
+
+    /// Send the next piece of a message. See [`Sender::send_fragment`].
+    pub fn send_fragment(&mut self, data: &[u8], fin: bool) -> Result<(), crate::SendError> {
+        self.sender().send_fragment(data, fin)
+    }
+
+    /// Send a Ping. See [`Sender::send_ping`].
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), crate::SendError> {
+        self.sender().send_ping(payload)
+    }
+
+    /// Send an unsolicited Pong. See [`Sender::send_pong`].
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), crate::SendError> {
+        self.sender().send_pong(payload)
+    }
+
+    /// Start or finish the close handshake. See [`Sender::close`].
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), crate::SendError> {
+        self.sender().close(code, reason)
+    }
+
+    /// The sending half, for commands.
+    fn sender(&mut self) -> Sender<'_> {
+        Sender {
+            core: &mut self.core,
+        }
+    }
+}
+
+impl Core {
+    fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed { .. })
+    }
+
+    /// Whether frames from the peer are still parsed.
+    fn receiving(&self) -> bool {
+        matches!(self.state, State::Open | State::CloseSent)
+    }
+
+    /// Record `now`.
     fn touch(&mut self, now: Instant) {
         self.last_now = u64::try_from(now.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
-        if !self.timers.is_set(Timer::Keepalive) && self.state == State::Open {
-            self.arm_keepalive();
-        }
     }
 
-    /// Input arrived: the peer is alive, so restart the keepalive interval.
+    /// Input arrived: the peer is alive, so the keepalive interval starts
+    /// over and any keepalive timeout is off.
     fn note_activity(&mut self) {
         self.timers.stop(Timer::KeepaliveTimeout);
         if self.state == State::Open {
@@ -369,6 +501,85 @@ impl Connection {
         }
     }
 
+    fn on_timer(&mut self, timer: Timer) {
+        match timer {
+            Timer::Keepalive if self.state == State::Open => {
+                self.tx.write_control(crate::frame::Opcode::Ping, b"");
+                match add_millis(self.last_now, self.settings.keepalive_timeout) {
+                    // One deadline per silence: it is set by the first Ping
+                    // after the last input and never pushed back, so a
+                    // silent peer is dead by interval + timeout.
+                    Some(at) => {
+                        if !self.timers.is_set(Timer::KeepaliveTimeout) {
+                            self.timers.set(Timer::KeepaliveTimeout, at);
+                        }
+                    }
+                    // No timeout: keep pinging every interval (a heartbeat
+                    // that keeps intermediaries from dropping the connection).
+                    None => self.arm_keepalive(),
+                }
+            }
+            Timer::Keepalive => {}
+            Timer::KeepaliveTimeout => self.finish(ClosedReason::KeepaliveTimeout),
+            Timer::Close => match self.state {
+                // The handshake finished; only the server's transport close
+                // is missing, and we stop waiting for it.
+                State::AwaitEof(code) => self.finish(ClosedReason::Clean { code }),
+                State::Closed { .. } => {}
+                _ => self.finish(ClosedReason::CloseTimeout),
+            },
+        }
+    }
+
+    /// React to a parsed event: answer a Ping, note a Close.
+    fn on_event(&mut self, event: &Event<'_>) {
+        match *event {
+            Event::Ping(payload) if self.settings.auto_pong && !self.tx.sent_close => {
+                self.tx.auto_pong(payload);
+            }
+            Event::Close { code, .. } => self.on_close_received(code),
+            _ => {}
+        }
+    }
+
+    /// The peer's Close arrived (section 5.5.1); input stops here. With
+    /// `auto_close` the reply goes out on the next `poll_event`, so what the
+    /// application sends in answer to the events before it (an echo), or to
+    /// the Close itself, precedes our Close.
+    fn on_close_received(&mut self, code: CloseCode) {
+        match self.state {
+            State::Open => {
+                self.timers.stop(Timer::Keepalive);
+                self.timers.stop(Timer::KeepaliveTimeout);
+                self.state = State::CloseReceived(code);
+            }
+            State::CloseSent => self.close_handshake_done(code),
+            _ => {}
+        }
+    }
+
+    /// What `poll_event` reports once there is nothing to parse: the
+    /// automatic Close reply, then the end.
+    fn after_input(&mut self) -> Option<Event<'static>> {
+        if let State::CloseReceived(code) = self.state {
+            if self.settings.auto_close {
+                // Echo the code the peer sent; an empty Close answers an
+                // empty one (1005 is never on the wire, so it means "none").
+                let echo = (code != CloseCode::NO_STATUS_RECEIVED).then_some(code);
+                self.tx.write_close_echo(echo);
+                self.arm_close_timer();
+                self.close_handshake_done(code);
+            }
+        }
+        match &mut self.state {
+            State::Closed { reason, reported } if !*reported => {
+                *reported = true;
+                Some(Event::Closed(*reason))
+            }
+            _ => None,
+        }
+    }
+
     /// Both Close frames have been sent. A server is done; a client waits for
     /// the server to close the transport (section 7.1.1).
     fn close_handshake_done(&mut self, code: CloseCode) {
@@ -383,7 +594,8 @@ impl Connection {
         }
     }
 
-    /// Enter the terminal state. Completed events stay deliverable.
+    /// Enter the terminal state. The input buffer is dropped by the next
+    /// `&mut` call on the connection.
     fn finish(&mut self, reason: ClosedReason) {
         if self.is_closed() {
             return;
@@ -393,30 +605,13 @@ impl Connection {
             reported: false,
         };
         self.timers.stop_all();
-        self.events.abandon_partial();
-        self.rx.reset();
     }
 
-    /// Fail the connection for a peer's violation (section 7.1.7). Input
-    /// stops now; the Close follows once the events received before the
-    /// violation are handed out, so nothing the peer sent validly is lost and
-    /// the application can still answer it.
-    fn fail(&mut self, error: crate::error::ProtocolError) {
-        if self.is_closed() || matches!(self.state, State::Failing(_)) {
-            return;
-        }
-        self.events.abandon_partial();
-        self.rx.reset();
-        if self.events.has_pending() {
-            self.timers.stop_all();
-            self.state = State::Failing(error);
-        } else {
-            self.fail_now(error);
-        }
-    }
-
-    /// Queue the Close with the error's code unless one was sent, and end.
-    fn fail_now(&mut self, error: crate::error::ProtocolError) {
+    /// Fail the connection for a peer's violation (section 7.1.7): queue the
+    /// Close with the error's code unless one was sent, and end. Every event
+    /// before the violation was already handed out, so the application's
+    /// answers to them precede this Close.
+    fn fail(&mut self, error: ProtocolError) {
         if !self.tx.sent_close {
             self.tx.write_close(error.close_code(), error.reason());
         }
@@ -427,9 +622,9 @@ impl Connection {
 impl core::fmt::Debug for Connection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Connection")
-            .field("role", &self.role)
-            .field("state", &self.state)
-            .field("pending_transmit", &self.tx.out.len())
+            .field("role", &self.core.role)
+            .field("state", &self.core.state)
+            .field("pending_transmit", &self.core.tx.out.len())
             .finish_non_exhaustive()
     }
 }

@@ -5,10 +5,10 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use super::utf8::Carry;
-use super::{Connection, MessageKind, State};
+use super::{Core, MessageKind, State};
 use crate::close::CloseCode;
 use crate::error::SendError;
-use crate::frame::{FrameHeader, Opcode, append_masked};
+use crate::frame::{FrameHeader, MAX_HEADER_LEN, Opcode, append_masked};
 
 /// Where a client's masking keys come from (RFC 6455 section 5.3).
 ///
@@ -26,12 +26,26 @@ impl<F: FnMut() -> [u8; 4] + Send> MaskSource for F {
     }
 }
 
+/// How many bytes of automatic Pongs may wait unsent before each new one
+/// replaces the last instead of queueing behind it (section 5.5.3 lets an
+/// endpoint answer only the most recent Ping). Ten Pings of the sizes
+/// Autobahn 2.10 and 2.11 send still get ten Pongs.
+pub const AUTO_PONG_BUDGET: usize = 1024;
+
+/// `pong_at` when the last frame queued is not an automatic Pong.
+const NO_PONG: usize = usize::MAX;
+
 /// Send-side state.
-pub(super) struct Sender {
+pub(super) struct Tx {
     /// Encoded frames not yet handed to `poll_transmit`.
     pub(super) out: Vec<u8>,
     /// A client's key source; `None` for a server, which never masks.
     mask: Option<Box<dyn MaskSource>>,
+    /// Where the last automatic Pong starts in `out`, while it is the last
+    /// frame queued; `NO_PONG` otherwise.
+    pong_at: usize,
+    /// Bytes of automatic Pongs in `out`.
+    pong_bytes: usize,
     /// A streamed message in progress, and whether its first frame went out.
     streaming: Option<(MessageKind, bool)>,
     /// Streamed text: a character cut between two fragments.
@@ -40,11 +54,13 @@ pub(super) struct Sender {
     pub(super) sent_close: bool,
 }
 
-impl Sender {
-    pub(super) fn new(mask: Option<Box<dyn MaskSource>>) -> Sender {
-        Sender {
+impl Tx {
+    pub(super) fn new(mask: Option<Box<dyn MaskSource>>) -> Tx {
+        Tx {
             out: Vec::new(),
             mask,
+            pong_at: NO_PONG,
+            pong_bytes: 0,
             streaming: None,
             carry: Carry::default(),
             sent_close: false,
@@ -53,22 +69,56 @@ impl Sender {
 
     /// Encode one frame into `out`, masked if we are a client.
     fn write_frame(&mut self, opcode: Opcode, fin: bool, payload: &[u8]) {
-        let key = self.mask.as_mut().map(|m| m.mask_key());
-        let header = FrameHeader {
-            fin,
-            mask: key,
-            ..FrameHeader::new(opcode, payload.len() as u64)
-        };
-        header.encode_to_vec(&mut self.out);
-        match key {
-            Some(key) => append_masked(&mut self.out, payload, key, 0),
-            None => self.out.extend_from_slice(payload),
+        self.pong_at = NO_PONG;
+        let b0 = (fin as u8) << 7 | opcode.as_u8();
+        match self.mask.as_mut() {
+            // The common server case, a small frame: two header bytes and
+            // the payload, with one capacity check.
+            None if payload.len() < 126 => {
+                self.out.reserve(2 + payload.len());
+                self.out.extend_from_slice(&[b0, payload.len() as u8]);
+                self.out.extend_from_slice(payload);
+            }
+            mask => {
+                let key = mask.map(|m| m.mask_key());
+                let header = FrameHeader {
+                    fin,
+                    mask: key,
+                    ..FrameHeader::new(opcode, payload.len() as u64)
+                };
+                let mut head = [0u8; MAX_HEADER_LEN];
+                let n = header.encode(&mut head);
+                // Exactly what the frame needs, so a large message never
+                // makes `out` grow by doubling (and copying) on the way.
+                self.out.reserve(n + payload.len());
+                self.out.extend_from_slice(&head[..n]);
+                match key {
+                    Some(key) => append_masked(&mut self.out, payload, key, 0),
+                    None => self.out.extend_from_slice(payload),
+                }
+            }
         }
     }
 
     /// A control frame whose payload the caller checked (at most 125 bytes).
     pub(super) fn write_control(&mut self, opcode: Opcode, payload: &[u8]) {
         self.write_frame(opcode, true, payload);
+    }
+
+    /// The automatic answer to a Ping. Once more than [`AUTO_PONG_BUDGET`]
+    /// bytes of them wait unsent, a new one replaces the last one queued
+    /// (if nothing was queued after it), so a Ping flood into a connection
+    /// whose output is not drained cannot grow the queue.
+    pub(super) fn auto_pong(&mut self, payload: &[u8]) {
+        let frame = payload.len() + if self.mask.is_some() { 6 } else { 2 };
+        if self.pong_at != NO_PONG && self.pong_bytes + frame > AUTO_PONG_BUDGET {
+            self.pong_bytes -= self.out.len() - self.pong_at;
+            self.out.truncate(self.pong_at);
+        }
+        let at = self.out.len();
+        self.write_frame(Opcode::Pong, true, payload);
+        self.pong_at = at;
+        self.pong_bytes += self.out.len() - at;
     }
 
     /// A Close with `code` and `reason` (checked by the caller).
@@ -103,32 +153,95 @@ impl Sender {
         if self.out.capacity() > retain {
             self.out = Vec::new();
         }
+        self.pong_at = NO_PONG;
+        self.pong_bytes = 0;
         n
     }
 }
 
-impl Connection {
-    /// Data frames may go out until our Close does.
-    fn check_data_allowed(&self) -> Result<(), SendError> {
-        match self.state {
-            State::Open | State::CloseReceived(_) | State::Failing(_) if !self.tx.sent_close => {
-                Ok(())
-            }
-            _ => Err(SendError::Closed),
-        }
-    }
+/// The sending half of a [`Connection`](super::Connection), handed out with
+/// an event by
+/// [`poll_event_with_sender`](super::Connection::poll_event_with_sender)
+/// so the application can answer straight from the event's borrowed
+/// payload (an echo, a forward) without copying it first.
+///
+/// Its methods are the connection's commands, with the same rules: misuse
+/// returns a [`SendError`] and changes nothing.
+pub struct Sender<'a> {
+    pub(super) core: &'a mut Core,
+}
 
+impl core::fmt::Debug for Sender<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Sender")
+            .field("pending_transmit", &self.core.tx.out.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sender<'_> {
     /// Send a whole text message.
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
-        self.send_message(Opcode::Text, text.as_bytes())
+        self.core.send_message(Opcode::Text, text.as_bytes())
     }
 
     /// Send a whole binary message.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
-        self.send_message(Opcode::Binary, data)
+        self.core.send_message(Opcode::Binary, data)
     }
 
-    fn send_message(&mut self, opcode: Opcode, data: &[u8]) -> Result<(), SendError> {
+    /// Start a message to be sent in pieces with
+    /// [`send_fragment`](Self::send_fragment). Nothing goes out yet.
+    pub fn begin_message(&mut self, kind: MessageKind) -> Result<(), SendError> {
+        self.core.begin_message(kind)
+    }
+
+    /// Send the next piece of the message started with
+    /// [`begin_message`](Self::begin_message) as one frame; `fin` ends the
+    /// message. Text pieces may cut a character, but must join into valid
+    /// UTF-8 ([`SendError::InvalidUtf8`] otherwise, and nothing is sent).
+    pub fn send_fragment(&mut self, data: &[u8], fin: bool) -> Result<(), SendError> {
+        self.core.send_fragment(data, fin)
+    }
+
+    /// Send a Ping (at most 125 bytes of payload).
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.core.send_control(Opcode::Ping, payload)
+    }
+
+    /// Send an unsolicited Pong (at most 125 bytes), e.g. as a unidirectional
+    /// heartbeat (section 5.5.3).
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.core.send_control(Opcode::Pong, payload)
+    }
+
+    /// Start (or, after the peer's Close with `auto_close` off, finish) the
+    /// close handshake with `code` and a `reason` of at most 123 bytes.
+    ///
+    /// `code` must be one that may be sent ([`CloseCode::is_allowed_on_wire`]).
+    /// No frame may be sent after this. The connection then waits for the
+    /// peer's Close, up to [`Config::close_timeout`](crate::Config::close_timeout).
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        self.core.close(code, reason)
+    }
+
+    /// The number of bytes queued for `poll_transmit`, for backpressure.
+    #[must_use]
+    pub fn pending_transmit(&self) -> usize {
+        self.core.tx.out.len()
+    }
+}
+
+impl Core {
+    /// Data frames may go out until our Close does.
+    fn check_data_allowed(&self) -> Result<(), SendError> {
+        match self.state {
+            State::Open | State::CloseReceived(_) if !self.tx.sent_close => Ok(()),
+            _ => Err(SendError::Closed),
+        }
+    }
+
+    pub(super) fn send_message(&mut self, opcode: Opcode, data: &[u8]) -> Result<(), SendError> {
         self.check_data_allowed()?;
         if self.tx.streaming.is_some() {
             return Err(SendError::MessageInProgress);
@@ -149,9 +262,7 @@ impl Connection {
         Ok(())
     }
 
-    /// Start a message to be sent in pieces with
-    /// [`send_fragment`](Self::send_fragment). Nothing goes out yet.
-    pub fn begin_message(&mut self, kind: MessageKind) -> Result<(), SendError> {
+    pub(super) fn begin_message(&mut self, kind: MessageKind) -> Result<(), SendError> {
         self.check_data_allowed()?;
         if self.tx.streaming.is_some() {
             return Err(SendError::MessageInProgress);
@@ -161,11 +272,7 @@ impl Connection {
         Ok(())
     }
 
-    /// Send the next piece of the message started with
-    /// [`begin_message`](Self::begin_message) as one frame; `fin` ends the
-    /// message. Text pieces may cut a character, but must join into valid
-    /// UTF-8 ([`SendError::InvalidUtf8`] otherwise, and nothing is sent).
-    pub fn send_fragment(&mut self, data: &[u8], fin: bool) -> Result<(), SendError> {
+    pub(super) fn send_fragment(&mut self, data: &[u8], fin: bool) -> Result<(), SendError> {
         self.check_data_allowed()?;
         let Some((kind, started)) = self.tx.streaming else {
             return Err(SendError::NoMessageStarted);
@@ -191,18 +298,7 @@ impl Connection {
         Ok(())
     }
 
-    /// Send a Ping (at most 125 bytes of payload).
-    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
-        self.send_control(Opcode::Ping, payload)
-    }
-
-    /// Send an unsolicited Pong (at most 125 bytes), e.g. as a unidirectional
-    /// heartbeat (section 5.5.3).
-    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
-        self.send_control(Opcode::Pong, payload)
-    }
-
-    fn send_control(&mut self, opcode: Opcode, payload: &[u8]) -> Result<(), SendError> {
+    pub(super) fn send_control(&mut self, opcode: Opcode, payload: &[u8]) -> Result<(), SendError> {
         if self.tx.sent_close || self.is_closed() {
             return Err(SendError::Closed);
         }
@@ -213,13 +309,7 @@ impl Connection {
         Ok(())
     }
 
-    /// Start (or, after the peer's Close with `auto_close` off, finish) the
-    /// close handshake with `code` and a `reason` of at most 123 bytes.
-    ///
-    /// `code` must be one that may be sent ([`CloseCode::is_allowed_on_wire`]).
-    /// No frame may be sent after this. The connection then waits for the
-    /// peer's Close, up to [`Config::close_timeout`](crate::Config::close_timeout).
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+    pub(super) fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
         if self.tx.sent_close || self.is_closed() {
             return Err(SendError::Closed);
         }
@@ -231,13 +321,9 @@ impl Connection {
         }
         self.tx.write_close(code, reason);
         self.tx.streaming = None;
-        if !matches!(self.state, State::Failing(_)) {
-            self.arm_close_timer();
-        }
+        self.arm_close_timer();
         match self.state {
             State::CloseReceived(peer_code) => self.close_handshake_done(peer_code),
-            // The failure still ends the connection; it just sends no second Close.
-            State::Failing(_) => {}
             _ => self.state = State::CloseSent,
         }
         Ok(())

@@ -58,16 +58,17 @@ impl TimerTable {
         (min != UNSET).then(|| Instant::from_elapsed(core::time::Duration::from_nanos(min)))
     }
 
-    /// Disarm and return the first timer (in enum order) that is due at `now`.
-    pub(crate) fn expire(&mut self, now: Instant) -> Option<Timer> {
-        let now = to_nanos(now);
-        for timer in [Timer::Keepalive, Timer::KeepaliveTimeout, Timer::Close] {
-            let at = self.0[timer as usize];
-            if at != UNSET && at <= now {
-                self.0[timer as usize] = UNSET;
-                return Some(timer);
-            }
+    /// Disarm `timer` and say so if it is due at `now`.
+    pub(crate) fn take_due(&mut self, timer: Timer, now: Instant) -> bool {
+        let at = self.0[timer as usize];
+        let due = at != UNSET && at <= to_nanos(now);
+        if due {
+            self.0[timer as usize] = UNSET;
         }
-        None
+        due
     }
 }
+
+/// Every timer, in the order `handle_timeout` acts on them: each once per
+/// call, so the work is bounded whatever the settings.
+pub(crate) const ALL: [Timer; COUNT] = [Timer::Keepalive, Timer::KeepaliveTimeout, Timer::Close];

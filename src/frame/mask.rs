@@ -38,12 +38,22 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 }
 
 /// XOR `src` with `key` (starting `offset` bytes into the payload) and append
-/// the result to `dst`: the copy and the unmasking in one call, for payloads
+/// the result to `dst`: the copy and the masking in one call, for payloads
 /// that must outlive the input they arrived in.
+///
+/// It works in blocks small enough to stay in the L1 cache, so the XOR pass
+/// re-reads bytes the copy just wrote instead of going back to memory: on a
+/// large payload that is close to the speed of the copy alone.
 pub fn append_masked(dst: &mut alloc::vec::Vec<u8>, src: &[u8], key: [u8; 4], offset: usize) {
-    let start = dst.len();
-    dst.extend_from_slice(src);
-    apply_mask(&mut dst[start..], key, offset);
+    const STEP: usize = 8 * 1024;
+    dst.reserve(src.len());
+    let key = rotate(key, offset);
+    // STEP is a multiple of 4, so every block starts at key index 0.
+    for block in src.chunks(STEP) {
+        let start = dst.len();
+        dst.extend_from_slice(block);
+        apply_mask(&mut dst[start..], key, 0);
+    }
 }
 
 /// The key as seen from `offset` bytes into the payload.
