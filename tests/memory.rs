@@ -1,5 +1,7 @@
 //! Memory per connection, measured with a counting allocator: an idle
-//! connection's total cost, and zero allocations per message in steady state.
+//! connection's total cost, zero allocations per message in steady state,
+//! the peak for a message at the cap, and the transmit queue under a Ping
+//! flood.
 
 mod common;
 
@@ -16,6 +18,15 @@ struct Counting;
 thread_local! {
     static ALLOCS: Cell<usize> = const { Cell::new(0) };
     static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn grew(by: isize) {
+    LIVE.with(|c| {
+        let now = c.get() + by;
+        c.set(now);
+        PEAK.with(|p| p.set(p.get().max(now)));
+    });
 }
 
 // SAFETY: every method forwards its arguments unchanged to the system
@@ -24,7 +35,7 @@ thread_local! {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCS.with(|c| c.set(c.get() + 1));
-        LIVE.with(|c| c.set(c.get() + layout.size() as isize));
+        grew(layout.size() as isize);
         // SAFETY: forwarded as received; see the impl's note.
         unsafe { System.alloc(layout) }
     }
@@ -35,7 +46,9 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCS.with(|c| c.set(c.get() + 1));
-        LIVE.with(|c| c.set(c.get() + new_size as isize - layout.size() as isize));
+        // A realloc holds both blocks for a moment, but glibc moves large
+        // blocks with mremap; count the new size, as the kernel does.
+        grew(new_size as isize - layout.size() as isize);
         // SAFETY: `ptr` came from `System` through this allocator.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -50,6 +63,15 @@ fn allocs() -> usize {
 
 fn live() -> isize {
     LIVE.with(Cell::get)
+}
+
+/// Run `f` and return the most heap it held at once beyond what was live
+/// when it started.
+fn peak_during(f: impl FnOnce()) -> usize {
+    let base = live();
+    PEAK.with(|p| p.set(base));
+    f();
+    (PEAK.with(Cell::get) - base).max(0) as usize
 }
 
 /// The README states this figure; keep them in step.
@@ -170,4 +192,166 @@ fn zero_allocations_per_message_for_a_client_too() {
         out.clear();
     }
     assert_eq!(allocs() - before, 0);
+}
+
+/// The message cap these tests use: large enough that fixed overheads do
+/// not decide the ratio, small enough to run many cases.
+const CAP: usize = 1 << 20;
+
+/// The README's promise: a message of exactly the cap costs at most 1.25x
+/// the cap in heap while it arrives, whatever its fragmentation and with
+/// control frames behind it, for reads of up to an eighth of the cap.
+const CAP_RATIO: f64 = 1.25;
+
+fn capped() -> Config {
+    cfg(|c| {
+        c.max_message_size = CAP as u64;
+        c.max_frame_size = CAP as u64;
+    })
+}
+
+/// A message of exactly `CAP` bytes cut into frames of the given sizes
+/// (cycled), with `pings` empty Pings between fragments and after it.
+fn message_at_cap(sizes: &[usize], pings_between: bool, pings_after: usize) -> Vec<u8> {
+    let mut wire = Vec::new();
+    let mut left = CAP;
+    let mut first = true;
+    for &size in sizes.iter().cycle() {
+        let n = size.clamp(1, left);
+        left -= n;
+        let op = if first { 0x2 } else { 0x0 };
+        let fin = if left == 0 { 0x80 } else { 0 };
+        wire.extend(client_frame(fin | op, &vec![0x5A; n]));
+        first = false;
+        if left == 0 {
+            break;
+        }
+        if pings_between {
+            wire.extend(client_frame(0x89, b""));
+        }
+    }
+    wire.extend(client_frame(0x89, b"").repeat(pings_after));
+    wire
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    #[test]
+    fn a_message_at_the_cap_costs_at_most_1_25x_the_cap(
+        sizes in proptest::collection::vec(1usize..=CAP, 1..6),
+        small_fragments in proptest::bool::ANY,
+        pings_between in proptest::bool::ANY,
+        pings_after in 0usize..2_000,
+        read in 1usize..=CAP / 8,
+    ) {
+        // Half the cases cut the message into many small fragments.
+        let sizes: Vec<usize> = if small_fragments {
+            sizes.iter().map(|s| s % 4096 + 1).collect()
+        } else {
+            sizes
+        };
+        let wire = message_at_cap(&sizes, pings_between, pings_after);
+        let mut s = server(&capped());
+        let mut out = Vec::with_capacity(64 << 10);
+        let mut got = 0usize;
+        let peak = peak_during(|| {
+            for piece in wire.chunks(read) {
+                s.handle_input(t(0), piece);
+                while let Some(e) = s.poll_event() {
+                    if let Event::Binary(b) = e {
+                        got += b.len();
+                    }
+                }
+                s.poll_transmit(&mut out);
+                out.clear();
+            }
+        });
+        proptest::prop_assert_eq!(got, CAP);
+        proptest::prop_assert!(!s.is_closed());
+        proptest::prop_assert!(
+            peak as f64 <= CAP_RATIO * CAP as f64,
+            "peak {} bytes for a {} byte message ({:.3}x), reads of {}",
+            peak, CAP, peak as f64 / CAP as f64, read
+        );
+    }
+}
+
+#[test]
+fn a_message_at_the_cap_with_a_ping_behind_it_is_not_copied() {
+    // The case that cost 3x: a 16 MiB message and an empty Ping behind it
+    // in the same read.
+    let cap = 16usize << 20;
+    let config = cfg(|c| {
+        c.max_message_size = cap as u64;
+        c.max_frame_size = cap as u64;
+    });
+    let mut wire = client_frame(0x82, &vec![1; cap]);
+    wire.extend(client_frame(0x89, b""));
+    let mut s = server(&config);
+    let peak = peak_during(|| {
+        for piece in wire.chunks(64 << 10) {
+            s.handle_input(t(0), piece);
+            while s.poll_event().is_some() {}
+        }
+    });
+    println!(
+        "peak heap for a 16 MiB message at the cap: {peak} bytes ({:.3}x)",
+        peak as f64 / cap as f64
+    );
+    assert!(peak as f64 <= CAP_RATIO * cap as f64, "peak {peak}");
+}
+
+#[test]
+fn message_at_cap_plus_one_is_refused_before_it_is_buffered() {
+    let config = capped();
+    let over = client_frame(0x82, &vec![0; CAP + 1]);
+    let mut s = server(&config);
+    let peak = peak_during(|| {
+        // A driver reads 64 KiB at a time; the refusal comes at the header.
+        for piece in over.chunks(64 << 10) {
+            s.handle_input(t(0), piece);
+            while s.poll_event().is_some() {}
+            if s.is_closed() {
+                break;
+            }
+        }
+    });
+    assert!(s.is_closed());
+    assert!(peak <= 128 << 10, "peak {peak} before refusing");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 32, ..Default::default() })]
+
+    #[test]
+    fn a_ping_flood_never_drained_keeps_the_transmit_queue_bounded(
+        payload in 0usize..=125,
+        read in 1usize..=(1 << 20),
+        client_side in proptest::bool::ANY,
+    ) {
+        // 4 MiB of Pings; the application drains events but never writes.
+        let ping = if client_side {
+            server_frame(0x89, &vec![9; payload])
+        } else {
+            client_frame(0x89, &vec![9; payload])
+        };
+        let count = (4 << 20) / ping.len();
+        let wire = ping.repeat(count);
+        let mut conn = if client_side { client(&Config::default()) } else { server(&Config::default()) };
+        let mut max_pending = 0;
+        for piece in wire.chunks(read) {
+            conn.handle_input(t(0), piece);
+            while conn.poll_event().is_some() {}
+            max_pending = max_pending.max(conn.pending_transmit());
+        }
+        // One Pong may be queued past the budget before it starts replacing.
+        let bound = wscore::connection::AUTO_PONG_BUDGET + 6 + 125;
+        proptest::prop_assert!(max_pending <= bound, "{} bytes queued", max_pending);
+        // The most recent Ping is the one answered last.
+        let out = transmit(&mut conn);
+        let last = parse_wire(&out).pop().expect("a Pong is queued");
+        proptest::prop_assert_eq!(last.0.opcode, wscore::frame::Opcode::Pong);
+        proptest::prop_assert_eq!(last.1, vec![9; payload]);
+    }
 }

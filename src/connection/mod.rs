@@ -328,7 +328,7 @@ impl Connection {
     pub fn poll_event_with_sender(&mut self) -> Option<(Event<'_>, Sender<'_>)> {
         let Connection { rx, core } = self;
         if core.receiving() {
-            rx.compact(core.settings.retain as usize);
+            rx.reset_if_drained(core.settings.retain as usize);
             match rx.next(&core.settings.limits(core.role)) {
                 Ok(Some(event)) => {
                     core.on_event(&event);

@@ -128,24 +128,35 @@ impl Receiver {
         }
     }
 
+    /// Start over at offset 0 if nothing in the buffer is live, freeing it if
+    /// it is over `retain` bytes; returns whether it did. Cheap: `poll_event`
+    /// calls it every time, so a drained connection gives its memory back at
+    /// once.
+    pub(super) fn reset_if_drained(&mut self, retain: usize) -> bool {
+        let (a, _) = self.live_bounds();
+        if a != self.buf.len() {
+            return false;
+        }
+        self.buf.clear();
+        if self.buf.capacity() > retain {
+            self.buf = Vec::new();
+        }
+        self.keep = 0;
+        self.fill = 0;
+        self.pos = 0;
+        self.checked = 0;
+        true
+    }
+
     /// Reclaim dead bytes where that costs no more than it frees. Runs at the
-    /// top of `handle_input` and `poll_event`, when no event borrows the
-    /// buffer. A buffer over `retain` bytes is freed once nothing in it is live.
-    ///
+    /// top of `handle_input`, before new bytes need room; not while events
+    /// are drained, where moving bytes about to be consumed would be waste.
     pub(super) fn compact(&mut self, retain: usize) {
-        let (a, b) = self.live_bounds();
-        let len = self.buf.len();
-        if a == len {
-            self.buf.clear();
-            if self.buf.capacity() > retain {
-                self.buf = Vec::new();
-            }
-            self.keep = 0;
-            self.fill = 0;
-            self.pos = 0;
-            self.checked = 0;
+        if self.reset_if_drained(retain) {
             return;
         }
+        let (a, b) = self.live_bounds();
+        let len = self.buf.len();
         let assembled = b - a;
         let gap = self.pos - b;
         let unparsed = len - self.pos;
