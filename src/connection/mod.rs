@@ -94,7 +94,6 @@ pub(crate) struct Core {
     /// The `now` of the most recent input call, in nanoseconds.
     last_now: u64,
     state: State,
-    role: Role,
     /// The transport ended; reported once the input before it is parsed.
     eof: bool,
 }
@@ -124,8 +123,8 @@ enum State {
 /// [`Config`] folded into what the hot paths read, in fewer bytes.
 #[derive(Clone, Copy, Debug)]
 struct Settings {
-    max_frame: u64,
-    max_message: u64,
+    /// What the receive path checks, computed once.
+    limits: Limits,
     /// Milliseconds, rounded up so no deadline fires early; `u32::MAX` is
     /// "off". Milliseconds in a u32 (49 days) rather than nanoseconds in a
     /// u64 keep the connection within its 256-byte budget.
@@ -135,7 +134,6 @@ struct Settings {
     /// 0 is "off".
     fragment_size: u32,
     retain: u32,
-    streaming: bool,
     auto_pong: bool,
     auto_close: bool,
 }
@@ -158,10 +156,20 @@ fn add_millis(now: u64, delta: u32) -> Option<Instant> {
 }
 
 impl Settings {
-    fn new(config: &Config) -> Settings {
+    fn new(config: &Config, role: Role) -> Settings {
+        // Geometric growth of the input buffer stops at the message cap plus
+        // an eighth (room for the read that completes a message at the cap)
+        // plus a little for headers; see `Receiver::grow`.
+        let cap = usize::try_from(config.max_message_size.max(config.max_frame_size))
+            .unwrap_or(usize::MAX);
         Settings {
-            max_frame: config.max_frame_size,
-            max_message: config.max_message_size,
+            limits: Limits {
+                role,
+                max_frame: config.max_frame_size,
+                max_message: config.max_message_size,
+                soft_limit: cap.saturating_add(cap / 8).saturating_add(4096),
+                streaming: config.streaming,
+            },
             // A zero interval would mean "ping continuously": treat it as off.
             keepalive: millis(config.keepalive_interval.filter(|d| !d.is_zero())),
             keepalive_timeout: millis(config.keepalive_timeout),
@@ -170,27 +178,8 @@ impl Settings {
                 .fragment_size
                 .map_or(0, |n| u32::try_from(n.max(1)).unwrap_or(u32::MAX)),
             retain: u32::try_from(config.retain_buffer).unwrap_or(u32::MAX),
-            streaming: config.streaming,
             auto_pong: config.auto_pong,
             auto_close: config.auto_close,
-        }
-    }
-
-    /// Where the input buffer's geometric growth stops: the message cap plus
-    /// an eighth (room for the read that completes a message at the cap)
-    /// plus a little for headers. See `Receiver::grow`.
-    fn soft_limit(&self) -> usize {
-        let cap = usize::try_from(self.max_message.max(self.max_frame)).unwrap_or(usize::MAX);
-        cap.saturating_add(cap / 8).saturating_add(4096)
-    }
-
-    fn limits(&self, role: Role) -> Limits {
-        Limits {
-            role,
-            max_frame: self.max_frame,
-            max_message: self.max_message,
-            soft_limit: self.soft_limit(),
-            streaming: self.streaming,
         }
     }
 }
@@ -222,10 +211,9 @@ impl Connection {
         let mut core = Core {
             tx,
             timers: TimerTable::default(),
-            settings: Settings::new(config),
+            settings: Settings::new(config, role),
             last_now: 0,
             state: State::Open,
-            role,
             eof: false,
         };
         core.touch(now);
@@ -241,7 +229,7 @@ impl Connection {
     /// This endpoint's role.
     #[must_use]
     pub fn role(&self) -> Role {
-        self.core.role
+        self.core.settings.limits.role
     }
 
     /// Whether the connection has ended ([`Event::Closed`] is ready or was
@@ -329,7 +317,7 @@ impl Connection {
         let Connection { rx, core } = self;
         if core.receiving() {
             rx.reset_if_drained(core.settings.retain as usize);
-            match rx.next(&core.settings.limits(core.role)) {
+            match rx.next(&core.settings.limits) {
                 Ok(Some(event)) => {
                     core.on_event(&event);
                     return Some((event, Sender { core }));
@@ -374,8 +362,7 @@ impl Connection {
             return;
         }
         self.core.note_activity();
-        self.rx
-            .append(input, &self.core.settings.limits(self.core.role));
+        self.rx.append(input, &self.core.settings.limits);
     }
 
     /// The transport has no more bytes to read (the peer shut its side).
@@ -583,7 +570,7 @@ impl Core {
     /// Both Close frames have been sent. A server is done; a client waits for
     /// the server to close the transport (section 7.1.1).
     fn close_handshake_done(&mut self, code: CloseCode) {
-        match self.role {
+        match self.settings.limits.role {
             Role::Server => self.finish(ClosedReason::Clean { code }),
             Role::Client => {
                 self.state = State::AwaitEof(code);
@@ -622,7 +609,7 @@ impl Core {
 impl core::fmt::Debug for Connection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Connection")
-            .field("role", &self.core.role)
+            .field("role", &self.core.settings.limits.role)
             .field("state", &self.core.state)
             .field("pending_transmit", &self.core.tx.out.len())
             .finish_non_exhaustive()

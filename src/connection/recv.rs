@@ -32,7 +32,7 @@ use super::event::Event;
 use super::utf8;
 use crate::close::CloseCode;
 use crate::error::ProtocolError;
-use crate::frame::{FrameHeader, FrameRules, Opcode, Rsv, Status, apply_mask};
+use crate::frame::{FrameHeader, FrameRules, Opcode, Rsv, Status, apply_mask, rotate_key};
 use crate::role::Role;
 
 /// What the parser needs from the connection's settings.
@@ -239,6 +239,11 @@ impl Receiver {
     /// needed. On `Err` the receiver's state is meaningless and the
     /// connection ends; it is reset on the next call.
     pub(super) fn next(&mut self, limits: &Limits) -> Result<Option<Event<'_>>, ProtocolError> {
+        if !self.frame.active && self.msg_kind.is_none() {
+            if let Some((kind, range)) = self.small_message(limits) {
+                return self.message(kind, range).map(Some);
+            }
+        }
         loop {
             if !self.frame.active && !self.read_header(limits)? {
                 return Ok(None);
@@ -319,6 +324,44 @@ impl Receiver {
         })
     }
 
+    /// The fast path for the most common frame: a whole unfragmented text or
+    /// binary message of at most 125 bytes, all of it in the buffer, with
+    /// no message in progress. It is parsed and unmasked in a few
+    /// instructions; anything else (or anything wrong) returns `None` and
+    /// goes the general way, which stays the one place that reports errors.
+    #[inline]
+    fn small_message(&mut self, limits: &Limits) -> Option<(MessageKind, Range<usize>)> {
+        let rest = &self.buf[self.pos..];
+        let [b0, b1, ..] = *rest else {
+            return None;
+        };
+        let kind = match b0 {
+            0x81 => MessageKind::Text,
+            0x82 => MessageKind::Binary,
+            _ => return None,
+        };
+        let len = (b1 & 0x7F) as usize;
+        let masked = b1 & 0x80 != 0;
+        // Section 5.1: clients mask, servers do not.
+        if len > 125 || masked != (limits.role == Role::Server) {
+            return None;
+        }
+        if len as u64 > limits.max_frame || len as u64 > limits.max_message {
+            return None;
+        }
+        let head = if masked { 6 } else { 2 };
+        if rest.len() < head + len {
+            return None;
+        }
+        let start = self.pos + head;
+        if masked {
+            let key = [rest[2], rest[3], rest[4], rest[5]];
+            apply_mask(&mut self.buf[start..start + len], key, 0);
+        }
+        self.pos = start + len;
+        Some((kind, start..start + len))
+    }
+
     /// Parse a frame header at `pos`, check it against the message in
     /// progress and the limits (section 5.4), and start its frame. Returns
     /// whether a header was complete.
@@ -395,9 +438,9 @@ impl Receiver {
     /// Consume `n` payload bytes at `pos`, unmasking them in place.
     fn consume(&mut self, n: usize) -> Range<usize> {
         let range = self.pos..self.pos + n;
-        if self.frame.masked {
+        if self.frame.masked && n > 0 {
             apply_mask(&mut self.buf[range.clone()], self.frame.key, 0);
-            self.frame.key.rotate_left(n % 4);
+            self.frame.key = rotate_key(self.frame.key, n);
         }
         self.pos += n;
         self.frame.remaining -= n as u64;
