@@ -67,6 +67,7 @@ use alloc::vec::Vec;
 
 use crate::role::Role;
 
+mod authority;
 pub mod client;
 mod error;
 mod extension;

@@ -4,6 +4,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use super::authority::is_valid_authority;
 use super::error::{BuildError, HandshakeError};
 use super::extension::{Extension, parse_extension_list};
 use super::head::{Fill, HeadReader};
@@ -36,11 +37,17 @@ pub use super::response::{Accept, Reject};
 /// The head must fit [`HandshakeLimits`] (else 431) and parse as HTTP/1.x
 /// (else 400). Then, in order, the first failing rule decides the status:
 /// method GET (405), HTTP/1.1 or later (400), request target (400), no
-/// body (400), one `Host` (400), `Upgrade` present (426) and listing
-/// `websocket` (400), `Connection` listing `upgrade` (400),
+/// body (400), one `Host` with a valid value (400), `Upgrade` present (426)
+/// and listing `websocket` (400), `Connection` listing `upgrade` (400),
 /// `Sec-WebSocket-Version: 13` (426), `Sec-WebSocket-Key` (400), `Origin`
-/// (400), `Sec-WebSocket-Protocol` (400), `Sec-WebSocket-Extensions` (400). The version is checked before
-/// the key so a client speaking an older draft learns which version to use.
+/// (400), `Sec-WebSocket-Protocol` (400), `Sec-WebSocket-Extensions` (400).
+/// The version is checked before the key so a client speaking an older
+/// draft learns which version to use.
+///
+/// A valid `Host` is `host[:port]` as RFC 3986 section 3.2 writes it,
+/// without userinfo, with a non-empty host and a port (if any) up to 65535;
+/// an empty port (`example.com:`) is accepted, as RFC 3986 allows it. RFC
+/// 9112 section 3.2 requires the 400 for an invalid `Host`.
 #[derive(Clone, Debug)]
 pub struct ServerHandshake {
     limits: HandshakeLimits,
@@ -196,7 +203,8 @@ impl Request {
         self.target.split_once('?').map(|(_, q)| q)
     }
 
-    /// The `Host` header.
+    /// The `Host` header as sent: a valid authority, `host[:port]` (see
+    /// [`ServerHandshake`]); it is not lowercased.
     #[must_use]
     pub fn host(&self) -> &str {
         &self.host
@@ -303,14 +311,12 @@ fn parse_request(
         return Err(HandshakeError::UnexpectedBody);
     }
 
-    // Item 2.
+    // Item 2, and RFC 9112 section 3.2: exactly one `Host`, with a valid
+    // value.
     let host = match headers.single("host") {
-        Ok(Some(h)) => core::str::from_utf8(h).map_err(|_| HandshakeError::InvalidHost)?,
-        Ok(None) | Err(()) => return Err(HandshakeError::InvalidHost),
+        Ok(Some(h)) if is_valid_authority(h) => ascii_string(h),
+        Ok(_) | Err(()) => return Err(HandshakeError::InvalidHost),
     };
-    if host.is_empty() {
-        return Err(HandshakeError::InvalidHost);
-    }
 
     // Items 3 and 4: tokens in lists, any case, across repeated fields.
     if !headers.contains("upgrade") {
@@ -362,7 +368,7 @@ fn parse_request(
 
     Ok(Request {
         target: target.into(),
-        host: host.into(),
+        host,
         origin,
         key,
         protocols,
