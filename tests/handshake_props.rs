@@ -336,6 +336,38 @@ proptest! {
     }
 
     #[test]
+    fn target_authority_is_accepted_iff_valid_and_wins_over_host(
+        value in authority_value().prop_map(|v| {
+            // Keep the bytes a request target holds, minus the `/` and `?`
+            // that would end the authority.
+            v.into_iter().filter(|b| b.is_ascii_graphic() && !b"/?".contains(b)).collect::<Vec<u8>>()
+        }),
+        scheme in select(&["ws", "wss", "http", "https", "WS", "Https"][..]),
+        cuts in vec(any::<usize>(), 0..12),
+    ) {
+        let mut target = format!("{scheme}://").into_bytes();
+        target.extend_from_slice(&value);
+        target.extend_from_slice(b"/chat?x");
+        let bytes = request_with(&target, b"example.com");
+        let limits = HandshakeLimits::default();
+        let whole = feed_server(limits, &bytes, &[]);
+        match &whole {
+            Outcome::Complete(request, _) => {
+                prop_assert!(reference_authority(&value), "accepted {:?}", String::from_utf8_lossy(&value));
+                prop_assert_eq!(request.host().as_bytes(), &value[..]);
+                prop_assert_eq!(request.path(), "/chat");
+                prop_assert_eq!(request.query(), Some("x"));
+            }
+            Outcome::Failed(error) => {
+                prop_assert!(!reference_authority(&value), "refused {:?}", String::from_utf8_lossy(&value));
+                prop_assert_eq!(*error, HandshakeError::InvalidTarget);
+            }
+            Outcome::Partial => prop_assert!(false, "a complete head left partial"),
+        }
+        prop_assert_eq!(feed_server(limits, &bytes, &cuts), whole);
+    }
+
+    #[test]
     fn server_accepts_any_built_request_and_client_accepts_the_101(
         offer in offer(),
         (protocol_pick, extension_picks) in choice(),

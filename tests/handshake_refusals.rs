@@ -103,6 +103,18 @@ fn bad_requests() -> Vec<(&'static str, Vec<u8>, HandshakeError, u16)> {
             400,
         ),
         (
+            "unknown scheme",
+            head("GET javascript://x/y HTTP/1.1", &VALID),
+            InvalidTarget,
+            400,
+        ),
+        (
+            "absolute-form without authority",
+            head("GET ws:///chat HTTP/1.1", &VALID),
+            InvalidTarget,
+            400,
+        ),
+        (
             "missing Upgrade",
             valid_but("Upgrade:", &[]),
             MissingUpgrade,
@@ -394,6 +406,106 @@ fn invalid_host_values_are_refused() {
         assert_eq!(got, Err(error), "{shown:?}");
         assert_eq!(error.status(), 400, "{shown:?}");
     }
+}
+
+#[test]
+fn absolute_form_with_unknown_scheme_is_refused() {
+    for target in [
+        "javascript://x/y",
+        "ftp://example.com/chat",
+        "file:///etc/passwd",
+        "data://example.com/",
+        "gopher://example.com/",
+        "wsx://example.com/",
+        "ws+unix://example.com/",
+        "h2c://example.com/",
+        "w://example.com/",
+        "httpss://example.com/",
+        "1ws://example.com/",
+        "://example.com/",
+        "ws//example.com/",
+        "ws:example.com/",
+    ] {
+        let got = serve(&head(&format!("GET {target} HTTP/1.1"), &VALID)).map(|_| ());
+        assert_eq!(got, Err(HandshakeError::InvalidTarget), "{target}");
+    }
+    // The four schemes that can name this resource, in any case.
+    for target in ["http://h/", "HTTPS://h/", "ws://h/", "wSs://h/"] {
+        assert!(
+            serve(&head(&format!("GET {target} HTTP/1.1"), &VALID)).is_ok(),
+            "{target}"
+        );
+    }
+}
+
+#[test]
+fn absolute_form_without_a_valid_authority_is_refused() {
+    // The authority replaces Host (RFC 9112 section 3.2.2), so it must be
+    // as valid as Host; and an absolute-form target without one names no
+    // host at all.
+    let mut targets: Vec<String> = [
+        "ws:///chat",
+        "ws://",
+        "ws://?x",
+        "ws://:80/chat",
+        "http:/chat",
+        "ws:chat",
+        "ws://user@example.com/chat",
+        "ws://user:pass@example.com:80/",
+        "ws://example.com:99999/",
+        "ws://example.com:x/",
+        "ws://[::1/chat",
+        "ws://::1]/chat",
+        "ws://[fe80::1%25eth0]/",
+        "ws://example.com#frag",
+        "ws://a%zz/",
+        "ws://a\\b/",
+    ]
+    .iter()
+    .map(|t| (*t).to_owned())
+    .collect();
+    // Every invalid Host value without a byte the request line cannot hold.
+    for (value, _) in invalid_hosts() {
+        if value
+            .iter()
+            .all(|b| b.is_ascii_graphic() && !b"/?".contains(b))
+        {
+            targets.push(format!("ws://{}/chat", String::from_utf8_lossy(value)));
+        }
+    }
+    assert!(targets.len() > 40);
+    for target in &targets {
+        let got = serve(&head(&format!("GET {target} HTTP/1.1"), &VALID)).map(|_| ());
+        assert_eq!(got, Err(HandshakeError::InvalidTarget), "{target}");
+    }
+}
+
+#[test]
+fn host_is_still_required_and_checked_with_an_absolute_form_target() {
+    // RFC 9112 section 3.2's 400 for a missing or invalid Host applies to
+    // every request; section 3.2.2 only says whose authority wins.
+    let target = "GET ws://example.com/chat HTTP/1.1";
+    let missing: Vec<&str> = VALID[1..].to_vec();
+    assert_eq!(
+        serve(&head(target, &missing)).map(|_| ()),
+        Err(HandshakeError::InvalidHost)
+    );
+    let mut lines = VALID.to_vec();
+    lines[0] = "Host: a b";
+    assert_eq!(
+        serve(&head(target, &lines)).map(|_| ()),
+        Err(HandshakeError::InvalidHost)
+    );
+    lines[0] = "Host:";
+    assert_eq!(
+        serve(&head(target, &lines)).map(|_| ()),
+        Err(HandshakeError::InvalidHost)
+    );
+    // The target is checked first, as the documented order says.
+    assert_eq!(
+        serve(&head("GET javascript://x/y HTTP/1.1", &missing)).map(|_| ()),
+        Err(HandshakeError::InvalidTarget)
+    );
 }
 
 #[test]

@@ -274,6 +274,48 @@ fn valid_host_values_are_accepted() {
     }
 }
 
+#[test]
+fn absolute_form_authority_wins_over_host() {
+    // RFC 9112 section 3.2.2: the target's authority, not Host, names the
+    // resource's host. (target, host(), path(), query())
+    let cases = [
+        ("ws://evil.example/chat", "evil.example", "/chat", None),
+        (
+            "ws://evil.example:8080/chat",
+            "evil.example:8080",
+            "/chat",
+            None,
+        ),
+        (
+            "wss://evil.example:8443/a?x=1",
+            "evil.example:8443",
+            "/a",
+            Some("x=1"),
+        ),
+        ("http://evil.example", "evil.example", "/", None),
+        ("HTTPS://Evil.Example/", "Evil.Example", "/", None),
+        ("Ws://evil.example?q", "evil.example", "/", Some("q")),
+        ("ws://[::1]:9001/chat", "[::1]:9001", "/chat", None),
+        ("ws://192.0.2.1/", "192.0.2.1", "/", None),
+        ("ws://evil.example:/", "evil.example:", "/", None),
+        ("ws://example.com/chat", "example.com", "/chat", None),
+        // Origin-form: Host it is.
+        ("/chat", "example.com", "/chat", None),
+    ];
+    for (target, host, path, query) in cases {
+        let bytes = head(&format!("GET {target} HTTP/1.1"), &VALID);
+        let (request, _) = serve(&bytes).unwrap_or_else(|e| panic!("{target}: {e}"));
+        assert_eq!(request.target(), target);
+        assert_eq!(
+            (request.host(), request.path(), request.query()),
+            (host, path, query),
+            "{target}"
+        );
+        // The Host header as received is still there.
+        assert_eq!(request.headers().get("host"), Some(&b"example.com"[..]));
+    }
+}
+
 // ------------------------------------------------------------------- caps
 
 /// A valid request padded with an `X-Pad` header to exactly `len` bytes.

@@ -46,7 +46,9 @@ pub enum HandshakeError {
     /// 400, not 505: the major version is supported.
     HttpVersion,
     /// The request target is neither origin-form (`/path?query`) nor
-    /// absolute-form (`ws://host/path`) (section 4.2.1 item 1). 400.
+    /// absolute-form (`ws://host/path`) with the scheme `http`, `https`,
+    /// `ws` or `wss` and a valid authority, as `Host` must have (section
+    /// 4.2.1 item 1; RFC 9112 section 3.2). 400.
     InvalidTarget,
     /// `Host` is missing, repeated, or its value is not a valid authority
     /// `host[:port]`: empty, with userinfo, spaces or control characters, a
