@@ -1,12 +1,19 @@
 //! Properties of the opening handshake: whatever a client builds, the server
-//! accepts, and whatever the server answers, the client accepts; and both
-//! parsers give the same outcome however their input is split.
+//! accepts, and whatever the server answers, the client accepts; the server
+//! accepts a Host or target authority exactly when a reference predicate
+//! written apart from the crate does; and both parsers give the same outcome
+//! however their input is split.
+
+mod common;
+
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use proptest::collection::{btree_set, vec};
 use proptest::option;
 use proptest::prelude::*;
-use proptest::sample::subsequence;
+use proptest::sample::{select, subsequence};
 
+use common::authority::reference_authority;
 use wscore::frame::Status;
 use wscore::handshake::client::{ClientHandshake, ClientRequest, Response};
 use wscore::handshake::server::{Accept, Request, ServerHandshake};
@@ -69,9 +76,17 @@ impl Offer {
     }
 }
 
+/// A host name with an optional port, a valid authority however drawn.
+fn host() -> impl Strategy<Value = String> {
+    ("[a-z0-9.-]{1,30}", option::of(any::<u16>())).prop_map(|(name, port)| match port {
+        Some(port) => format!("{name}:{port}"),
+        None => name,
+    })
+}
+
 fn offer() -> impl Strategy<Value = Offer> {
     (
-        "[a-z0-9.-]{1,30}(:[0-9]{1,5})?",
+        host(),
         "/[!-~]{0,40}",
         option::of("https?://[a-z0-9.-]{1,20}"),
         btree_set(token(), 0..6),
@@ -212,8 +227,145 @@ fn head_like_byte() -> impl Strategy<Value = u8> {
     ]
 }
 
+// ------------------------------------------------ Host and target authority
+
+/// Bytes an authority is drawn from: every class its grammar tells apart,
+/// and bytes it never allows (controls, non-ASCII, delimiters, space).
+const AUTHORITY_BYTES: &[u8] = b"aZv09fF.-_~%!$&'()*+,;=:@/?#[]\\\"<>^`{|} \t\x01\x7f\x80\xff";
+
+/// Something shaped like a host: a reg-name, an IPv4 address, an IPv6 or
+/// IPvFuture literal, in their valid forms (the mutation in
+/// [`authority_value`] breaks some).
+fn host_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-zA-Z0-9._~!$&'()*+,;=-]{1,12}",
+        "([a-z0-9]|%[0-9a-fA-F]{2}|%[0-9g]{0,2}){1,6}",
+        any::<Ipv4Addr>().prop_map(|a| a.to_string()),
+        // Zero pieces often enough for std to write a `::`.
+        vec(prop_oneof![Just(0u16), any::<u16>()], 8).prop_map(|p| {
+            let pieces: [u16; 8] = p.try_into().expect("eight pieces were drawn");
+            format!("[{}]", Ipv6Addr::from(pieces))
+        }),
+        any::<Ipv4Addr>().prop_map(|a| format!("[::ffff:{a}]")),
+        "\\[[vV][0-9a-fA-F]{1,3}\\.[a-z0-9:+]{1,6}\\]",
+    ]
+}
+
+/// A candidate `Host` value or target authority: either any string of
+/// [`AUTHORITY_BYTES`], or a host-like string with an optional port, maybe
+/// with one byte inserted or overwritten, so both outcomes are common.
+fn authority_value() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        vec(select(AUTHORITY_BYTES), 0..20),
+        (
+            host_like(),
+            prop_oneof![Just(String::new()), ":[0-9]{0,6}"],
+            option::of((any::<usize>(), select(AUTHORITY_BYTES), any::<bool>())),
+        )
+            .prop_map(|(host, port, edit)| {
+                let mut value = format!("{host}{port}").into_bytes();
+                if let Some((at, byte, insert)) = edit {
+                    let at = at % (value.len() + 1);
+                    if insert || at == value.len() {
+                        value.insert(at, byte);
+                    } else {
+                        value[at] = byte;
+                    }
+                }
+                value
+            }),
+    ]
+}
+
+/// A request with `target` and this `Host` value, written byte for byte.
+fn request_with(target: &[u8], host: &[u8]) -> Vec<u8> {
+    let mut bytes = b"GET ".to_vec();
+    bytes.extend_from_slice(target);
+    bytes.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+    bytes.extend_from_slice(host);
+    bytes.extend_from_slice(
+        b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    bytes
+}
+
+/// A header field value without the outer spaces and tabs HTTP strips.
+fn trim_ows(value: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = value.iter().position(|b| !is_ows(b)).unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|b| !is_ows(b))
+        .map_or(start, |i| i + 1);
+    &value[start..end]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn host_is_accepted_iff_it_is_a_valid_authority(
+        value in authority_value().prop_filter("CR and LF end the line", |v| {
+            !v.contains(&b'\r') && !v.contains(&b'\n')
+        }),
+        cuts in vec(any::<usize>(), 0..12),
+    ) {
+        let bytes = request_with(b"/chat", &value);
+        let limits = HandshakeLimits::default();
+        let whole = feed_server(limits, &bytes, &[]);
+        let field = trim_ows(&value);
+        match &whole {
+            Outcome::Complete(request, rest) => {
+                prop_assert!(reference_authority(field), "accepted {:?}", String::from_utf8_lossy(field));
+                prop_assert_eq!(request.host().as_bytes(), field);
+                prop_assert!(rest.is_empty());
+            }
+            Outcome::Failed(error) => {
+                prop_assert!(!reference_authority(field), "refused {:?}", String::from_utf8_lossy(field));
+                // A control byte no field value may hold fails the parse
+                // itself; anything else is the Host check.
+                let control = field.iter().any(|&b| b != b'\t' && (b < 0x20 || b == 0x7f));
+                let want = if control { HandshakeError::Malformed } else { HandshakeError::InvalidHost };
+                prop_assert_eq!(*error, want);
+                prop_assert_eq!(error.status(), 400);
+            }
+            Outcome::Partial => prop_assert!(false, "a complete head left partial"),
+        }
+        prop_assert_eq!(feed_server(limits, &bytes, &cuts), whole);
+    }
+
+    #[test]
+    fn target_authority_is_accepted_iff_valid_and_wins_over_host(
+        value in authority_value().prop_map(|v| {
+            // Keep the bytes a request target holds, minus the `/` and `?`
+            // that would end the authority.
+            v.into_iter().filter(|b| b.is_ascii_graphic() && !b"/?".contains(b)).collect::<Vec<u8>>()
+        }),
+        scheme in select(&["ws", "wss", "http", "https", "WS", "Https"][..]),
+        cuts in vec(any::<usize>(), 0..12),
+    ) {
+        let mut target = format!("{scheme}://").into_bytes();
+        target.extend_from_slice(&value);
+        target.extend_from_slice(b"/chat?x");
+        let bytes = request_with(&target, b"example.com");
+        let limits = HandshakeLimits::default();
+        let whole = feed_server(limits, &bytes, &[]);
+        match &whole {
+            Outcome::Complete(request, _) => {
+                prop_assert!(reference_authority(&value), "accepted {:?}", String::from_utf8_lossy(&value));
+                prop_assert_eq!(request.host().as_bytes(), &value[..]);
+                prop_assert_eq!(request.path(), "/chat");
+                prop_assert_eq!(request.query(), Some("x"));
+            }
+            Outcome::Failed(error) => {
+                prop_assert!(!reference_authority(&value), "refused {:?}", String::from_utf8_lossy(&value));
+                prop_assert_eq!(*error, HandshakeError::InvalidTarget);
+            }
+            Outcome::Partial => prop_assert!(false, "a complete head left partial"),
+        }
+        prop_assert_eq!(feed_server(limits, &bytes, &cuts), whole);
+    }
 
     #[test]
     fn server_accepts_any_built_request_and_client_accepts_the_101(

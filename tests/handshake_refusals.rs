@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::authority::reference_authority;
 use common::handshake::*;
 use wscore::frame::Status;
 use wscore::handshake::server::ServerHandshake;
@@ -87,6 +88,30 @@ fn bad_requests() -> Vec<(&'static str, Vec<u8>, HandshakeError, u16)> {
                 .map(|&b| if b == 0xc3 { 0xff } else { b })
                 .collect(),
             InvalidHost,
+            400,
+        ),
+        (
+            "Host with userinfo",
+            valid_but("Host:", &["Host: user@example.com"]),
+            InvalidHost,
+            400,
+        ),
+        (
+            "Host with a bad port",
+            valid_but("Host:", &["Host: example.com:99999"]),
+            InvalidHost,
+            400,
+        ),
+        (
+            "unknown scheme",
+            head("GET javascript://x/y HTTP/1.1", &VALID),
+            InvalidTarget,
+            400,
+        ),
+        (
+            "absolute-form without authority",
+            head("GET ws:///chat HTTP/1.1", &VALID),
+            InvalidTarget,
             400,
         ),
         (
@@ -278,6 +303,209 @@ fn bad_requests_get_their_status_and_a_complete_response() {
         let want = (error == HandshakeError::UnsupportedVersion).then_some("13");
         assert_eq!(version, want, "{name}");
     }
+}
+
+// ---------------------------------------------------- host and authority
+
+/// Host values that are not valid authorities, each with the refusal it
+/// gets: `InvalidHost`, or `Malformed` where the byte is one no header
+/// field value may hold. All are 400, as RFC 9112 section 3.2 requires.
+fn invalid_hosts() -> Vec<(&'static [u8], HandshakeError)> {
+    use HandshakeError::*;
+    vec![
+        (b"a b", InvalidHost),
+        (b"a\tb", InvalidHost),
+        (b"a/b@c", InvalidHost),
+        (b"a/b", InvalidHost),
+        (b"user@example.com", InvalidHost),
+        (b"user:pass@example.com:80", InvalidHost),
+        (b"@example.com", InvalidHost),
+        (b"example.com@", InvalidHost),
+        (b"a?b", InvalidHost),
+        (b"a#b", InvalidHost),
+        (b"a\\b", InvalidHost),
+        (b"a\"b", InvalidHost),
+        (b"<a>", InvalidHost),
+        (b"a|b", InvalidHost),
+        (b"a^b", InvalidHost),
+        (b"a{b}", InvalidHost),
+        (b"a`b", InvalidHost),
+        (b"http://example.com", InvalidHost),
+        (b"a%", InvalidHost),
+        (b"a%2", InvalidHost),
+        (b"a%zz", InvalidHost),
+        // Ports: not digits, too large, or more than one.
+        (b"h:x", InvalidHost),
+        (b"h:99999", InvalidHost),
+        (b"h:65536", InvalidHost),
+        (b"h:-1", InvalidHost),
+        (b"h:+1", InvalidHost),
+        (b"h: 80", InvalidHost),
+        (b"h:80:81", InvalidHost),
+        (b"h:8o", InvalidHost),
+        // An empty host, with or without a port.
+        (b":", InvalidHost),
+        (b":80", InvalidHost),
+        // IP literals: unbalanced or stray brackets, bad addresses, zones.
+        (b"[::1", InvalidHost),
+        (b"::1]", InvalidHost),
+        (b"::1", InvalidHost),
+        (b"[::1]]", InvalidHost),
+        (b"[[::1]", InvalidHost),
+        (b"[::1]x", InvalidHost),
+        (b"[::1]80", InvalidHost),
+        (b"a[::1]", InvalidHost),
+        (b"]", InvalidHost),
+        (b"[", InvalidHost),
+        (b"[]", InvalidHost),
+        (b"[example.com]", InvalidHost),
+        (b"[192.0.2.1]", InvalidHost),
+        (b"[1:2:3:4:5:6:7:8:9]", InvalidHost),
+        (b"[1:2:3:4:5:6:7]", InvalidHost),
+        (b"[1::2::3]", InvalidHost),
+        (b"[:::]", InvalidHost),
+        (b"[12345::]", InvalidHost),
+        (b"[::256.0.0.1]", InvalidHost),
+        (b"[::01.2.3.4]", InvalidHost),
+        (b"[fe80::1%25eth0]", InvalidHost),
+        (b"[v1]", InvalidHost),
+        (b"[v.x]", InvalidHost),
+        (b"[vg.x]", InvalidHost),
+        (b"[v1.]", InvalidHost),
+        (b"[v1.a/b]", InvalidHost),
+        // Not ASCII: UTF-8 and not even that.
+        ("b\u{fc}cher.example".as_bytes(), InvalidHost),
+        (b"\xff", InvalidHost),
+        (b"a\x80b", InvalidHost),
+        // Control characters a field value may not hold at all.
+        (b"a\x01b", Malformed),
+        (b"a\x7fb", Malformed),
+        (b"a\0b", Malformed),
+    ]
+}
+
+fn with_host(value: &[u8]) -> Vec<u8> {
+    let mut bytes = b"GET /chat HTTP/1.1\r\nHost: ".to_vec();
+    bytes.extend_from_slice(value);
+    bytes.extend_from_slice(b"\r\n");
+    for line in &VALID[1..] {
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(b"\r\n");
+    bytes
+}
+
+#[test]
+fn invalid_host_values_are_refused() {
+    assert!(VALID[0].starts_with("Host:"));
+    for (value, error) in invalid_hosts() {
+        let shown = String::from_utf8_lossy(value);
+        assert!(!reference_authority(value), "{shown:?}");
+        let got = serve(&with_host(value)).map(|(r, _)| r.host().to_owned());
+        assert_eq!(got, Err(error), "{shown:?}");
+        assert_eq!(error.status(), 400, "{shown:?}");
+    }
+}
+
+#[test]
+fn absolute_form_with_unknown_scheme_is_refused() {
+    for target in [
+        "javascript://x/y",
+        "ftp://example.com/chat",
+        "file:///etc/passwd",
+        "data://example.com/",
+        "gopher://example.com/",
+        "wsx://example.com/",
+        "ws+unix://example.com/",
+        "h2c://example.com/",
+        "w://example.com/",
+        "httpss://example.com/",
+        "1ws://example.com/",
+        "://example.com/",
+        "ws//example.com/",
+        "ws:example.com/",
+    ] {
+        let got = serve(&head(&format!("GET {target} HTTP/1.1"), &VALID)).map(|_| ());
+        assert_eq!(got, Err(HandshakeError::InvalidTarget), "{target}");
+    }
+    // The four schemes that can name this resource, in any case.
+    for target in ["http://h/", "HTTPS://h/", "ws://h/", "wSs://h/"] {
+        assert!(
+            serve(&head(&format!("GET {target} HTTP/1.1"), &VALID)).is_ok(),
+            "{target}"
+        );
+    }
+}
+
+#[test]
+fn absolute_form_without_a_valid_authority_is_refused() {
+    // The authority replaces Host (RFC 9112 section 3.2.2), so it must be
+    // as valid as Host; and an absolute-form target without one names no
+    // host at all.
+    let mut targets: Vec<String> = [
+        "ws:///chat",
+        "ws://",
+        "ws://?x",
+        "ws://:80/chat",
+        "http:/chat",
+        "ws:chat",
+        "ws://user@example.com/chat",
+        "ws://user:pass@example.com:80/",
+        "ws://example.com:99999/",
+        "ws://example.com:x/",
+        "ws://[::1/chat",
+        "ws://::1]/chat",
+        "ws://[fe80::1%25eth0]/",
+        "ws://example.com#frag",
+        "ws://a%zz/",
+        "ws://a\\b/",
+    ]
+    .iter()
+    .map(|t| (*t).to_owned())
+    .collect();
+    // Every invalid Host value without a byte the request line cannot hold.
+    for (value, _) in invalid_hosts() {
+        if value
+            .iter()
+            .all(|b| b.is_ascii_graphic() && !b"/?".contains(b))
+        {
+            targets.push(format!("ws://{}/chat", String::from_utf8_lossy(value)));
+        }
+    }
+    assert!(targets.len() > 40);
+    for target in &targets {
+        let got = serve(&head(&format!("GET {target} HTTP/1.1"), &VALID)).map(|_| ());
+        assert_eq!(got, Err(HandshakeError::InvalidTarget), "{target}");
+    }
+}
+
+#[test]
+fn host_is_still_required_and_checked_with_an_absolute_form_target() {
+    // RFC 9112 section 3.2's 400 for a missing or invalid Host applies to
+    // every request; section 3.2.2 only says whose authority wins.
+    let target = "GET ws://example.com/chat HTTP/1.1";
+    let missing: Vec<&str> = VALID[1..].to_vec();
+    assert_eq!(
+        serve(&head(target, &missing)).map(|_| ()),
+        Err(HandshakeError::InvalidHost)
+    );
+    let mut lines = VALID.to_vec();
+    lines[0] = "Host: a b";
+    assert_eq!(
+        serve(&head(target, &lines)).map(|_| ()),
+        Err(HandshakeError::InvalidHost)
+    );
+    lines[0] = "Host:";
+    assert_eq!(
+        serve(&head(target, &lines)).map(|_| ()),
+        Err(HandshakeError::InvalidHost)
+    );
+    // The target is checked first, as the documented order says.
+    assert_eq!(
+        serve(&head("GET javascript://x/y HTTP/1.1", &missing)).map(|_| ()),
+        Err(HandshakeError::InvalidTarget)
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::authority::reference_authority;
 use common::handshake::*;
 use wscore::Role;
 use wscore::frame::Status;
@@ -223,6 +224,96 @@ fn absolute_form_target_and_bare_lf_lines_are_accepted() {
     assert_eq!(request2.target(), "ws://example.com/chat?x=1");
     assert_eq!(request2.path(), "/chat");
     assert_eq!(request2.query(), Some("x=1"));
+}
+
+// ------------------------------------------------------------ host and authority
+
+/// Host values that are valid authorities (RFC 3986 section 3.2, RFC 9112
+/// section 3.2), each accepted and reported as sent.
+const VALID_HOSTS: &[&str] = &[
+    "example.com",
+    "EXAMPLE.com",
+    "localhost:8080",
+    "a",
+    "a-b_c~d.e",
+    "xn--bcher-kva.example",
+    "example.com.",
+    "192.0.2.1",
+    "192.0.2.1:443",
+    // Not an IPv4 address, so a reg-name, which the grammar allows.
+    "256.1.1.1",
+    "1.2.3",
+    "%41%7a.example",
+    "!$&'()*+,;=",
+    "h:0",
+    "h:65535",
+    "h:080",
+    // An empty port: RFC 3986's `port = *DIGIT` allows it.
+    "h:",
+    "[::1]",
+    "[::1]:9001",
+    "[::1]:",
+    "[2001:db8::7]",
+    "[2001:DB8:0:0:8:800:200C:417A]",
+    "[1:2:3:4:5:6:7:8]:80",
+    "[::ffff:192.0.2.128]",
+    "[fe80::]",
+    "[v1.fe80::a+en1]",
+    "[V7.x:y]",
+];
+
+#[test]
+fn valid_host_values_are_accepted() {
+    for &host in VALID_HOSTS {
+        assert!(reference_authority(host.as_bytes()), "{host}");
+        let line = format!("Host: {host}");
+        let (request, _) =
+            serve(&valid_but("Host:", &[&line])).unwrap_or_else(|e| panic!("{host}: {e}"));
+        assert_eq!(request.host(), host);
+        assert_eq!(request.headers().get("host"), Some(host.as_bytes()));
+    }
+}
+
+#[test]
+fn absolute_form_authority_wins_over_host() {
+    // RFC 9112 section 3.2.2: the target's authority, not Host, names the
+    // resource's host. (target, host(), path(), query())
+    let cases = [
+        ("ws://evil.example/chat", "evil.example", "/chat", None),
+        (
+            "ws://evil.example:8080/chat",
+            "evil.example:8080",
+            "/chat",
+            None,
+        ),
+        (
+            "wss://evil.example:8443/a?x=1",
+            "evil.example:8443",
+            "/a",
+            Some("x=1"),
+        ),
+        ("http://evil.example", "evil.example", "/", None),
+        ("HTTPS://Evil.Example/", "Evil.Example", "/", None),
+        ("Ws://evil.example?q", "evil.example", "/", Some("q")),
+        ("ws://[::1]:9001/chat", "[::1]:9001", "/chat", None),
+        ("ws://192.0.2.1/", "192.0.2.1", "/", None),
+        ("ws://evil.example:/", "evil.example:", "/", None),
+        ("ws://example.com/chat", "example.com", "/chat", None),
+        // Origin-form: Host it is.
+        ("/chat", "example.com", "/chat", None),
+    ];
+    for (target, host, path, query) in cases {
+        let bytes = head(&format!("GET {target} HTTP/1.1"), &VALID);
+        let (request, _) = serve(&bytes).unwrap_or_else(|e| panic!("{target}: {e}"));
+        assert_eq!(request.target(), target);
+        assert_eq!(
+            (request.host(), request.path(), request.query()),
+            (host, path, query),
+            "{target}"
+        );
+        // The Host header as received is still there.
+        assert_eq!(request.headers().get("host"), Some(&b"example.com"[..]));
+    }
 }
 
 // ------------------------------------------------------------------- caps

@@ -9,7 +9,10 @@
 //! more than the cap in total; the outcome is final (sticky error, and
 //! `used == 0` after completion); the outcome and the bytes left over do not
 //! depend on the chunking; a valid request can be accepted, and an error's
-//! response is a complete HTTP response with its status.
+//! response is a complete HTTP response with its status; the host a request
+//! reports is an authority (RFC 3986 characters only, never empty), and is
+//! the target's authority for an absolute-form target (RFC 9112 section
+//! 3.2.2), the `Host` header otherwise.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -66,6 +69,30 @@ fn feed(limits: HandshakeLimits, data: &[u8], pieces: &[&[u8]]) -> Outcome {
     Outcome::Partial
 }
 
+/// The host a request reports: only characters an authority may hold, and
+/// taken from the target when the target is absolute-form.
+fn check_host(request: &Request) {
+    let host = request.host();
+    assert!(!host.is_empty(), "empty host");
+    assert!(
+        host.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=:[]".contains(&b)),
+        "host {host:?} holds a byte no authority may hold"
+    );
+    let target = request.target();
+    if target.starts_with('/') {
+        assert_eq!(request.headers().get("host"), Some(host.as_bytes()));
+    } else {
+        let (_, rest) = target
+            .split_once("://")
+            .expect("an accepted absolute-form target has `://`");
+        let after = rest
+            .strip_prefix(host)
+            .expect("host is the target's authority");
+        assert!(matches!(after.bytes().next(), None | Some(b'/' | b'?')));
+    }
+}
+
 fuzz_target!(|input: &[u8]| {
     let Some((&control, data)) = input.split_first() else {
         return;
@@ -81,6 +108,7 @@ fuzz_target!(|input: &[u8]| {
 
     match whole {
         Outcome::Complete(request, _) => {
+            check_host(&request);
             let mut accept = Accept::new();
             if let Some(p) = request.protocols().first() {
                 accept = accept.protocol(p.clone());

@@ -46,10 +46,14 @@ pub enum HandshakeError {
     /// 400, not 505: the major version is supported.
     HttpVersion,
     /// The request target is neither origin-form (`/path?query`) nor
-    /// absolute-form (`ws://host/path`) (section 4.2.1 item 1). 400.
+    /// absolute-form (`ws://host/path`) with the scheme `http`, `https`,
+    /// `ws` or `wss` and a valid authority, as `Host` must have (section
+    /// 4.2.1 item 1; RFC 9112 section 3.2). 400.
     InvalidTarget,
-    /// `Host` is missing, empty, repeated or not text (section 4.2.1 item 2;
-    /// RFC 7230 section 5.4). 400.
+    /// `Host` is missing, repeated, or its value is not a valid authority
+    /// `host[:port]`: empty, with userinfo, spaces or control characters, a
+    /// port that is not a number up to 65535, unbalanced IPv6 brackets...
+    /// (section 4.2.1 item 2; RFC 9112 section 3.2 requires the 400). 400.
     InvalidHost,
     /// No `Upgrade` header at all: a plain HTTP request to a WebSocket
     /// resource. 426 Upgrade Required with `Upgrade: websocket`.

@@ -9,8 +9,9 @@
 //! right behind its head) belongs to the connection.
 //!
 //! * [`server::ServerHandshake`] reads a request and validates it per
-//!   section 4.2.1. The application inspects the [`server::Request`]
-//!   (target, Host, Origin, offered subprotocols and extensions, all
+//!   section 4.2.1 and RFC 9112 section 3.2. The application inspects the
+//!   [`server::Request`] (target, host: the authority of an absolute-form
+//!   target or else `Host`, Origin, offered subprotocols and extensions, all
 //!   headers) and either accepts with an [`server::Accept`], which writes the
 //!   101 and returns the [`Negotiated`] result, or refuses with a
 //!   [`server::Reject`]. An invalid request fails with a [`HandshakeError`]
@@ -67,6 +68,7 @@ use alloc::vec::Vec;
 
 use crate::role::Role;
 
+mod authority;
 pub mod client;
 mod error;
 mod extension;

@@ -4,6 +4,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use super::authority::is_valid_authority;
 use super::error::{BuildError, HandshakeError};
 use super::extension::{Extension, parse_extension_list};
 use super::head::{Fill, HeadReader};
@@ -35,12 +36,21 @@ pub use super::response::{Accept, Reject};
 ///
 /// The head must fit [`HandshakeLimits`] (else 431) and parse as HTTP/1.x
 /// (else 400). Then, in order, the first failing rule decides the status:
-/// method GET (405), HTTP/1.1 or later (400), request target (400), no
-/// body (400), one `Host` (400), `Upgrade` present (426) and listing
-/// `websocket` (400), `Connection` listing `upgrade` (400),
-/// `Sec-WebSocket-Version: 13` (426), `Sec-WebSocket-Key` (400), `Origin`
-/// (400), `Sec-WebSocket-Protocol` (400), `Sec-WebSocket-Extensions` (400). The version is checked before
+/// method GET (405), HTTP/1.1 or later (400), request target: origin-form,
+/// or absolute-form with scheme `http`, `https`, `ws` or `wss` and a valid
+/// authority (400), no body (400), one `Host` with a valid value (400),
+/// `Upgrade` present (426) and listing `websocket` (400), `Connection`
+/// listing `upgrade` (400), `Sec-WebSocket-Version: 13` (426),
+/// `Sec-WebSocket-Key` (400), `Origin` (400), `Sec-WebSocket-Protocol`
+/// (400), `Sec-WebSocket-Extensions` (400). The version is checked before
 /// the key so a client speaking an older draft learns which version to use.
+///
+/// A valid authority, in `Host` or in the target, is `host[:port]` as RFC
+/// 3986 section 3.2 writes it, without userinfo, with a non-empty host and a
+/// port (if any) up to 65535; an empty port (`example.com:`) is accepted, as
+/// RFC 3986 allows it. RFC 9112 section 3.2 requires the 400 for an invalid
+/// `Host`. `Host` is required and checked even when an absolute-form target
+/// overrides it (see [`Request::host`]).
 #[derive(Clone, Debug)]
 pub struct ServerHandshake {
     limits: HandshakeLimits,
@@ -158,6 +168,7 @@ impl ServerHandshake {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     target: String,
+    /// The authority of an absolute-form target, else the `Host` value.
     host: String,
     origin: Option<String>,
     key: String,
@@ -169,7 +180,8 @@ pub struct Request {
 impl Request {
     /// The request target as sent: usually origin-form, `/path?query`; an
     /// absolute-form target such as `ws://host/path` is accepted as HTTP
-    /// requires.
+    /// requires (RFC 9112 section 3.2.2), for the schemes `http`, `https`,
+    /// `ws` and `wss` (any case).
     #[must_use]
     pub fn target(&self) -> &str {
         &self.target
@@ -196,7 +208,16 @@ impl Request {
         self.target.split_once('?').map(|(_, q)| q)
     }
 
-    /// The `Host` header.
+    /// The authority the request is for, `host[:port]` as sent: the
+    /// authority of an absolute-form target (`evil.example:8080` in
+    /// `GET ws://evil.example:8080/chat`), otherwise the `Host` header.
+    ///
+    /// RFC 9112 section 3.2.2 says an origin server MUST ignore `Host` when
+    /// the target is absolute-form and use the target's authority instead;
+    /// reporting `Host` there would let a request be routed or checked by
+    /// one name while it names another. The `Host` header as received stays
+    /// in [`headers`](Self::headers). Either way the value is a valid
+    /// authority (see [`ServerHandshake`]); it is not lowercased.
     #[must_use]
     pub fn host(&self) -> &str {
         &self.host
@@ -291,9 +312,10 @@ fn parse_request(
         return Err(HandshakeError::HttpVersion);
     }
     let target = req.path.ok_or(HandshakeError::Malformed)?;
-    if !is_request_target(target) {
-        return Err(HandshakeError::InvalidTarget);
-    }
+    let target_authority = match parse_target(target)? {
+        Target::Origin => None,
+        Target::Absolute { authority } => Some(authority),
+    };
     let headers = Headers::from_httparse(req.headers);
     if headers.contains("transfer-encoding")
         || headers
@@ -303,14 +325,14 @@ fn parse_request(
         return Err(HandshakeError::UnexpectedBody);
     }
 
-    // Item 2.
+    // Item 2, and RFC 9112 section 3.2: exactly one `Host`, with a valid
+    // value, even when an absolute-form target's authority overrides it.
     let host = match headers.single("host") {
-        Ok(Some(h)) => core::str::from_utf8(h).map_err(|_| HandshakeError::InvalidHost)?,
-        Ok(None) | Err(()) => return Err(HandshakeError::InvalidHost),
+        Ok(Some(h)) if is_valid_authority(h) => h,
+        Ok(_) | Err(()) => return Err(HandshakeError::InvalidHost),
     };
-    if host.is_empty() {
-        return Err(HandshakeError::InvalidHost);
-    }
+    // RFC 9112 section 3.2.2: the target's authority wins over `Host`.
+    let host = target_authority.map_or_else(|| ascii_string(host), String::from);
 
     // Items 3 and 4: tokens in lists, any case, across repeated fields.
     if !headers.contains("upgrade") {
@@ -362,7 +384,7 @@ fn parse_request(
 
     Ok(Request {
         target: target.into(),
-        host: host.into(),
+        host,
         origin,
         key,
         protocols,
@@ -371,19 +393,49 @@ fn parse_request(
     })
 }
 
-/// Origin-form (`/path?query`) or absolute-form (`scheme://...`), the two
-/// forms RFC 7230 section 5.3 allows for a GET to a resource.
-fn is_request_target(target: &str) -> bool {
+/// The schemes an absolute-form target may name (ASCII case-insensitively,
+/// RFC 3986 section 3.1): the WebSocket ones of RFC 6455 section 3, and the
+/// HTTP ones a proxy or an HTTP client library may write for the upgrade
+/// request. Any other scheme (`javascript:`, `file:`, `ftp:`) cannot name a
+/// WebSocket resource on this server.
+const TARGET_SCHEMES: [&str; 4] = ["http", "https", "ws", "wss"];
+
+/// The two request-target forms a GET to a resource may use (RFC 9112
+/// section 3.2); the authority-form and asterisk-form are for CONNECT and
+/// OPTIONS only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target<'a> {
+    /// `/path?query` (section 3.2.1).
+    Origin,
+    /// `scheme://authority/path?query` (section 3.2.2), with the authority
+    /// checked by [`is_valid_authority`].
+    Absolute { authority: &'a str },
+}
+
+/// Classify `target`, refusing what is neither form, an absolute-form
+/// target with a scheme outside [`TARGET_SCHEMES`], and one without a valid
+/// authority (`ws:/path`, `ws:///path`, `ws://user@host/`): its authority
+/// replaces `Host` (section 3.2.2), so it must be as valid as `Host` must
+/// be. The authority ends at the first `/` or `?`; a `#` before those is
+/// refused with it, as a request target has no fragment.
+fn parse_target(target: &str) -> Result<Target<'_>, HandshakeError> {
     if target.starts_with('/') {
-        return true;
+        return Ok(Target::Origin);
     }
-    let Some((scheme, rest)) = target.split_once("://") else {
-        return false;
-    };
-    let mut chars = scheme.bytes();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
-        && !rest.is_empty()
+    let (scheme, rest) = target
+        .split_once("://")
+        .ok_or(HandshakeError::InvalidTarget)?;
+    if !TARGET_SCHEMES
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme))
+    {
+        return Err(HandshakeError::InvalidTarget);
+    }
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    if !is_valid_authority(authority.as_bytes()) {
+        return Err(HandshakeError::InvalidTarget);
+    }
+    Ok(Target::Absolute { authority })
 }
 
 #[cfg(test)]
@@ -419,12 +471,25 @@ mod tests {
 
     #[test]
     fn request_target_forms() {
-        assert!(is_request_target("/"));
-        assert!(is_request_target("ws://h/x"));
-        assert!(is_request_target("https://h"));
-        assert!(!is_request_target("*"));
-        assert!(!is_request_target("example.com:80"));
-        assert!(!is_request_target("1ws://h"));
-        assert!(!is_request_target("ws://"));
+        let absolute = |authority| Ok(Target::Absolute { authority });
+        assert_eq!(parse_target("/"), Ok(Target::Origin));
+        assert_eq!(parse_target("ws://h/x"), absolute("h"));
+        assert_eq!(parse_target("https://h"), absolute("h"));
+        assert_eq!(parse_target("WSS://[::1]:1?q"), absolute("[::1]:1"));
+        for bad in [
+            "*",
+            "example.com:80",
+            "1ws://h",
+            "ws://",
+            "ftp://h/",
+            "ws:/h",
+            "ws://a@h/",
+        ] {
+            assert_eq!(
+                parse_target(bad),
+                Err(HandshakeError::InvalidTarget),
+                "{bad}"
+            );
+        }
     }
 }

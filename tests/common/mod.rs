@@ -2,6 +2,7 @@
 //! on a virtual clock, plus raw-frame builders for speaking to one side
 //! directly.
 #![allow(dead_code)]
+pub mod authority;
 pub mod handshake;
 
 use std::time::Duration;
