@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::time::{Duration, Instant as Clock};
 
 use wscore::frame::{FrameHeader, Opcode, append_masked};
-use wscore::{Config, Connection, Event, Instant};
+use wscore::{Config, Connection, Instant};
 
 /// Live and peak heap, for the peak-memory rows (this bench is one thread).
 struct Counting;
