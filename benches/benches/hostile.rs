@@ -144,14 +144,22 @@ fn main() {
     }
     let mut with_ping = whole.clone();
     with_ping.extend(frame(Opcode::Ping, true, b""));
+    let mut ping_first = frame(Opcode::Ping, true, b"");
+    ping_first.extend(&whole);
     for (name, wire) in [
         ("one frame", &whole),
         ("64 KiB fragments", &fragmented),
         ("one frame + an empty Ping behind it", &with_ping),
+        ("an empty Ping, then the message, in one read", &ping_first),
     ] {
+        let read = if name.contains("one read") {
+            wire.len()
+        } else {
+            64 << 10
+        };
         let mut s = Connection::server(&config(cap), Instant::ZERO);
         let peak = peak_during(|| {
-            let (events, _) = drain(&mut s, wire, 64 << 10);
+            let (events, _) = drain(&mut s, wire, read);
             assert!(events >= 1);
         });
         println!(

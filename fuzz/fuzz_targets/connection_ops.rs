@@ -1,17 +1,21 @@
-//! An arbitrary sequence of operations, advancing time included, applied to
-//! a client and a server wired together.
+//! An arbitrary configuration and an arbitrary sequence of operations,
+//! advancing time included, applied to a client and a server wired together.
 //!
 //! Invariants: no panic; refused commands change nothing on the wire; no
 //! frame follows a Close on either wire and every close code on it may be
 //! sent; each side reports at most one terminal event, and nothing after it;
-//! memory stays bounded.
+//! the input buffer stays within the message cap plus what one delivery
+//! carried; automatic Pongs never queue past their budget; with keepalive on,
+//! a side that heard nothing for interval + timeout is dead, and one is never
+//! declared dead sooner.
 #![no_main]
 
 use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use wscore::{CloseCode, Config, Connection, Event, Instant, MessageKind, Role};
+use wscore::connection::AUTO_PONG_BUDGET;
+use wscore::{CloseCode, ClosedReason, Config, Connection, Event, Instant, MessageKind, Role};
 use wscore_fuzz::check_wire;
 
 #[derive(Arbitrary, Debug)]
@@ -62,6 +66,49 @@ enum Op {
     },
 }
 
+/// The configuration, drawn by the fuzzer: limits, modes and timers, with
+/// zero, tiny, equal and large values all reachable.
+#[derive(Arbitrary, Debug)]
+struct Settings {
+    max_message: u16,
+    max_frame: u16,
+    streaming: bool,
+    auto_pong: bool,
+    auto_close: bool,
+    fragment_size: Option<u8>,
+    keepalive_interval: Option<u16>,
+    keepalive_timeout: Option<u16>,
+    close_timeout: Option<u16>,
+    retain: u16,
+}
+
+impl Settings {
+    fn config(&self) -> Config {
+        let mut c = Config::default();
+        c.max_message_size = u64::from(self.max_message);
+        c.max_frame_size = u64::from(self.max_frame);
+        c.streaming = self.streaming;
+        c.auto_pong = self.auto_pong;
+        c.auto_close = self.auto_close;
+        c.fragment_size = self.fragment_size.map(usize::from);
+        let ms = |v: Option<u16>| v.map(|v| Duration::from_millis(u64::from(v)));
+        c.keepalive_interval = ms(self.keepalive_interval);
+        c.keepalive_timeout = ms(self.keepalive_timeout);
+        c.close_timeout = ms(self.close_timeout);
+        c.retain_buffer = usize::from(self.retain);
+        c
+    }
+
+    /// interval + timeout in milliseconds, when keepalive can declare a
+    /// peer dead.
+    fn dead_after(&self) -> Option<u64> {
+        match (self.keepalive_interval, self.keepalive_timeout) {
+            (Some(i), Some(t)) if i > 0 => Some(u64::from(i) + u64::from(t)),
+            _ => None,
+        }
+    }
+}
+
 struct Side {
     conn: Connection,
     /// Bytes produced and not yet delivered to the peer.
@@ -69,21 +116,79 @@ struct Side {
     /// Everything this side ever wrote.
     wire: Vec<u8>,
     closed_events: usize,
+    /// When this side last received bytes.
+    last_input: Instant,
+    /// The peer's Close was handed out (keepalive stops then).
+    saw_close: bool,
+    /// The most bytes one delivery handed this side.
+    max_delivery: usize,
 }
 
 impl Side {
-    fn pump(&mut self) {
+    fn new(conn: Connection) -> Side {
+        Side {
+            conn,
+            pending: Vec::new(),
+            wire: Vec::new(),
+            closed_events: 0,
+            last_input: Instant::ZERO,
+            saw_close: false,
+            max_delivery: 0,
+        }
+    }
+
+    fn pump(&mut self, s: &Settings, now: Instant) {
         let mut out = Vec::new();
         self.conn.poll_transmit(&mut out);
         self.pending.extend_from_slice(&out);
         self.wire.extend_from_slice(&out);
         while let Some(e) = self.conn.poll_event() {
             assert_eq!(self.closed_events, 0, "an event after Closed");
-            if let Event::Closed(_) = e {
-                self.closed_events += 1;
+            match e {
+                Event::Closed(reason) => {
+                    self.closed_events += 1;
+                    if reason == ClosedReason::KeepaliveTimeout {
+                        let dead_after = s.dead_after().expect("keepalive off, yet timed out");
+                        let silent = (now - self.last_input).as_millis() as u64;
+                        assert!(silent >= dead_after, "declared dead after {silent} ms");
+                    }
+                }
+                Event::Close { .. } => self.saw_close = true,
+                _ => {}
             }
         }
-        assert!(self.conn.heap_usage() <= 4 * (64 << 10) + 4 * self.pending.len() + 65536);
+        // Only automatic replies (Pongs within their budget, a Close) can
+        // be queued after a drain of events.
+        assert!(
+            self.conn.pending_transmit() <= AUTO_PONG_BUDGET + 2 * 131,
+            "{} bytes queued by the peer's frames",
+            self.conn.pending_transmit()
+        );
+        // The input buffer: a message at the cap plus an eighth plus one
+        // delivery, with geometric growth; output: retained up to `retain`
+        // or one drain's worth.
+        let cap = usize::from(s.max_message.max(s.max_frame));
+        let rx_bound = 2 * (cap + cap / 8 + 4096 + self.max_delivery);
+        assert!(
+            self.conn.heap_usage() <= rx_bound + usize::from(s.retain) + out.len() + 4096,
+            "heap {} bytes",
+            self.conn.heap_usage()
+        );
+    }
+
+    /// With keepalive on, a side silent for interval + timeout must be dead
+    /// once its deadline was handled (unless a close handshake took over).
+    fn check_keepalive(&self, s: &Settings, now: Instant) {
+        let Some(dead_after) = s.dead_after() else {
+            return;
+        };
+        let silent = (now - self.last_input).as_millis() as u64;
+        if silent > dead_after && !self.conn.close_sent() && !self.saw_close {
+            assert!(
+                self.conn.is_closed(),
+                "silent for {silent} ms, keepalive {dead_after} ms, still open"
+            );
+        }
     }
 }
 
@@ -91,12 +196,16 @@ fn pick<'a>(client: bool, c: &'a mut Side, s: &'a mut Side) -> &'a mut Side {
     if client { c } else { s }
 }
 
-/// Move up to `max` pending bytes from one side to the other, in pieces.
-fn deliver(from: &mut Side, to: &mut Side, max: usize, chunk: usize, now: Instant) {
+/// Move up to `max` pending bytes from one side to the other, in pieces,
+/// draining the receiver's events after each piece as a driver does.
+fn deliver(from: &mut Side, to: &mut Side, max: usize, chunk: usize, s: &Settings, now: Instant) {
     let n = max.min(from.pending.len());
     let bytes: Vec<u8> = from.pending.drain(..n).collect();
     for piece in bytes.chunks(chunk) {
         to.conn.handle_input(now, piece);
+        to.last_input = now;
+        to.max_delivery = to.max_delivery.max(piece.len());
+        to.pump(s, now);
     }
 }
 
@@ -112,38 +221,39 @@ fn command(side: &mut Side, f: impl FnOnce(&mut Connection) -> Result<(), wscore
     }
 }
 
-fuzz_target!(|ops: Vec<Op>| {
-    let mut config = Config::default();
-    config.max_message_size = 64 << 10;
-    config.max_frame_size = 64 << 10;
-    config.keepalive_interval = Some(Duration::from_millis(500));
-    config.keepalive_timeout = Some(Duration::from_millis(300));
-    config.close_timeout = Some(Duration::from_millis(1000));
-    config.fragment_size = Some(100);
+fuzz_target!(|input: (Settings, Vec<Op>)| {
+    let (settings, ops) = input;
+    let config = settings.config();
     let mut now = Instant::ZERO;
-    let mut client = Side {
-        conn: Connection::client(&config, now, || [1, 2, 3, 4]),
-        pending: Vec::new(),
-        wire: Vec::new(),
-        closed_events: 0,
-    };
-    let mut server = Side {
-        conn: Connection::server(&config, now),
-        pending: Vec::new(),
-        wire: Vec::new(),
-        closed_events: 0,
-    };
+    let mut client = Side::new(Connection::client(&config, now, || [1, 2, 3, 4]));
+    let mut server = Side::new(Connection::server(&config, now));
     for op in ops.into_iter().take(200) {
         match op {
             Op::Deliver { max, chunk } => {
                 let chunk = usize::from(chunk).max(1);
-                deliver(&mut client, &mut server, usize::from(max), chunk, now);
-                deliver(&mut server, &mut client, usize::from(max), chunk, now);
+                let max = usize::from(max);
+                deliver(&mut client, &mut server, max, chunk, &settings, now);
+                deliver(&mut server, &mut client, max, chunk, &settings, now);
             }
             Op::Advance { millis } => {
                 now = now + Duration::from_millis(u64::from(millis % 5000));
-                client.conn.handle_timeout(now);
-                server.conn.handle_timeout(now);
+                // A driver sleeps until each deadline and handles it then;
+                // do the same for every deadline up to `now` (bounded: each
+                // call moves a deadline forward or clears it).
+                for side in [&mut client, &mut server] {
+                    for _ in 0..64 {
+                        match side.conn.poll_timeout() {
+                            Some(at) if at <= now => {
+                                side.conn.handle_timeout(at);
+                                side.pump(&settings, at);
+                            }
+                            _ => break,
+                        }
+                    }
+                    side.conn.handle_timeout(now);
+                    side.pump(&settings, now);
+                    side.check_keepalive(&settings, now);
+                }
             }
             Op::Eof { client: c } => pick(c, &mut client, &mut server).conn.handle_eof(now),
             Op::Release { client: c } => pick(c, &mut client, &mut server).conn.release_buffers(),
@@ -196,8 +306,8 @@ fuzz_target!(|ops: Vec<Op>| {
                 });
             }
         }
-        client.pump();
-        server.pump();
+        client.pump(&settings, now);
+        server.pump(&settings, now);
     }
     assert!(client.closed_events <= 1 && server.closed_events <= 1);
     check_wire(&client.wire, Role::Client);
