@@ -534,7 +534,7 @@ fn print_notes(reps: usize) {
         "Throughput counts payload bytes (GB = 10^9 B) or frames (M = 10^6). Ratios: wscore median ÷ best peer median (higher is better for wscore).".to_string(),
         "wscore default: `Config::default()` with `max_message_size` and `max_frame_size` raised to 128 MiB. wscore reuse: the same plus `retain_buffer` = 128 MiB, so buffers are kept between messages.".to_string(),
         "Every peer's frame/message caps are raised to 128 MiB too; everything else is each crate's default. One connection per implementation and row, reused across runs.".to_string(),
-        format!("Reads: W1 as labelled, W2/W3 {} KiB per read (the transport returns at most that per read call).", BIG_READ / KIB),
+        format!("Reads: the transport returns at most the stated size per read call (W1 as labelled, W2/W3 {} KiB). wscore, embedded-websocket and the minimal parser read exactly that much; the other peers read what their own buffers take, up to it (tungstenite: 128 KiB).", BIG_READ / KIB),
         "tungstenite FrameSocket: its frame API plus this driver's own unmasking, joining and `std::str::from_utf8` (the API has none).".to_string(),
         format!("{EMBEDDED_FRAGMENTS}: embedded-websocket 0.9.5 stops consuming input after a non-final frame that spans two reads."),
         "Yardstick: W1 a minimal in-place parser at the same read size; the others the 64 MiB baselines below (measured in the same run).".to_string(),
