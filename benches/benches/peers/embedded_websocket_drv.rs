@@ -5,12 +5,13 @@
 //! Not its `framer` module: `framer::Framer::read` (and the async one)
 //! fails with `ReadFrameIncomplete` whenever a read ends inside a frame
 //! header, which a stream of small frames always hits. This driver does
-//! what the codec's docs ask on that error instead: keep the unread bytes
-//! and read more. Like the framer, it joins a message's payload in a
-//! caller buffer and validates text with `core::str::from_utf8` once the
-//! message is whole. Sending formats frames into a caller buffer (64 KiB
-//! for small frames, written to the stream when nearly full; a whole frame's
-//! worth for one large message).
+//! what that error (documented as "`from` does not contain a full header")
+//! calls for instead: keep the unread bytes and read more. Like the
+//! framer, it joins a message's payload in a caller buffer and validates
+//! text with `core::str::from_utf8` once the message is whole. Sending
+//! formats frames into a caller buffer (64 KiB for small frames, written to
+//! the stream when nearly full; a whole frame's worth for one large
+//! message).
 //!
 //! Fragmented messages cannot be received: in 0.9.5 a non-final frame that
 //! spans two reads leaves a zero-length continuation behind (only a final
