@@ -1,0 +1,109 @@
+//! wscore, driven the way its docs say: read from the transport into a
+//! buffer, `handle_input`, then drain `poll_transmit` and `poll_event`.
+//! Whole messages (`streaming: false`); the two configs are built in
+//! `main.rs`.
+
+use wscore::{Config, Connection, Event, Instant};
+
+use crate::common::{Pipe, Tally};
+
+/// A sender drains `poll_transmit` once this much is queued, as a driver
+/// writing to a socket would.
+const DRAIN_AT: usize = 64 << 10;
+
+pub struct Rx {
+    conn: Connection,
+    io: Pipe,
+    buf: Vec<u8>,
+}
+
+/// A server that reads `read_size` bytes per `handle_input` call.
+pub fn server_rx(config: &Config, io: Pipe, read_size: usize) -> Rx {
+    Rx {
+        conn: Connection::server(config, Instant::ZERO),
+        io,
+        buf: vec![0; read_size],
+    }
+}
+
+/// W1-W3: receive `msgs` whole messages (binary or text) and tally them.
+pub fn recv(rx: &mut Rx, msgs: u64) -> Tally {
+    let mut t = Tally::default();
+    let mut out = Vec::new();
+    while t.msgs < msgs {
+        let n = rx.io.read_into(&mut rx.buf);
+        assert!(
+            n > 0,
+            "wscore: input ended after {} of {msgs} messages",
+            t.msgs
+        );
+        rx.conn.handle_input(Instant::ZERO, &rx.buf[..n]);
+        if rx.conn.poll_transmit(&mut out) > 0 {
+            rx.io.write_out(&out);
+            out.clear();
+        }
+        while let Some(event) = rx.conn.poll_event() {
+            match event {
+                Event::Binary(data) => t.add(data),
+                Event::Text(text) => t.add(text.as_bytes()),
+                other => panic!("wscore: unexpected {other:?}"),
+            }
+        }
+    }
+    t
+}
+
+pub struct Tx {
+    conn: Connection,
+    io: Pipe,
+    out: Vec<u8>,
+}
+
+pub fn server_tx(config: &Config, io: Pipe) -> Tx {
+    Tx {
+        conn: Connection::server(config, Instant::ZERO),
+        io,
+        out: Vec::new(),
+    }
+}
+
+/// A client; its mask keys come from a counter (fine for a benchmark, not
+/// for a real client: section 5.3 wants unpredictable keys).
+pub fn client_tx(config: &Config, io: Pipe) -> Tx {
+    let mut n = 0u32;
+    let keys = move || {
+        n = n.wrapping_add(0x9E37_79B9);
+        n.to_le_bytes()
+    };
+    Tx {
+        conn: Connection::client(config, Instant::ZERO, keys),
+        io,
+        out: Vec::new(),
+    }
+}
+
+fn drain(tx: &mut Tx) {
+    if tx.conn.poll_transmit(&mut tx.out) > 0 {
+        tx.io.write_out(&tx.out);
+        tx.out.clear();
+    }
+}
+
+/// W4a: one binary message per `size`-byte piece of `payloads`.
+pub fn send_frames(tx: &mut Tx, payloads: &[u8], size: usize) {
+    for p in payloads.chunks_exact(size) {
+        tx.conn.send_binary(p).expect("wscore: send_binary refused");
+        if tx.conn.pending_transmit() >= DRAIN_AT {
+            drain(tx);
+        }
+    }
+    drain(tx);
+}
+
+/// W4b: one binary message.
+pub fn send_message(tx: &mut Tx, msg: &[u8]) {
+    tx.conn
+        .send_binary(msg)
+        .expect("wscore: send_binary refused");
+    drain(tx);
+}
