@@ -137,6 +137,9 @@ pub enum SendError {
     MessageInProgress,
     /// Streamed text whose pieces do not join into valid UTF-8.
     InvalidUtf8,
+    /// An in-place send while bytes wait in `poll_transmit`: they would have
+    /// to go out between the header and the payload.
+    TransmitPending,
 }
 
 impl fmt::Display for SendError {
@@ -149,6 +152,9 @@ impl fmt::Display for SendError {
             SendError::NoMessageStarted => f.write_str("no streamed message is in progress"),
             SendError::MessageInProgress => f.write_str("a streamed message is still in progress"),
             SendError::InvalidUtf8 => f.write_str("text is not valid UTF-8"),
+            SendError::TransmitPending => {
+                f.write_str("bytes are waiting in poll_transmit; write them out first")
+            }
         }
     }
 }

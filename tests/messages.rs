@@ -290,3 +290,85 @@ fn pending_transmit_reports_queued_bytes_for_backpressure() {
     assert_eq!(buf.len(), 12 + 1004, "appended after what the buffer held");
     assert_eq!(s.pending_transmit(), 0);
 }
+
+/// What an in-place send puts on the wire: the header, then the payload.
+fn in_place_wire(conn: &mut wscore::Connection, kind: MessageKind, payload: &[u8]) -> Vec<u8> {
+    let mut buf = payload.to_vec();
+    let header = conn.send_in_place(kind, &mut buf).unwrap();
+    assert_eq!(conn.pending_transmit(), 0, "nothing is queued");
+    [header.as_bytes(), &buf].concat()
+}
+
+#[test]
+fn send_in_place_round_trips_in_both_roles() {
+    for len in [0usize, 1, 125, 126, 65_535, 65_536, 200_000] {
+        let payload: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+        // Server to client: unmasked, the caller's buffer untouched.
+        let mut p = Pair::new();
+        let mut buf = payload.clone();
+        let header = p
+            .server
+            .send_in_place(MessageKind::Binary, &mut buf)
+            .unwrap();
+        assert_eq!(buf, payload, "a server does not mask");
+        p.client.handle_input(p.now, header.as_bytes());
+        p.client.handle_input(p.now, &buf);
+        assert_eq!(events(&mut p.client), vec![Ev::Binary(payload.clone())]);
+        // Client to server: masked in place, with a fresh key.
+        let wire = in_place_wire(&mut p.client, MessageKind::Binary, &payload);
+        let frames = parse_wire(&wire);
+        assert_eq!(frames.len(), 1);
+        assert!(frames[0].0.mask.is_some() && frames[0].0.fin);
+        p.server.handle_input(p.now, &wire);
+        assert_eq!(events(&mut p.server), vec![Ev::Binary(payload)]);
+    }
+}
+
+#[test]
+fn send_in_place_text_is_checked_and_refusals_change_nothing() {
+    let mut p = Pair::new();
+    let wire = in_place_wire(&mut p.client, MessageKind::Text, "κόσμε".as_bytes());
+    p.server.handle_input(p.now, &wire);
+    assert_eq!(events(&mut p.server), vec![Ev::Text("κόσμε".into())]);
+
+    let mut bad = vec![b'a', 0xFF];
+    assert_eq!(
+        p.client.send_in_place(MessageKind::Text, &mut bad),
+        Err(SendError::InvalidUtf8)
+    );
+    assert_eq!(
+        bad,
+        [b'a', 0xFF],
+        "a refused send leaves the payload as it was"
+    );
+
+    // Bytes waiting in poll_transmit would land between header and payload.
+    p.client.send_ping(b"x").unwrap();
+    let before = p.client.pending_transmit();
+    let mut data = b"data".to_vec();
+    assert_eq!(
+        p.client.send_in_place(MessageKind::Binary, &mut data),
+        Err(SendError::TransmitPending)
+    );
+    assert_eq!(
+        (p.client.pending_transmit(), &data[..]),
+        (before, &b"data"[..])
+    );
+    transmit(&mut p.client);
+
+    p.client.begin_message(MessageKind::Binary).unwrap();
+    assert_eq!(
+        p.client.send_in_place(MessageKind::Binary, &mut data),
+        Err(SendError::MessageInProgress)
+    );
+    p.client.send_fragment(b"", true).unwrap();
+    transmit(&mut p.client);
+
+    p.client.close(wscore::CloseCode::NORMAL, "").unwrap();
+    transmit(&mut p.client);
+    assert_eq!(
+        p.client.send_in_place(MessageKind::Binary, &mut data),
+        Err(SendError::Closed)
+    );
+    assert_eq!(data, b"data");
+}

@@ -46,7 +46,8 @@ pub enum MessageKind {
 ///   more to read, [`handle_timeout`](Self::handle_timeout) when the deadline
 ///   from `poll_timeout` has passed (early or repeated calls are harmless).
 /// * **commands** from the application: [`send_text`](Self::send_text),
-///   [`send_binary`](Self::send_binary), [`begin_message`](Self::begin_message)
+///   [`send_binary`](Self::send_binary), [`send_in_place`](Self::send_in_place),
+///   [`begin_message`](Self::begin_message)
 ///   and [`send_fragment`](Self::send_fragment), [`send_ping`](Self::send_ping),
 ///   [`send_pong`](Self::send_pong), [`close`](Self::close). Misuse returns a
 ///   [`SendError`](crate::SendError) and changes nothing.
@@ -290,6 +291,7 @@ impl Connection {
     /// are answered (with `auto_pong`) and violations of the protocol are
     /// found as the parse reaches them, after every event before them was
     /// handed out.
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
         self.poll_event_with_sender().map(|(event, _)| event)
     }
@@ -313,9 +315,27 @@ impl Connection {
     /// # conn.poll_transmit(&mut out);
     /// # assert_eq!(out, [0x81, 2, b'h', b'i']);
     /// ```
+    #[inline]
     pub fn poll_event_with_sender(&mut self) -> Option<(Event<'_>, Sender<'_>)> {
         let Connection { rx, core } = self;
         if core.receiving() {
+            // The common frame first: a small whole data message, parsed
+            // without the general machinery (which stays the one place
+            // that reports framing errors).
+            if let Some((kind, range)) = rx.small_message(&core.settings.limits) {
+                let bytes = rx.bytes(range);
+                let event = match kind {
+                    MessageKind::Binary => Event::Binary(bytes),
+                    MessageKind::Text => match utf8::as_str(bytes) {
+                        Some(text) => Event::Text(text),
+                        None => {
+                            core.fail(ProtocolError::InvalidUtf8);
+                            return core.after_input().map(|event| (event, Sender { core }));
+                        }
+                    },
+                };
+                return Some((event, Sender { core }));
+            }
             rx.reset_if_drained(core.settings.retain as usize);
             match rx.next(&core.settings.limits) {
                 Ok(Some(event)) => {
@@ -414,6 +434,16 @@ impl Connection {
     /// Send a whole binary message. See [`Sender::send_binary`].
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), crate::SendError> {
         self.sender().send_binary(data)
+    }
+
+    /// Send a whole message without copying its payload: masked in place,
+    /// header returned. See [`Sender::send_in_place`].
+    pub fn send_in_place(
+        &mut self,
+        kind: MessageKind,
+        payload: &mut [u8],
+    ) -> Result<crate::frame::EncodedHeader, crate::SendError> {
+        self.sender().send_in_place(kind, payload)
     }
 
     /// Start a message to be sent in pieces. See [`Sender::begin_message`].

@@ -23,6 +23,15 @@
 //! Compaction moves live bytes only when that costs no more than the dead
 //! bytes it frees, so every byte is moved a bounded number of times and the
 //! work stays linear in the input, whatever the read sizes.
+//!
+//! Text is checked once. Whole-message text is checked as it arrives (to
+//! fail fast), and `buf[keep..checked]` is always valid UTF-8, so handing
+//! out the finished message needs no second pass over it. That is the
+//! crate's one `unsafe` block (in `Receiver::message`), kept in the module
+//! whose bookkeeping it relies on; the benchmark that justifies it is W3a
+//! in BENCHMARKS.md, and debug builds, the tests, the fuzz targets and Miri
+//! re-check it.
+#![allow(unsafe_code)]
 
 use alloc::vec::Vec;
 use core::ops::Range;
@@ -239,11 +248,6 @@ impl Receiver {
     /// needed. On `Err` the receiver's state is meaningless and the
     /// connection ends; it is reset on the next call.
     pub(super) fn next(&mut self, limits: &Limits) -> Result<Option<Event<'_>>, ProtocolError> {
-        if !self.frame.active && self.msg_kind.is_none() {
-            if let Some((kind, range)) = self.small_message(limits) {
-                return self.message(kind, range).map(Some);
-            }
-        }
         loop {
             if !self.frame.active && !self.read_header(limits)? {
                 return Ok(None);
@@ -269,15 +273,39 @@ impl Receiver {
         }
     }
 
+    /// The payload bytes at `range`.
+    pub(super) fn bytes(&self, range: Range<usize>) -> &[u8] {
+        &self.buf[range]
+    }
+
     fn message(&self, kind: MessageKind, range: Range<usize>) -> Result<Event<'_>, ProtocolError> {
+        let done = self.checked.clamp(range.start, range.end) - range.start;
         let bytes = &self.buf[range];
         Ok(match kind {
             MessageKind::Binary => Event::Binary(bytes),
-            // The one pass that yields the `&str`; pieces that arrived
-            // earlier were checked as they came, so this cannot fail for
-            // them, only for bytes that arrived with the message's end.
-            MessageKind::Text => {
+            // A message that came whole is checked here, once.
+            MessageKind::Text if done == 0 => {
                 Event::Text(utf8::as_str(bytes).ok_or(ProtocolError::InvalidUtf8)?)
+            }
+            MessageKind::Text => {
+                // Only the bytes that came with the message's end are left
+                // to check; the rest was checked as it arrived.
+                utf8::as_str(&bytes[done..]).ok_or(ProtocolError::InvalidUtf8)?;
+                debug_assert!(
+                    core::str::from_utf8(bytes).is_ok(),
+                    "the checked prefix changed"
+                );
+                // SAFETY: `bytes[..done]` is `buf[keep..checked]`, which
+                // this module keeps valid UTF-8 ending on a character
+                // boundary: `checked` only advances over bytes that
+                // `utf8::advance` accepted; those bytes are never written
+                // again (payload is unmasked at `pos`, past `fill`, before
+                // it joins the message); and every move of the message
+                // (`join_assembled`, `shift_down`) copies it intact and
+                // shifts `keep` and `checked` together. `bytes[done..]` was
+                // just checked, and valid UTF-8 followed by valid UTF-8 at
+                // a character boundary is valid UTF-8.
+                Event::Text(unsafe { core::str::from_utf8_unchecked(bytes) })
             }
         })
     }
@@ -330,7 +358,10 @@ impl Receiver {
     /// instructions; anything else (or anything wrong) returns `None` and
     /// goes the general way, which stays the one place that reports errors.
     #[inline]
-    fn small_message(&mut self, limits: &Limits) -> Option<(MessageKind, Range<usize>)> {
+    pub(super) fn small_message(&mut self, limits: &Limits) -> Option<(MessageKind, Range<usize>)> {
+        if self.frame.active || self.msg_kind.is_some() {
+            return None;
+        }
         let rest = &self.buf[self.pos..];
         let [b0, b1, ..] = *rest else {
             return None;

@@ -8,7 +8,7 @@ use super::utf8::Carry;
 use super::{Core, MessageKind, State};
 use crate::close::CloseCode;
 use crate::error::SendError;
-use crate::frame::{FrameHeader, MAX_HEADER_LEN, Opcode, append_masked};
+use crate::frame::{EncodedHeader, FrameHeader, MAX_HEADER_LEN, Opcode, append_masked, apply_mask};
 
 /// Where a client's masking keys come from (RFC 6455 section 5.3).
 ///
@@ -190,6 +190,24 @@ impl Sender<'_> {
         self.core.send_message(Opcode::Binary, data)
     }
 
+    /// Send a whole message whose payload stays where it is: a client masks
+    /// `payload` in place, and only the frame header is returned. Nothing
+    /// is copied, so this is the way to send a large buffer the caller owns.
+    ///
+    /// Write the returned header, then `payload`, to the transport, before
+    /// anything `poll_transmit` gives afterwards. So that nothing can come
+    /// between them, the call is refused with
+    /// [`SendError::TransmitPending`] while `poll_transmit` holds bytes.
+    /// The message goes as one frame; `fragment_size` does not apply.
+    /// After a client's call, `payload` holds the masked bytes.
+    pub fn send_in_place(
+        &mut self,
+        kind: MessageKind,
+        payload: &mut [u8],
+    ) -> Result<EncodedHeader, SendError> {
+        self.core.send_in_place(kind, payload)
+    }
+
     /// Start a message to be sent in pieces with
     /// [`send_fragment`](Self::send_fragment). Nothing goes out yet.
     pub fn begin_message(&mut self, kind: MessageKind) -> Result<(), SendError> {
@@ -260,6 +278,36 @@ impl Core {
             op = Opcode::Continuation;
         }
         Ok(())
+    }
+
+    pub(super) fn send_in_place(
+        &mut self,
+        kind: MessageKind,
+        payload: &mut [u8],
+    ) -> Result<EncodedHeader, SendError> {
+        self.check_data_allowed()?;
+        if self.tx.streaming.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        if !self.tx.out.is_empty() {
+            return Err(SendError::TransmitPending);
+        }
+        if kind == MessageKind::Text && super::utf8::as_str(payload).is_none() {
+            return Err(SendError::InvalidUtf8);
+        }
+        let opcode = match kind {
+            MessageKind::Text => Opcode::Text,
+            MessageKind::Binary => Opcode::Binary,
+        };
+        let key = self.tx.mask.as_mut().map(|m| m.mask_key());
+        let header = FrameHeader {
+            mask: key,
+            ..FrameHeader::new(opcode, payload.len() as u64)
+        };
+        if let Some(key) = key {
+            apply_mask(payload, key, 0);
+        }
+        Ok(header.to_bytes())
     }
 
     pub(super) fn begin_message(&mut self, kind: MessageKind) -> Result<(), SendError> {

@@ -111,6 +111,22 @@ impl FrameRules {
     }
 }
 
+/// An encoded frame header: 2 to 14 bytes, by value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[must_use]
+pub struct EncodedHeader {
+    bytes: [u8; MAX_HEADER_LEN],
+    len: u8,
+}
+
+impl EncodedHeader {
+    /// The header's bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+}
+
 /// A frame header (section 5.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FrameHeader {
@@ -192,6 +208,15 @@ impl FrameHeader {
             n += 4;
         }
         n
+    }
+
+    /// The encoded header as a value (for writing it separately from its
+    /// payload, e.g. in a vectored write).
+    #[must_use]
+    pub fn to_bytes(&self) -> EncodedHeader {
+        let mut bytes = [0u8; MAX_HEADER_LEN];
+        let len = self.encode(&mut bytes) as u8;
+        EncodedHeader { bytes, len }
     }
 
     /// Append the encoded header to `out`.

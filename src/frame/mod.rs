@@ -4,7 +4,7 @@
 mod header;
 mod mask;
 
-pub use header::{FrameHeader, FrameRules, MAX_HEADER_LEN, Opcode, Rsv};
+pub use header::{EncodedHeader, FrameHeader, FrameRules, MAX_HEADER_LEN, Opcode, Rsv};
 pub(crate) use mask::rotate as rotate_key;
 pub use mask::{append_masked, apply_mask};
 

@@ -1,9 +1,9 @@
 //! wscore, driven the way its docs say: read from the transport into a
-//! buffer, `handle_input`, then drain `poll_transmit` and `poll_event`.
+//! buffer, `handle_input`, then drain `poll_event` and `poll_transmit`.
 //! Whole messages (`streaming: false`); the two configs are built in
 //! `main.rs`.
 
-use wscore::{Config, Connection, Event, Instant};
+use wscore::{Config, Connection, Event, Instant, MessageKind};
 
 use crate::common::{Pipe, Tally};
 
@@ -38,16 +38,16 @@ pub fn recv(rx: &mut Rx, msgs: u64) -> Tally {
             t.msgs
         );
         rx.conn.handle_input(Instant::ZERO, &rx.buf[..n]);
-        if rx.conn.poll_transmit(&mut out) > 0 {
-            rx.io.write_out(&out);
-            out.clear();
-        }
         while let Some(event) = rx.conn.poll_event() {
             match event {
                 Event::Binary(data) => t.add(data),
                 Event::Text(text) => t.add(text.as_bytes()),
                 other => panic!("wscore: unexpected {other:?}"),
             }
+        }
+        if rx.conn.poll_transmit(&mut out) > 0 {
+            rx.io.write_out(&out);
+            out.clear();
         }
     }
     t
@@ -106,4 +106,18 @@ pub fn send_message(tx: &mut Tx, msg: &[u8]) {
         .send_binary(msg)
         .expect("wscore: send_binary refused");
     drain(tx);
+}
+
+/// W4b with `send_in_place`: the caller owns `buf` (refilled with the
+/// message before each run, untimed) and it is masked where it lies; the
+/// header and the buffer are written out one after the other, as a
+/// vectored write would.
+pub fn send_message_in_place(tx: &mut Tx, buf: &mut [u8]) {
+    drain(tx);
+    let header = tx
+        .conn
+        .send_in_place(MessageKind::Binary, buf)
+        .expect("wscore: send_in_place refused");
+    tx.io.write_out(header.as_bytes());
+    tx.io.write_out(buf);
 }
