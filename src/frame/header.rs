@@ -212,7 +212,6 @@ impl FrameHeader {
 
     /// The encoded header as a value (for writing it separately from its
     /// payload, e.g. in a vectored write).
-    #[must_use]
     pub fn to_bytes(&self) -> EncodedHeader {
         let mut bytes = [0u8; MAX_HEADER_LEN];
         let len = self.encode(&mut bytes) as u8;
