@@ -355,3 +355,34 @@ proptest::proptest! {
         proptest::prop_assert_eq!(last.1, vec![9; payload]);
     }
 }
+
+#[test]
+fn a_reused_buffer_does_not_grow_for_a_second_message_of_the_same_size() {
+    // With buffers retained, the second 4 MiB message must fit in what the
+    // first one reserved (a compaction used to be followed by a needless
+    // doubling, then a free because the doubled buffer was over the limit).
+    let size = 4 << 20;
+    let config = cfg(|c| {
+        c.max_message_size = 8 << 20;
+        c.max_frame_size = 8 << 20;
+        c.retain_buffer = 8 << 20;
+    });
+    let wire = client_frame(0x81, &vec![b'a'; size]);
+    let mut s = server(&config);
+    let mut caps = Vec::new();
+    for _ in 0..3 {
+        let allocs_before = allocs();
+        for piece in wire.chunks(64 << 10) {
+            s.handle_input(t(0), piece);
+            while s.poll_event().is_some() {}
+        }
+        caps.push((s.heap_usage(), allocs() - allocs_before));
+    }
+    assert!(caps[0].0 <= size + (64 << 10), "first message: {caps:?}");
+    assert_eq!(
+        caps[1],
+        (caps[0].0, 0),
+        "the second message reuses the buffer"
+    );
+    assert_eq!(caps[2], (caps[0].0, 0));
+}

@@ -215,6 +215,9 @@ impl Receiver {
     /// costs about its size, not twice it.
     fn grow(&mut self, need: usize, soft_limit: usize) {
         let cap = self.buf.capacity();
+        if need <= cap {
+            return;
+        }
         let doubled = cap.saturating_mul(2);
         let target = if need <= soft_limit {
             need.max(doubled.min(soft_limit))
