@@ -39,10 +39,21 @@ pub struct Config {
     /// Split outgoing whole messages into frames of at most this many payload
     /// bytes. `None` sends each message as one frame. Default: `None`.
     pub fragment_size: Option<usize>,
-    /// Send a Ping after this long without receiving anything. Default: `None`.
+    /// Send a Ping after this long without receiving anything. `None` or
+    /// zero is off. Default: `None`.
+    ///
+    /// With [`keepalive_timeout`](Self::keepalive_timeout) set too, a peer
+    /// that sends nothing at all is declared dead (reported as 1006)
+    /// exactly `keepalive_interval + keepalive_timeout` after its last
+    /// input, after one Ping; any input (its Pong, or anything else)
+    /// restarts the interval. Without a timeout the connection pings every
+    /// interval and never gives up: a heartbeat that keeps intermediaries
+    /// from dropping an idle connection. Durations are kept in whole
+    /// milliseconds, rounded up, up to about 49 days.
     pub keepalive_interval: Option<Duration>,
     /// After a keepalive Ping, how long to wait for any input before the peer
-    /// counts as dead. Only used with `keepalive_interval`. Default: 30 s.
+    /// counts as dead; see [`keepalive_interval`](Self::keepalive_interval),
+    /// without which it does nothing. Default: 30 s.
     pub keepalive_timeout: Option<Duration>,
     /// How long to wait, once our Close is sent, for the close handshake to
     /// finish (and, for a client, for the server to close the transport).

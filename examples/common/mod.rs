@@ -195,37 +195,21 @@ pub fn read_once(stream: &mut TcpStream, conn: &mut Connection, buf: &mut [u8]) 
 pub fn echo(stream: &mut TcpStream, conn: &mut Connection) -> io::Result<ClosedReason> {
     let mut buf = vec![0u8; READ_BUF];
     let mut out = Vec::new();
-    // Events borrow the connection, so a message is copied here before it
-    // can be sent back.
-    let mut message = Vec::new();
     loop {
-        flush(stream, conn, &mut out)?;
-        loop {
-            let text = match conn.poll_event() {
-                None => break,
-                Some(Event::Text(t)) => {
-                    message.clear();
-                    message.extend_from_slice(t.as_bytes());
-                    true
-                }
-                Some(Event::Binary(b)) => {
-                    message.clear();
-                    message.extend_from_slice(b);
-                    false
-                }
-                Some(Event::Closed(reason)) => {
+        // Each event borrows only the input buffer, so the sending half that
+        // comes with it echoes the payload without copying it first.
+        while let Some((event, mut tx)) = conn.poll_event_with_sender() {
+            // Sending fails only once our Close is out; then there is
+            // nothing left to echo.
+            let _ = match event {
+                Event::Text(text) => tx.send_text(text),
+                Event::Binary(data) => tx.send_binary(data),
+                Event::Closed(reason) => {
                     flush(stream, conn, &mut out)?;
                     linger(stream);
                     return Ok(reason);
                 }
-                Some(_) => continue,
-            };
-            // Sending fails only once our Close is out; then there is
-            // nothing left to echo.
-            let _ = if text {
-                conn.send_text(std::str::from_utf8(&message).expect("the connection validated it"))
-            } else {
-                conn.send_binary(&message)
+                _ => Ok(()),
             };
         }
         flush(stream, conn, &mut out)?;
