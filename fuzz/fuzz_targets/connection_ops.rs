@@ -28,6 +28,12 @@ enum Op {
         client: bool,
         data: Vec<u8>,
     },
+    /// `send_in_place`, text or binary.
+    InPlace {
+        client: bool,
+        text: bool,
+        data: Vec<u8>,
+    },
     Begin {
         client: bool,
         text: bool,
@@ -266,6 +272,33 @@ fuzz_target!(|input: (Settings, Vec<Op>)| {
                 command(pick(c, &mut client, &mut server), |conn| {
                     conn.send_binary(&data)
                 });
+            }
+            Op::InPlace {
+                client: c,
+                text,
+                mut data,
+            } => {
+                let side = pick(c, &mut client, &mut server);
+                let kind = if text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
+                let (before, original) = (side.conn.pending_transmit(), data.clone());
+                match side.conn.send_in_place(kind, &mut data) {
+                    Ok(header) => {
+                        assert_eq!(before, 0, "send_in_place with bytes pending");
+                        // The driver writes the header, then the payload.
+                        for part in [header.as_bytes(), &data] {
+                            side.pending.extend_from_slice(part);
+                            side.wire.extend_from_slice(part);
+                        }
+                    }
+                    Err(_) => {
+                        assert_eq!(side.conn.pending_transmit(), before);
+                        assert_eq!(data, original, "a refused send_in_place masked");
+                    }
+                }
             }
             Op::Begin { client: c, text } => {
                 let kind = if text {
