@@ -44,6 +44,9 @@ use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, FrameRules, Opcode, Rsv, Status, apply_mask, rotate_key};
 use crate::role::Role;
 
+/// Bytes of slack every growth of the input buffer adds (see `grow`).
+const HEADROOM: usize = 4096;
+
 /// What the parser needs from the connection's settings.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Limits {
@@ -227,7 +230,11 @@ impl Receiver {
             // geometric so repeated appends stay linear.
             need.max(doubled.min(need.saturating_add(need / 2)))
         };
-        self.buf.reserve_exact(target - self.buf.len());
+        // Headroom for the headers in front of a message: without it, a
+        // reused buffer exactly the size of the last message is a few bytes
+        // short for the next one of that size, which then has to be moved.
+        self.buf
+            .reserve_exact(target.saturating_add(HEADROOM) - self.buf.len());
     }
 
     /// A whole-mode data frame is not complete yet: make room for the rest of
@@ -240,8 +247,12 @@ impl Receiver {
             return;
         }
         let (a, b) = self.live_bounds();
-        if a > 0 || self.pos > b {
+        if a > 0 {
             self.shift_down();
+        } else if self.pos > b {
+            // The message is at the start already: only the unparsed bytes
+            // behind it move.
+            self.close_gap();
         }
         let need = self.buf.len().saturating_add(missing);
         self.grow(need, soft_limit);

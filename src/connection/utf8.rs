@@ -23,6 +23,21 @@ pub(crate) fn as_str(bytes: &[u8]) -> Option<&str> {
 /// `bytes[..n]` is valid and `bytes[n..]` (at most 3 bytes) could still
 /// become a character; `Err` when no continuation can make it valid.
 pub(crate) fn valid_prefix(bytes: &[u8]) -> Result<usize, ()> {
+    // simdutf8's `basic` check is faster than its `compat` one, which
+    // locates errors: run `basic` up to the start of a last character that
+    // may be cut short, and `compat` only when that fails.
+    #[cfg(feature = "simdutf8")]
+    {
+        let cut = last_char_start(bytes);
+        if simdutf8::basic::from_utf8(&bytes[..cut]).is_ok() {
+            let tail = &bytes[cut..];
+            return match core::str::from_utf8(tail) {
+                Ok(_) => Ok(bytes.len()),
+                Err(e) if e.error_len().is_none() => Ok(cut + e.valid_up_to()),
+                Err(_) => Err(()),
+            };
+        }
+    }
     #[cfg(feature = "simdutf8")]
     let result = simdutf8::compat::from_utf8(bytes).map_err(|e| (e.valid_up_to(), e.error_len()));
     #[cfg(not(feature = "simdutf8"))]
@@ -32,6 +47,17 @@ pub(crate) fn valid_prefix(bytes: &[u8]) -> Result<usize, ()> {
         Err((valid, None)) => Ok(valid),
         Err((_, Some(_))) => Err(()),
     }
+}
+
+/// Where the last character of `bytes` starts, if it may be cut short (a
+/// lead byte in the last 3 positions); else `bytes.len()`.
+#[cfg(feature = "simdutf8")]
+fn last_char_start(bytes: &[u8]) -> usize {
+    let from = bytes.len().saturating_sub(3);
+    bytes[from..]
+        .iter()
+        .rposition(|&b| b >= 0xC0)
+        .map_or(bytes.len(), |i| from + i)
 }
 
 /// Validate `buf[*checked..]`, moving `*checked` past every complete
