@@ -427,11 +427,13 @@ impl Connection {
     // ---- commands ----
 
     /// Send a whole text message. See [`Sender::send_text`].
+    #[inline]
     pub fn send_text(&mut self, text: &str) -> Result<(), crate::SendError> {
         self.sender().send_text(text)
     }
 
     /// Send a whole binary message. See [`Sender::send_binary`].
+    #[inline]
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), crate::SendError> {
         self.sender().send_binary(data)
     }
@@ -472,6 +474,7 @@ impl Connection {
     }
 
     /// The sending half, for commands.
+    #[inline]
     fn sender(&mut self) -> Sender<'_> {
         Sender {
             core: &mut self.core,

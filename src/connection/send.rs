@@ -181,11 +181,13 @@ impl core::fmt::Debug for Sender<'_> {
 
 impl Sender<'_> {
     /// Send a whole text message.
+    #[inline]
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
         self.core.send_message(Opcode::Text, text.as_bytes())
     }
 
     /// Send a whole binary message.
+    #[inline]
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.core.send_message(Opcode::Binary, data)
     }
@@ -259,7 +261,29 @@ impl Core {
         }
     }
 
+    /// The common case first: a server's small whole message in an open
+    /// connection is two header bytes and the payload, written inline.
+    #[inline]
     pub(super) fn send_message(&mut self, opcode: Opcode, data: &[u8]) -> Result<(), SendError> {
+        let size = self.settings.fragment_size as usize;
+        if data.len() < 126
+            && self.tx.mask.is_none()
+            && self.state == State::Open
+            && !self.tx.sent_close
+            && self.tx.streaming.is_none()
+            && (size == 0 || data.len() <= size)
+        {
+            let out = &mut self.tx.out;
+            out.reserve(2 + data.len());
+            out.extend_from_slice(&[0x80 | opcode.as_u8(), data.len() as u8]);
+            out.extend_from_slice(data);
+            self.tx.pong_at = NO_PONG;
+            return Ok(());
+        }
+        self.send_message_general(opcode, data)
+    }
+
+    fn send_message_general(&mut self, opcode: Opcode, data: &[u8]) -> Result<(), SendError> {
         self.check_data_allowed()?;
         if self.tx.streaming.is_some() {
             return Err(SendError::MessageInProgress);
