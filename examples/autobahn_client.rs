@@ -36,7 +36,6 @@ fn main() {
 fn case_count(base: &str, config: &Config) -> Result<u32, String> {
     let url = common::parse_url(&format!("{base}/getCaseCount"))?;
     let (mut stream, mut conn) = common::connect(&url, config)?;
-    let mut buf = vec![0u8; common::READ_BUF];
     let mut count = None;
     loop {
         match conn.poll_event() {
@@ -46,7 +45,7 @@ fn case_count(base: &str, config: &Config) -> Result<u32, String> {
             None => {
                 let mut out = Vec::new();
                 common::flush(&mut stream, &mut conn, &mut out).map_err(|e| e.to_string())?;
-                common::read_once(&mut stream, &mut conn, &mut buf).map_err(|e| e.to_string())?;
+                common::read_once(&mut stream, &mut conn).map_err(|e| e.to_string())?;
             }
         }
     }

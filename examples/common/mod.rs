@@ -166,16 +166,17 @@ pub fn linger(stream: &mut TcpStream) {
     }
 }
 
-/// Feed the socket's bytes (or EOF, or the deadline) to the connection, once.
-pub fn read_once(stream: &mut TcpStream, conn: &mut Connection, buf: &mut [u8]) -> io::Result<()> {
+/// Feed the socket's bytes (or EOF, or the deadline) to the connection,
+/// once. The socket is read straight into the connection's input buffer.
+pub fn read_once(stream: &mut TcpStream, conn: &mut Connection) -> io::Result<()> {
     let timeout = conn.poll_timeout().map(|at| {
         at.saturating_duration_since(now())
             .max(Duration::from_millis(1))
     });
     stream.set_read_timeout(timeout)?;
-    match stream.read(buf) {
+    match stream.read(conn.input_buffer(READ_BUF)) {
         Ok(0) => conn.handle_eof(now()),
-        Ok(n) => conn.handle_input(now(), &buf[..n]),
+        Ok(n) => conn.commit_input(now(), n),
         Err(e)
             if matches!(
                 e.kind(),
@@ -193,7 +194,6 @@ pub fn read_once(stream: &mut TcpStream, conn: &mut Connection, buf: &mut [u8]) 
 /// Echo every text and binary message back with the same type until the
 /// connection ends, and say why it ended.
 pub fn echo(stream: &mut TcpStream, conn: &mut Connection) -> io::Result<ClosedReason> {
-    let mut buf = vec![0u8; READ_BUF];
     let mut out = Vec::new();
     loop {
         // Each event borrows only the input buffer, so the sending half that
@@ -213,6 +213,6 @@ pub fn echo(stream: &mut TcpStream, conn: &mut Connection) -> io::Result<ClosedR
             };
         }
         flush(stream, conn, &mut out)?;
-        read_once(stream, conn, &mut buf)?;
+        read_once(stream, conn)?;
     }
 }

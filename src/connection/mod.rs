@@ -42,7 +42,9 @@ pub enum MessageKind {
 /// * **getters** on `&self`: [`role`](Self::role), [`is_closed`](Self::is_closed),
 ///   [`pending_transmit`](Self::pending_transmit), ...
 /// * **input**: [`handle_input`](Self::handle_input) with bytes read from the
-///   transport, [`handle_eof`](Self::handle_eof) when the transport has no
+///   transport (or [`input_buffer`](Self::input_buffer) and
+///   [`commit_input`](Self::commit_input) to read into the connection's own
+///   buffer and skip that copy), [`handle_eof`](Self::handle_eof) when the transport has no
 ///   more to read, [`handle_timeout`](Self::handle_timeout) when the deadline
 ///   from `poll_timeout` has passed (early or repeated calls are harmless).
 /// * **commands** from the application: [`send_text`](Self::send_text),
@@ -383,6 +385,49 @@ impl Connection {
         }
         self.core.note_activity();
         self.rx.append(input, &self.core.settings.limits);
+    }
+
+    /// Space inside the connection's input buffer to read transport bytes
+    /// into directly, at least `min` bytes long (longer when the buffer has
+    /// room). Read into its start, then call
+    /// [`commit_input`](Self::commit_input) with the count: the same as
+    /// [`handle_input`](Self::handle_input) without its copy.
+    ///
+    /// ```
+    /// # use wscore::{Config, Connection, Instant};
+    /// # let mut conn = Connection::server(&Config::default(), Instant::ZERO);
+    /// # let mut socket: &[u8] = &[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2];
+    /// use std::io::Read;
+    /// let n = socket.read(conn.input_buffer(64 << 10)).unwrap();
+    /// conn.commit_input(Instant::ZERO, n);
+    /// assert_eq!(conn.poll_event(), Some(wscore::Event::Text("hi")));
+    /// ```
+    ///
+    /// The buffer may grow to `min` past what it holds, so the caps still
+    /// bound it by the message size plus one read.
+    pub fn input_buffer(&mut self, min: usize) -> &mut [u8] {
+        if self.core.receiving() && !self.core.eof {
+            self.rx.compact(self.core.settings.retain as usize);
+        } else if !self.rx.is_empty() {
+            // Input would be ignored: lend a small scratch buffer.
+            self.rx.reset();
+        }
+        self.rx.input_buffer(min, &self.core.settings.limits)
+    }
+
+    /// `n` bytes were read into the start of the slice
+    /// [`input_buffer`](Self::input_buffer) returned; they count as input,
+    /// as with [`handle_input`](Self::handle_input). `n` past the end of
+    /// that slice is clamped to it.
+    pub fn commit_input(&mut self, now: Instant, n: usize) {
+        self.core.touch(now);
+        if !self.core.receiving() || self.core.eof {
+            return;
+        }
+        if n > 0 {
+            self.core.note_activity();
+            self.rx.commit(n);
+        }
     }
 
     /// The transport has no more bytes to read (the peer shut its side).

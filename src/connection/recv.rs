@@ -14,7 +14,9 @@
 //! [0, keep)     dead: frames already handed out
 //! [keep, fill)  the whole-mode message assembled so far (payload only)
 //! [fill, pos)   dead: headers and control frames consumed inside that message
-//! [pos, len)    not parsed yet
+//! [pos, end)    not parsed yet
+//! [end, len)    spare bytes, initialized once, that `input_buffer` lends
+//!               to the driver to read into
 //! ```
 //!
 //! Outside a whole-mode message only `pos` matters. A fragment's payload is
@@ -79,6 +81,9 @@ pub(super) struct Receiver {
     keep: usize,
     fill: usize,
     pos: usize,
+    /// The end of the received bytes; `buf.len()` is how much of the
+    /// allocation is initialized, which may be more.
+    end: usize,
     /// Whole-mode text: `buf[keep..checked]` is known to be valid UTF-8.
     checked: usize,
     /// Payload bytes of the message in progress so far.
@@ -126,7 +131,7 @@ impl Receiver {
     /// Free the buffer if it holds nothing still needed.
     pub(super) fn release(&mut self) {
         self.compact(0);
-        if self.buf.is_empty() {
+        if self.end == 0 {
             self.buf = Vec::new();
         }
     }
@@ -146,13 +151,13 @@ impl Receiver {
     /// once.
     pub(super) fn reset_if_drained(&mut self, retain: usize) -> bool {
         let (a, _) = self.live_bounds();
-        if a != self.buf.len() {
+        if a != self.end {
             return false;
         }
-        self.buf.clear();
         if self.buf.capacity() > retain {
             self.buf = Vec::new();
         }
+        self.end = 0;
         self.keep = 0;
         self.fill = 0;
         self.pos = 0;
@@ -168,10 +173,9 @@ impl Receiver {
             return;
         }
         let (a, b) = self.live_bounds();
-        let len = self.buf.len();
         let assembled = b - a;
         let gap = self.pos - b;
-        let unparsed = len - self.pos;
+        let unparsed = self.end - self.pos;
         if a >= assembled + unparsed {
             self.shift_down();
         } else if gap > 0 && gap >= unparsed {
@@ -184,9 +188,9 @@ impl Receiver {
         let (a, b) = self.live_bounds();
         let assembled = b - a;
         self.buf.copy_within(a..b, 0);
-        let unparsed = self.buf.len() - self.pos;
-        self.buf.copy_within(self.pos.., assembled);
-        self.buf.truncate(assembled + unparsed);
+        let unparsed = self.end - self.pos;
+        self.buf.copy_within(self.pos..self.end, assembled);
+        self.end = assembled + unparsed;
         self.checked = self.checked.saturating_sub(a);
         self.keep = 0;
         self.fill = assembled;
@@ -196,20 +200,46 @@ impl Receiver {
 
     /// Move the unparsed bytes down onto the end of the assembled message.
     fn close_gap(&mut self) {
-        let unparsed = self.buf.len() - self.pos;
-        self.buf.copy_within(self.pos.., self.fill);
-        self.buf.truncate(self.fill + unparsed);
+        let unparsed = self.end - self.pos;
+        self.buf.copy_within(self.pos..self.end, self.fill);
+        self.end = self.fill + unparsed;
         self.pos = self.fill;
         self.moved += unparsed as u64;
     }
 
     /// Append bytes from the transport.
     pub(super) fn append(&mut self, input: &[u8], limits: &Limits) {
-        let need = self.buf.len() + input.len();
+        let need = self.end + input.len();
         if need > self.buf.capacity() {
             self.grow(need, limits.soft_limit);
         }
-        self.buf.extend_from_slice(input);
+        if self.buf.len() >= need {
+            self.buf[self.end..need].copy_from_slice(input);
+        } else {
+            self.buf.truncate(self.end);
+            self.buf.extend_from_slice(input);
+        }
+        self.end = need;
+    }
+
+    /// Lend the spare end of the buffer, at least `min` bytes, for the
+    /// driver to read into (see `Connection::input_buffer`). The spare part
+    /// is zeroed once when the buffer grows, not on every call.
+    pub(super) fn input_buffer(&mut self, min: usize, limits: &Limits) -> &mut [u8] {
+        let need = self.end.saturating_add(min.max(1));
+        if need > self.buf.capacity() {
+            self.grow(need, limits.soft_limit);
+        }
+        let cap = self.buf.capacity();
+        if self.buf.len() < cap {
+            self.buf.resize(cap, 0);
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// `n` bytes were read into the start of what `input_buffer` lent.
+    pub(super) fn commit(&mut self, n: usize) {
+        self.end += n.min(self.buf.len() - self.end);
     }
 
     /// Make room for `need` bytes in all. Growth is geometric, so appends cost
@@ -233,8 +263,11 @@ impl Receiver {
         // Headroom for the headers in front of a message: without it, a
         // reused buffer exactly the size of the last message is a few bytes
         // short for the next one of that size, which then has to be moved.
-        self.buf
-            .reserve_exact(target.saturating_add(HEADROOM) - self.buf.len());
+        self.buf.reserve_exact(
+            target
+                .saturating_add(HEADROOM)
+                .saturating_sub(self.buf.len()),
+        );
     }
 
     /// A whole-mode data frame is not complete yet: make room for the rest of
@@ -242,7 +275,7 @@ impl Receiver {
     /// grows. Dead bytes are dropped first rather than carried along.
     fn reserve_frame(&mut self, soft_limit: usize) {
         let missing = usize::try_from(self.frame.remaining).unwrap_or(usize::MAX);
-        let need = self.buf.len().saturating_add(missing);
+        let need = self.end.saturating_add(missing);
         if need <= self.buf.capacity() {
             return;
         }
@@ -254,7 +287,7 @@ impl Receiver {
             // behind it move.
             self.close_gap();
         }
-        let need = self.buf.len().saturating_add(missing);
+        let need = self.end.saturating_add(missing);
         self.grow(need, soft_limit);
     }
 
@@ -376,7 +409,7 @@ impl Receiver {
         if self.frame.active || self.msg_kind.is_some() {
             return None;
         }
-        let rest = &self.buf[self.pos..];
+        let rest = &self.buf[self.pos..self.end];
         let [b0, b1, ..] = *rest else {
             return None;
         };
@@ -416,7 +449,7 @@ impl Receiver {
             allowed_rsv: self.allowed_rsv,
             max_payload: limits.max_frame,
         };
-        let (h, n) = match FrameHeader::parse(&self.buf[self.pos..], &rules)? {
+        let (h, n) = match FrameHeader::parse(&self.buf[self.pos..self.end], &rules)? {
             Status::Complete(parsed) => parsed,
             Status::Partial => return Ok(false),
         };
@@ -495,7 +528,7 @@ impl Receiver {
 
     /// Payload bytes of the current frame that have arrived.
     fn available(&self) -> usize {
-        let avail = self.buf.len() - self.pos;
+        let avail = self.end - self.pos;
         usize::try_from(self.frame.remaining).map_or(avail, |r| r.min(avail))
     }
 
@@ -503,7 +536,7 @@ impl Receiver {
     /// bytes, so the wait is bounded) has arrived.
     fn control_payload(&mut self) -> Step {
         let len = self.frame.remaining as usize;
-        if self.buf.len() - self.pos < len {
+        if self.end - self.pos < len {
             return Step::Wait;
         }
         let range = self.consume(len);

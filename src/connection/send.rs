@@ -32,8 +32,9 @@ impl<F: FnMut() -> [u8; 4] + Send> MaskSource for F {
 /// Autobahn 2.10 and 2.11 send still get ten Pongs.
 pub const AUTO_PONG_BUDGET: usize = 1024;
 
-/// `pong_at` when the last frame queued is not an automatic Pong.
-const NO_PONG: usize = usize::MAX;
+/// `pong_at` when the last frame queued is not an automatic Pong (or sits
+/// past 4 GiB into the queue, where it is not tracked for replacement).
+const NO_PONG: u32 = u32::MAX;
 
 /// Send-side state.
 pub(super) struct Tx {
@@ -43,9 +44,10 @@ pub(super) struct Tx {
     mask: Option<Box<dyn MaskSource>>,
     /// Where the last automatic Pong starts in `out`, while it is the last
     /// frame queued; `NO_PONG` otherwise.
-    pong_at: usize,
+    /// (u32s: these two fit the connection in its 256-byte budget.)
+    pong_at: u32,
     /// Bytes of automatic Pongs in `out`.
-    pong_bytes: usize,
+    pong_bytes: u32,
     /// A streamed message in progress, and whether its first frame went out.
     streaming: Option<(MessageKind, bool)>,
     /// Streamed text: a character cut between two fragments.
@@ -111,14 +113,17 @@ impl Tx {
     /// whose output is not drained cannot grow the queue.
     pub(super) fn auto_pong(&mut self, payload: &[u8]) {
         let frame = payload.len() + if self.mask.is_some() { 6 } else { 2 };
-        if self.pong_at != NO_PONG && self.pong_bytes + frame > AUTO_PONG_BUDGET {
-            self.pong_bytes -= self.out.len() - self.pong_at;
-            self.out.truncate(self.pong_at);
+        if self.pong_at != NO_PONG && self.pong_bytes as usize + frame > AUTO_PONG_BUDGET {
+            let at = self.pong_at as usize;
+            self.pong_bytes -= (self.out.len() - at) as u32;
+            self.out.truncate(at);
         }
         let at = self.out.len();
         self.write_frame(Opcode::Pong, true, payload);
-        self.pong_at = at;
-        self.pong_bytes += self.out.len() - at;
+        self.pong_at = u32::try_from(at).unwrap_or(NO_PONG);
+        // At most the budget plus one Pong while tracked; saturating for
+        // a queue past 4 GiB, where replacement is off.
+        self.pong_bytes = self.pong_bytes.saturating_add((self.out.len() - at) as u32);
     }
 
     /// A Close with `code` and `reason` (checked by the caller).

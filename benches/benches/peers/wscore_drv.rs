@@ -1,5 +1,6 @@
-//! wscore, driven the way its docs say: read from the transport into a
-//! buffer, `handle_input`, then drain `poll_event` and `poll_transmit`.
+//! wscore, driven the way its docs say: read from the transport straight
+//! into the connection's buffer (`input_buffer`, `commit_input`), then
+//! drain `poll_event` and `poll_transmit`.
 //! Whole messages (`streaming: false`); the two configs are built in
 //! `main.rs`.
 
@@ -14,15 +15,17 @@ const DRAIN_AT: usize = 64 << 10;
 pub struct Rx {
     conn: Connection,
     io: Pipe,
-    buf: Vec<u8>,
+    read_size: usize,
 }
 
-/// A server that reads `read_size` bytes per `handle_input` call.
+/// A server that reads at most `read_size` bytes per read, straight into
+/// the connection's buffer (`input_buffer` + `commit_input`, the zero-copy
+/// way its docs give).
 pub fn server_rx(config: &Config, io: Pipe, read_size: usize) -> Rx {
     Rx {
         conn: Connection::server(config, Instant::ZERO),
         io,
-        buf: vec![0; read_size],
+        read_size,
     }
 }
 
@@ -31,13 +34,14 @@ pub fn recv(rx: &mut Rx, msgs: u64) -> Tally {
     let mut t = Tally::default();
     let mut out = Vec::new();
     while t.msgs < msgs {
-        let n = rx.io.read_into(&mut rx.buf);
+        let buf = rx.conn.input_buffer(rx.read_size);
+        let n = rx.io.read_into(&mut buf[..rx.read_size]);
         assert!(
             n > 0,
             "wscore: input ended after {} of {msgs} messages",
             t.msgs
         );
-        rx.conn.handle_input(Instant::ZERO, &rx.buf[..n]);
+        rx.conn.commit_input(Instant::ZERO, n);
         while let Some(event) = rx.conn.poll_event() {
             match event {
                 Event::Binary(data) => t.add(data),
