@@ -19,10 +19,17 @@ fn feed(conn: &mut Connection, wire: &[u8], sizes: &[usize], how: &[bool]) -> Ve
         let n = sizes[i % sizes.len()].clamp(1, rest.len());
         let (piece, tail) = rest.split_at(n);
         if how[i % how.len()] {
-            let buf = conn.input_buffer(n);
-            assert!(buf.len() >= n, "input_buffer lent {} < {n}", buf.len());
-            buf[..n].copy_from_slice(piece);
-            conn.commit_input(t(0), n);
+            // The buffer may lend less than asked when it is nearly full;
+            // then the piece goes in over several reads, as from a socket.
+            let mut piece = piece;
+            while !piece.is_empty() {
+                let buf = conn.input_buffer(piece.len());
+                assert!(!buf.is_empty(), "input_buffer lent nothing");
+                let k = buf.len().min(piece.len());
+                buf[..k].copy_from_slice(&piece[..k]);
+                conn.commit_input(t(0), k);
+                piece = &piece[k..];
+            }
         } else {
             conn.handle_input(t(0), piece);
         }
@@ -125,15 +132,15 @@ fn a_commit_past_the_lent_slice_is_clamped() {
     let mut s = server(&Config::default());
     let frame = client_frame(0x82, b"abc");
     let len = {
-        let buf = s.input_buffer(frame.len());
+        let buf = s.input_buffer(100);
         buf[..frame.len()].copy_from_slice(&frame);
         buf.len()
     };
+    assert_eq!(len, 100, "a fresh connection lends what was asked");
     s.commit_input(t(0), usize::MAX);
     // Everything lent counts as input: the frame, then zeroes, which parse
     // as continuation frames without a message: a protocol error.
     assert_eq!(events(&mut s)[0], Ev::Binary(b"abc".to_vec()));
-    assert!(len >= frame.len());
     assert!(s.is_closed());
 }
 

@@ -388,8 +388,11 @@ impl Connection {
     }
 
     /// Space inside the connection's input buffer to read transport bytes
-    /// into directly, at least `min` bytes long (longer when the buffer has
-    /// room). Read into its start, then call
+    /// into directly: `min` bytes long, longer when bytes lent before are
+    /// free again, and shorter (never empty) when the buffer has less room
+    /// left, as when it was sized for a large frame that is nearly in: a
+    /// short read then fills it instead of making it grow. Read into its
+    /// start, then call
     /// [`commit_input`](Self::commit_input) with the count: the same as
     /// [`handle_input`](Self::handle_input) without its copy.
     ///
@@ -403,8 +406,8 @@ impl Connection {
     /// assert_eq!(conn.poll_event(), Some(wscore::Event::Text("hi")));
     /// ```
     ///
-    /// The buffer may grow to `min` past what it holds, so the caps still
-    /// bound it by the message size plus one read.
+    /// The buffer grows by at most `min` past what it holds, so the caps
+    /// still bound it by the message size plus one read.
     pub fn input_buffer(&mut self, min: usize) -> &mut [u8] {
         if self.core.receiving() && !self.core.eof {
             self.rx.compact(self.core.settings.retain as usize);

@@ -46,6 +46,10 @@ use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, FrameRules, Opcode, Rsv, Status, apply_mask, rotate_key};
 use crate::role::Role;
 
+/// How much text is unmasked before it is checked (see `whole_payload`):
+/// small enough that the check finds it in L1.
+const TEXT_STEP: usize = 16 << 10;
+
 /// Bytes of slack every growth of the input buffer adds (see `grow`).
 const HEADROOM: usize = 4096;
 
@@ -222,17 +226,19 @@ impl Receiver {
         self.end = need;
     }
 
-    /// Lend the spare end of the buffer, at least `min` bytes, for the
-    /// driver to read into (see `Connection::input_buffer`). The spare part
-    /// is zeroed once when the buffer grows, not on every call.
+    /// Lend the spare end of the buffer for the driver to read into (see
+    /// `Connection::input_buffer`): `min` bytes, or what room is left
+    /// when that is less. The buffer grows only when it is full, so room
+    /// reserved for a large frame is filled, not doubled near its end.
+    /// Bytes are zeroed the first time they are lent, not on every call.
     pub(super) fn input_buffer(&mut self, min: usize, limits: &Limits) -> &mut [u8] {
-        let need = self.end.saturating_add(min.max(1));
-        if need > self.buf.capacity() {
-            self.grow(need, limits.soft_limit);
+        let min = min.max(1);
+        if self.buf.capacity() == self.end {
+            self.grow(self.end.saturating_add(min), limits.soft_limit);
         }
-        let cap = self.buf.capacity();
-        if self.buf.len() < cap {
-            self.buf.resize(cap, 0);
+        let lend_end = self.end.saturating_add(min).min(self.buf.capacity());
+        if self.buf.len() < lend_end {
+            self.buf.resize(lend_end, 0);
         }
         &mut self.buf[self.end..]
     }
@@ -546,24 +552,35 @@ impl Receiver {
 
     /// Whole-message mode: gather the payload into `buf[keep..fill]`.
     fn whole_payload(&mut self, limits: &Limits) -> Result<Step, ProtocolError> {
-        let avail = self.available();
-        let range = self.consume(avail);
-        if self.fill != range.start {
-            self.buf.copy_within(range, self.fill);
-            self.moved += avail as u64;
-        }
-        self.fill += avail;
-        self.msg_len += avail as u64;
-        if self.frame.active || !self.frame.fin {
-            // The message goes on: check its text so far now, so invalid
-            // UTF-8 fails as soon as the bytes prove it (section 8.1;
-            // Autobahn 6.4.x grades this).
-            if self.msg_kind == Some(MessageKind::Text) {
+        let text = self.msg_kind == Some(MessageKind::Text);
+        // Text is unmasked and checked a step at a time, so the check reads
+        // bytes the unmasking just wrote while they are still in L1; it
+        // also fails fast, as soon as the bytes prove the text invalid
+        // (section 8.1; Autobahn 6.4.x grades this). `message` then checks
+        // only what is left after the last complete character.
+        let mut left = self.available();
+        let step = if text { TEXT_STEP } else { left.max(1) };
+        loop {
+            let n = left.min(step);
+            let range = self.consume(n);
+            if self.fill != range.start {
+                self.buf.copy_within(range, self.fill);
+                self.moved += n as u64;
+            }
+            self.fill += n;
+            self.msg_len += n as u64;
+            left -= n;
+            if text {
                 let mut checked = self.checked - self.keep;
                 utf8::advance(&self.buf[self.keep..self.fill], &mut checked)
                     .map_err(|()| ProtocolError::InvalidUtf8)?;
                 self.checked = self.keep + checked;
             }
+            if left == 0 {
+                break;
+            }
+        }
+        if self.frame.active || !self.frame.fin {
             if self.frame.active {
                 self.reserve_frame(limits.soft_limit);
                 return Ok(Step::Wait);

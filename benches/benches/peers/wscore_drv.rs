@@ -34,8 +34,11 @@ pub fn recv(rx: &mut Rx, msgs: u64) -> Tally {
     let mut t = Tally::default();
     let mut out = Vec::new();
     while t.msgs < msgs {
+        // The connection may lend less than asked when its buffer is
+        // nearly full (a large frame almost in): read less then.
         let buf = rx.conn.input_buffer(rx.read_size);
-        let n = rx.io.read_into(&mut buf[..rx.read_size]);
+        let len = buf.len().min(rx.read_size);
+        let n = rx.io.read_into(&mut buf[..len]);
         assert!(
             n > 0,
             "wscore: input ended after {} of {msgs} messages",
