@@ -267,17 +267,20 @@ fn rx_cases<'a>(
 
 /// W4a: every implementation as a server sending `payloads` in pieces of
 /// `SMALL_SIZE`.
+/// A pipe for a sender, its sink's pages touched beforehand.
+fn sink_pipe(sink: usize) -> Pipe {
+    let p = Pipe::new(0);
+    p.prepare_out(sink);
+    p
+}
+
 fn tx_small_cases<'a>(
     rt: &'a Runtime,
     payloads: &'a Bytes,
     verify: &'a (dyn Fn(&str, &[u8]) + 'a),
     sink: usize,
 ) -> Vec<Case<'a>> {
-    let pipe = || {
-        let p = Pipe::new(0);
-        p.prepare_out(sink);
-        p
-    };
+    let pipe = || sink_pipe(sink);
     let mut cases = Vec::new();
     for (col, config) in [WS_DEFAULT, WS_REUSE].into_iter().zip(wscore_configs()) {
         let p = pipe();
@@ -324,11 +327,7 @@ fn tx_big_cases<'a>(
     sink: usize,
     in_place: bool,
 ) -> Vec<Case<'a>> {
-    let pipe = || {
-        let p = Pipe::new(0);
-        p.prepare_out(sink);
-        p
-    };
+    let pipe = || sink_pipe(sink);
     let mut cases = Vec::new();
     for (col, config) in [WS_DEFAULT, WS_REUSE].into_iter().zip(wscore_configs()) {
         let p = pipe();
