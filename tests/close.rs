@@ -246,3 +246,46 @@ fn replies_to_messages_before_a_close_precede_the_close_reply() {
     let kinds: Vec<Opcode> = frames.iter().map(|(h, _)| h.opcode).collect();
     assert_eq!(kinds, [Opcode::Text, Opcode::Text, Opcode::Close]);
 }
+
+#[test]
+fn eof_after_complete_frames_hands_them_out_first() {
+    // Frames parsed lazily must not be lost when the transport ends before
+    // the application drained them: first the frames, then Closed(Eof); a
+    // frame cut by the EOF is dropped.
+    let mut s = server(&Config::default());
+    let mut wire = client_frame(0x81, b"one");
+    wire.extend(client_frame(0x89, b"ping"));
+    wire.extend(client_frame(0x82, b"two"));
+    let cut = client_frame(0x81, b"never whole");
+    wire.extend(&cut[..cut.len() - 3]);
+    s.handle_input(t(0), &wire);
+    s.handle_eof(t(0));
+    assert_eq!(
+        events(&mut s),
+        vec![
+            Ev::Text("one".into()),
+            Ev::Ping(b"ping".to_vec()),
+            Ev::Binary(b"two".to_vec()),
+            Ev::Closed(ClosedReason::Eof)
+        ]
+    );
+    assert!(s.is_closed());
+    // Input after EOF is ignored, and nothing more is reported.
+    s.handle_input(t(0), &client_frame(0x81, b"late"));
+    assert_eq!(events(&mut s), vec![]);
+}
+
+#[test]
+fn eof_inside_a_streamed_character_ends_without_a_partial_event() {
+    let mut s = server(&cfg(|c| c.streaming = true));
+    let wire = client_frame(0x01, "a€".as_bytes());
+    s.handle_input(t(0), &wire[..wire.len() - 1]);
+    s.handle_eof(t(0));
+    assert_eq!(
+        events(&mut s),
+        vec![
+            Ev::TextFragment("a".into(), false),
+            Ev::Closed(ClosedReason::Eof)
+        ]
+    );
+}

@@ -96,6 +96,8 @@ proptest! {
             // Streamed pieces follow the reads; their concatenation and
             // every other event must match.
             prop_assert_eq!(joined(&got), joined(&expected));
+            let whole = |e: &Ev| matches!(e, Ev::Text(_) | Ev::Binary(_));
+            prop_assert!(!got.iter().any(whole) && !expected.iter().any(whole));
         } else {
             prop_assert_eq!(got, expected);
         }
@@ -121,6 +123,7 @@ fn joined(events: &[Ev]) -> Vec<Ev> {
                     out.push(Ev::Binary(std::mem::take(&mut binary)));
                 }
             }
+            Ev::Text(_) | Ev::Binary(_) => panic!("a whole message in streaming mode: {e:?}"),
             other => out.push(other.clone()),
         }
     }

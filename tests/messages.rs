@@ -372,3 +372,19 @@ fn send_in_place_text_is_checked_and_refusals_change_nothing() {
     );
     assert_eq!(data, b"data");
 }
+
+#[test]
+fn streaming_mode_reports_small_whole_frames_as_final_fragments() {
+    // The small-frame fast path must not turn streaming mode's pieces into
+    // whole-message events.
+    let mut s = server(&cfg(|c| c.streaming = true));
+    s.handle_input(t(0), &client_frame(0x81, b"hi"));
+    s.handle_input(t(0), &client_frame(0x82, b"yo"));
+    assert_eq!(
+        events(&mut s),
+        vec![
+            Ev::TextFragment("hi".into(), true),
+            Ev::BinaryFragment(b"yo".to_vec(), true)
+        ]
+    );
+}

@@ -412,7 +412,9 @@ impl Receiver {
     /// goes the general way, which stays the one place that reports errors.
     #[inline]
     pub(super) fn small_message(&mut self, limits: &Limits) -> Option<(MessageKind, Range<usize>)> {
-        if self.frame.active || self.msg_kind.is_some() {
+        // Streaming mode reports every data frame as pieces, so the fast
+        // path's whole-message events are not for it.
+        if self.frame.active || self.msg_kind.is_some() || limits.streaming {
             return None;
         }
         let rest = &self.buf[self.pos..self.end];
