@@ -162,3 +162,21 @@ fn a_closed_connection_lends_only_scratch_space() {
         s.heap_usage()
     );
 }
+
+#[test]
+fn lending_after_eof_keeps_the_frames_received_before_it() {
+    let mut s = server(&Config::default());
+    s.handle_input(t(0), &client_frame(0x81, b"before eof"));
+    s.handle_eof(t(0));
+    // A driver that asks for space before draining must not lose them.
+    let buf = s.input_buffer(64);
+    buf[..4].copy_from_slice(b"junk");
+    s.commit_input(t(0), 4);
+    assert_eq!(
+        events(&mut s),
+        vec![
+            Ev::Text("before eof".into()),
+            Ev::Closed(wscore::ClosedReason::Eof)
+        ]
+    );
+}

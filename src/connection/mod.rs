@@ -409,12 +409,16 @@ impl Connection {
     /// The buffer grows by at most `min` past what it holds, so the caps
     /// still bound it by the message size plus one read.
     pub fn input_buffer(&mut self, min: usize) -> &mut [u8] {
-        if self.core.receiving() && !self.core.eof {
+        if !self.core.receiving() {
+            // Input would be ignored: drop what is held and lend scratch.
+            if !self.rx.is_empty() {
+                self.rx.reset();
+            }
+        } else if !self.core.eof {
             self.rx.compact(self.core.settings.retain as usize);
-        } else if !self.rx.is_empty() {
-            // Input would be ignored: lend a small scratch buffer.
-            self.rx.reset();
         }
+        // After EOF the frames received before it are still to be handed
+        // out; the space lent lies past them, and commit_input ignores it.
         self.rx.input_buffer(min, &self.core.settings.limits)
     }
 
