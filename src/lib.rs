@@ -22,5 +22,8 @@ pub use close::CloseCode;
 pub use config::Config;
 pub use connection::{ClosedReason, Connection, Event, MaskSource, MessageKind, Sender};
 pub use error::{ProtocolError, SendError};
+/// The outcome of every incremental parser in the crate (defined in
+/// [`frame`], re-exported for the handshakes and for short imports).
+pub use frame::Status;
 pub use role::Role;
 pub use time::Instant;

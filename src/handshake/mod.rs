@@ -3,7 +3,7 @@
 //!
 //! Both sides are sans-IO and incremental: feed received bytes in chunks of
 //! any size to `handle_input`, which answers
-//! [`Status::Partial`](crate::frame::Status::Partial) until the
+//! [`Status::Partial`] until the
 //! head is complete, then hands back the parsed head and how many bytes of
 //! *that last input* it used. The rest of that input (frames the peer sent
 //! right behind its head) belongs to the connection.
@@ -77,6 +77,10 @@ mod header;
 mod response;
 pub mod server;
 
+/// The outcome of each `handle_input`: the same type as
+/// [`crate::frame::Status`] and [`crate::Status`], re-exported here so a
+/// handshake driver needs no import from the frame codec.
+pub use crate::frame::Status;
 pub use error::{BuildError, ClientHandshakeError, HandshakeError, RejectedResponse};
 pub use extension::Extension;
 pub use header::{HeaderField, Headers, accept_key};
