@@ -15,6 +15,8 @@ pub mod connection;
 pub mod error;
 pub mod frame;
 pub mod handshake;
+#[cfg(feature = "std")]
+mod io_error;
 pub mod role;
 pub mod time;
 
