@@ -10,7 +10,8 @@ use super::head::{Fill, HeadReader};
 use super::header::{
     Headers, accept_key, is_token, is_visible_ascii, key_for_nonce, parse_token_list, trim_ows,
 };
-use super::response::{check_extra_header, write_header};
+use super::response::check_extra_header;
+use super::write::write_header;
 use super::{HandshakeLimits, Negotiated};
 use crate::frame::Status;
 use crate::role::Role;

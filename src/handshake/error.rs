@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::header::Headers;
-use super::response::{write_header, write_status_line};
+use super::write::{write_content_length, write_header, write_status_line};
 
 /// Why a server refused a client's opening handshake (RFC 6455 section
 /// 4.2.1), and the HTTP status that says so.
@@ -161,7 +161,7 @@ impl HandshakeError {
         }
         write_header(out, "Content-Type", b"text/plain; charset=utf-8");
         let reason = self.reason();
-        super::response::write_content_length(out, reason.len() + 1);
+        write_content_length(out, reason.len() + 1);
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(reason.as_bytes());
         out.push(b'\n');

@@ -76,6 +76,7 @@ mod head;
 mod header;
 mod response;
 pub mod server;
+mod write;
 
 /// The outcome of each `handle_input`: the same type as
 /// [`crate::frame::Status`] and [`crate::Status`], re-exported here so a
