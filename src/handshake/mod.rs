@@ -22,6 +22,15 @@
 //!   [`ClientHandshakeError`] (a non-101 response is exposed, for redirects
 //!   and authentication).
 //!
+//! With the `http` feature, both sides also work on the `http` crate's
+//! types, for a server or client whose HTTP library (hyper, axum...) parsed
+//! the head already: `Request::from_http` / `from_http_parts` and
+//! `Request::accept_http` on the server, `ClientRequest::to_http` and
+//! `ClientHandshake::check_http_response` on the client,
+//! `HandshakeError::to_http_response` and `Reject::to_http_response` for
+//! refusals. They run the same checks as the byte-level path, so the same
+//! request gets the same outcome and status either way.
+//!
 //! Every buffer is bounded by [`HandshakeLimits`]. The work done is linear in
 //! the bytes received however they are chunked: the end of the head is
 //! found by a byte-at-a-time scan that resumes where it stopped, and the
@@ -74,6 +83,8 @@ mod error;
 mod extension;
 mod head;
 mod header;
+#[cfg(feature = "http")]
+mod http;
 mod response;
 pub mod server;
 mod write;

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use super::error::BuildError;
 use super::extension::{Extension, write_extension_list};
 use super::header::{accept_key, is_field_value, is_token};
-use super::write::{write_content_length, write_header, write_status_line};
+use super::write::{HeaderSink, write_content_length, write_header, write_status_line};
 use super::{Negotiated, Role};
 
 /// Headers the handshake writes itself; the caller may not add them as
@@ -91,6 +91,21 @@ impl Accept {
         offered_extensions: &[Extension],
         out: &mut Vec<u8>,
     ) -> Result<Negotiated, BuildError> {
+        let negotiated = self.check(offered_protocols, offered_extensions)?;
+        // Section 4.2.2 item 5.
+        write_status_line(out, 101);
+        self.write_headers(key, out);
+        out.extend_from_slice(b"\r\n");
+        Ok(negotiated)
+    }
+
+    /// Check this choice against the client's offer: the subprotocol and
+    /// each extension's name must be offered, the extras well-formed.
+    pub(crate) fn check(
+        &self,
+        offered_protocols: &[String],
+        offered_extensions: &[Extension],
+    ) -> Result<Negotiated, BuildError> {
         if let Some(p) = &self.protocol {
             if !offered_protocols.iter().any(|o| o == p) {
                 return Err(BuildError::ProtocolNotOffered);
@@ -107,34 +122,33 @@ impl Accept {
         for (name, value) in &self.headers {
             check_extra_header(name, value)?;
         }
-
-        // Section 4.2.2 item 5.
-        write_status_line(out, 101);
-        write_header(out, "Upgrade", b"websocket");
-        write_header(out, "Connection", b"Upgrade");
-        write_header(
-            out,
-            "Sec-WebSocket-Accept",
-            accept_key(key.as_bytes()).as_bytes(),
-        );
-        if let Some(p) = &self.protocol {
-            write_header(out, "Sec-WebSocket-Protocol", p.as_bytes());
-        }
-        if !self.extensions.is_empty() {
-            out.extend_from_slice(b"Sec-WebSocket-Extensions: ");
-            write_extension_list(&self.extensions, out);
-            out.extend_from_slice(b"\r\n");
-        }
-        for (name, value) in &self.headers {
-            write_header(out, name, value);
-        }
-        out.extend_from_slice(b"\r\n");
-
         Ok(Negotiated {
             role: Role::Server,
             protocol: self.protocol.clone(),
             extensions: self.extensions.clone(),
         })
+    }
+
+    /// The header fields of the 101 (section 4.2.2 item 5), once
+    /// [`check`](Self::check) passed.
+    pub(crate) fn write_headers(&self, key: &str, out: &mut impl HeaderSink) {
+        out.header("Upgrade", b"websocket");
+        out.header("Connection", b"Upgrade");
+        out.header(
+            "Sec-WebSocket-Accept",
+            accept_key(key.as_bytes()).as_bytes(),
+        );
+        if let Some(p) = &self.protocol {
+            out.header("Sec-WebSocket-Protocol", p.as_bytes());
+        }
+        if !self.extensions.is_empty() {
+            let mut list = Vec::new();
+            write_extension_list(&self.extensions, &mut list);
+            out.header("Sec-WebSocket-Extensions", &list);
+        }
+        for (name, value) in &self.headers {
+            out.header(name, value);
+        }
     }
 }
 
@@ -153,9 +167,9 @@ impl Accept {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
 pub struct Reject {
-    status: u16,
-    headers: Vec<(String, Vec<u8>)>,
-    body: Vec<u8>,
+    pub(super) status: u16,
+    pub(super) headers: Vec<(String, Vec<u8>)>,
+    pub(super) body: Vec<u8>,
 }
 
 impl Reject {
@@ -180,10 +194,9 @@ impl Reject {
         self
     }
 
-    /// Append the response to `out`: the status line, the extra headers,
-    /// `Connection: close`, `Content-Length`, and the body. Send it, then
-    /// close the transport. On error nothing is written.
-    pub fn write(&self, out: &mut Vec<u8>) -> Result<(), BuildError> {
+    /// The status, once checked, and the extra headers checked: what both
+    /// writers need.
+    pub(crate) fn check(&self) -> Result<(), BuildError> {
         // 1xx responses are interim and carry no body (RFC 7231 section 6.2).
         if !(200..=999).contains(&self.status) {
             return Err(BuildError::InvalidStatus);
@@ -191,6 +204,14 @@ impl Reject {
         for (name, value) in &self.headers {
             check_extra_header(name, value)?;
         }
+        Ok(())
+    }
+
+    /// Append the response to `out`: the status line, the extra headers,
+    /// `Connection: close`, `Content-Length`, and the body. Send it, then
+    /// close the transport. On error nothing is written.
+    pub fn write(&self, out: &mut Vec<u8>) -> Result<(), BuildError> {
+        self.check()?;
         write_status_line(out, self.status);
         for (name, value) in &self.headers {
             write_header(out, name, value);

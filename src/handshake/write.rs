@@ -65,6 +65,20 @@ pub(crate) fn write_status_line(out: &mut Vec<u8>, status: u16) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Where a head's header fields go: the bytes of an HTTP/1.1 head here, or
+/// an HTTP library's header map (the `http` feature). Each head lists its
+/// fields once, in one function, whichever way it is written.
+pub(crate) trait HeaderSink {
+    /// Add one field; `name` and `value` are already checked.
+    fn header(&mut self, name: &str, value: &[u8]);
+}
+
+impl HeaderSink for Vec<u8> {
+    fn header(&mut self, name: &str, value: &[u8]) {
+        write_header(self, name, value);
+    }
+}
+
 /// Append `<name>: <value>\r\n`; both are already checked.
 pub(crate) fn write_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(name.as_bytes());
