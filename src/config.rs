@@ -5,11 +5,23 @@ use core::time::Duration;
 /// The configuration of a [`Connection`](crate::connection::Connection).
 ///
 /// Every buffer the connection keeps is capped here (house rule 3). Start
-/// from [`Config::default`] and change the fields you need:
+/// from [`Config::default`] (or [`Config::DEFAULT`] in a `const`) and change
+/// what you need, in one expression with the `with_*` methods (the struct is
+/// `#[non_exhaustive]`, so a struct literal is not possible outside the
+/// crate), or field by field:
 ///
 /// ```
-/// let mut config = wscore::Config::default();
+/// use core::time::Duration;
+/// use wscore::Config;
+///
+/// const CONFIG: Config = Config::DEFAULT
+///     .with_max_message_size(64 << 20)
+///     .with_keepalive_interval(Some(Duration::from_secs(20)));
+///
+/// let mut config = Config::default();
 /// config.max_message_size = 64 << 20;
+/// config.keepalive_interval = Some(Duration::from_secs(20));
+/// assert_eq!(config, CONFIG);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -67,17 +79,95 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            max_frame_size: 16 << 20,
-            max_message_size: 16 << 20,
-            streaming: false,
-            auto_pong: true,
-            auto_close: true,
-            fragment_size: None,
-            keepalive_interval: None,
-            keepalive_timeout: Some(Duration::from_secs(30)),
-            close_timeout: Some(Duration::from_secs(30)),
-            retain_buffer: 16 << 10,
-        }
+        Config::DEFAULT
+    }
+}
+
+/// One `with_*` method per field, each a `const fn` so a whole
+/// configuration can be a `const`. Each sets the field of the same name;
+/// see the field's docs for what it means and its default.
+impl Config {
+    /// The defaults, as [`Config::default`] gives them, usable in a `const`.
+    pub const DEFAULT: Config = Config {
+        max_frame_size: 16 << 20,
+        max_message_size: 16 << 20,
+        streaming: false,
+        auto_pong: true,
+        auto_close: true,
+        fragment_size: None,
+        keepalive_interval: None,
+        keepalive_timeout: Some(Duration::from_secs(30)),
+        close_timeout: Some(Duration::from_secs(30)),
+        retain_buffer: 16 << 10,
+    };
+
+    /// The largest payload one received frame may announce: sets [`max_frame_size`](Self::max_frame_size).
+    #[must_use]
+    pub const fn with_max_frame_size(mut self, max_frame_size: u64) -> Config {
+        self.max_frame_size = max_frame_size;
+        self
+    }
+
+    /// The largest message the connection accepts: sets [`max_message_size`](Self::max_message_size).
+    #[must_use]
+    pub const fn with_max_message_size(mut self, max_message_size: u64) -> Config {
+        self.max_message_size = max_message_size;
+        self
+    }
+
+    /// Whether data messages are delivered in pieces as they arrive: sets [`streaming`](Self::streaming).
+    #[must_use]
+    pub const fn with_streaming(mut self, streaming: bool) -> Config {
+        self.streaming = streaming;
+        self
+    }
+
+    /// Whether received Pings are answered automatically: sets [`auto_pong`](Self::auto_pong).
+    #[must_use]
+    pub const fn with_auto_pong(mut self, auto_pong: bool) -> Config {
+        self.auto_pong = auto_pong;
+        self
+    }
+
+    /// Whether a received Close is echoed automatically: sets [`auto_close`](Self::auto_close).
+    #[must_use]
+    pub const fn with_auto_close(mut self, auto_close: bool) -> Config {
+        self.auto_close = auto_close;
+        self
+    }
+
+    /// The largest payload of one outgoing frame; `None` for one frame per message: sets [`fragment_size`](Self::fragment_size).
+    #[must_use]
+    pub const fn with_fragment_size(mut self, fragment_size: Option<usize>) -> Config {
+        self.fragment_size = fragment_size;
+        self
+    }
+
+    /// How long without input before a keepalive Ping; `None` or zero is off: sets [`keepalive_interval`](Self::keepalive_interval).
+    #[must_use]
+    pub const fn with_keepalive_interval(mut self, keepalive_interval: Option<Duration>) -> Config {
+        self.keepalive_interval = keepalive_interval;
+        self
+    }
+
+    /// How long to wait for input after a keepalive Ping: sets [`keepalive_timeout`](Self::keepalive_timeout).
+    #[must_use]
+    pub const fn with_keepalive_timeout(mut self, keepalive_timeout: Option<Duration>) -> Config {
+        self.keepalive_timeout = keepalive_timeout;
+        self
+    }
+
+    /// How long to wait for the close handshake to finish: sets [`close_timeout`](Self::close_timeout).
+    #[must_use]
+    pub const fn with_close_timeout(mut self, close_timeout: Option<Duration>) -> Config {
+        self.close_timeout = close_timeout;
+        self
+    }
+
+    /// The largest emptied buffer kept for reuse, in bytes: sets [`retain_buffer`](Self::retain_buffer).
+    #[must_use]
+    pub const fn with_retain_buffer(mut self, retain_buffer: usize) -> Config {
+        self.retain_buffer = retain_buffer;
+        self
     }
 }

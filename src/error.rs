@@ -6,6 +6,13 @@
 //!   does not allow. It never changes the connection's state.
 //!
 //! Handshake failures live in [`crate::handshake`] and map to HTTP statuses.
+//!
+//! With the `std` feature, each of these (and the handshake errors) converts
+//! into a `std::io::Error` with `?`: a peer's violation becomes
+//! `ErrorKind::InvalidData`, the caller's misuse `ErrorKind::InvalidInput`,
+//! a send after Close `ErrorKind::BrokenPipe`, and a server's non-101
+//! answer `ErrorKind::ConnectionRefused`. The `io::Error` wraps the
+//! original, which `get_ref` and `downcast_ref` give back.
 
 use core::fmt;
 

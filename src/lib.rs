@@ -15,6 +15,8 @@ pub mod connection;
 pub mod error;
 pub mod frame;
 pub mod handshake;
+#[cfg(feature = "std")]
+mod io_error;
 pub mod role;
 pub mod time;
 
@@ -22,5 +24,8 @@ pub use close::CloseCode;
 pub use config::Config;
 pub use connection::{ClosedReason, Connection, Event, MaskSource, MessageKind, Sender};
 pub use error::{ProtocolError, SendError};
+/// The outcome of every incremental parser in the crate (defined in
+/// [`frame`], re-exported for the handshakes and for short imports).
+pub use frame::Status;
 pub use role::Role;
 pub use time::Instant;

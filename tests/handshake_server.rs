@@ -605,3 +605,15 @@ fn endless_header_one_byte_at_a_time_is_linear_work() {
     assert_eq!(fed, 8192);
     assert!(server.bytes_examined() <= 2 * 8192);
 }
+
+#[test]
+fn status_is_one_type_at_three_paths() {
+    // The same type, so a value from one path matches a pattern from another.
+    let partial: wscore::Status<()> = wscore::handshake::Status::Partial;
+    assert!(matches!(partial, wscore::frame::Status::Partial));
+    let mut server = ServerHandshake::new(HandshakeLimits::default());
+    assert!(matches!(
+        server.handle_input(b"GET / HTTP/1.1\r\n"),
+        Ok(wscore::handshake::Status::Partial)
+    ));
+}

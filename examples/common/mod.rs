@@ -37,15 +37,39 @@ pub fn os_mask() -> impl FnMut() -> [u8; 4] + Send + 'static {
 
 /// Read the client's upgrade request, answer it, and return the connection
 /// with any frames the client sent behind its request already fed in. A bad
-/// request gets the HTTP response the handshake layer produced.
+/// request gets the HTTP response the handshake layer produced. A client
+/// that takes longer than [`HANDSHAKE_TIMEOUT`] gets an error of kind
+/// `TimedOut` that says so.
 pub fn accept(stream: &mut TcpStream, config: &Config) -> io::Result<Connection> {
+    accept_within(stream, config, HANDSHAKE_TIMEOUT)
+}
+
+/// [`accept`], with the handshake's time limit as a parameter (for tests).
+pub fn accept_within(
+    stream: &mut TcpStream,
+    config: &Config,
+    timeout: Duration,
+) -> io::Result<Connection> {
     // A client that connects and never finishes its request must not hold
-    // a thread forever.
-    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
+    // a thread forever; the limit is for the whole request, so one that
+    // trickles a byte at a time cannot stretch it read by read.
+    let deadline = std::time::Instant::now() + timeout;
     let mut handshake = ServerHandshake::new(HandshakeLimits::default());
     let mut buf = vec![0u8; 4096];
     loop {
-        let n = stream.read(&mut buf)?;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(handshake_read_error(
+                io::ErrorKind::TimedOut.into(),
+                timeout,
+            ));
+        }
+        stream.set_read_timeout(Some(left))?;
+        let n = match stream.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(handshake_read_error(e, timeout)),
+        };
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -56,11 +80,11 @@ pub fn accept(stream: &mut TcpStream, config: &Config) -> io::Result<Connection>
             Ok(Status::Partial) => continue,
             Ok(Status::Complete((request, used))) => {
                 let mut response = Vec::new();
-                request
+                let negotiated = request
                     .accept(&Accept::new(), &mut response)
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
                 stream.write_all(&response)?;
-                let mut conn = Connection::server(config, now());
+                let mut conn = Connection::from_server_handshake(config, now(), negotiated);
                 conn.handle_input(now(), &buf[used..n]);
                 return Ok(conn);
             }
@@ -75,24 +99,100 @@ pub fn accept(stream: &mut TcpStream, config: &Config) -> io::Result<Connection>
     }
 }
 
+/// What a failed read during the handshake means. A read timeout shows up
+/// as `WouldBlock` on Unix and `TimedOut` on Windows, whose own message
+/// ("Resource temporarily unavailable") hides that the client was too slow:
+/// say so, with the limit.
+pub fn handshake_read_error(e: io::Error, timeout: Duration) -> io::Error {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("handshake timed out after {}", seconds(timeout)),
+        ),
+        _ => e,
+    }
+}
+
+/// `10 s`, or `0.25 s` for a limit that is not whole seconds.
+fn seconds(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} s", d.as_secs_f64())
+    }
+}
+
 /// A `ws://host[:port][/path]` URL, split.
+#[derive(Debug, PartialEq, Eq)]
 pub struct WsUrl {
+    /// The host to connect to: a name, an IPv4 address, or an IPv6 address
+    /// without its brackets (`::1`), as `TcpStream::connect` takes it.
     pub host: String,
     pub port: u16,
     pub target: String,
 }
 
+impl WsUrl {
+    /// The `Host` header value (RFC 6455 section 4.1 item 4, RFC 3986
+    /// section 3.2.2): an IPv6 address back in brackets, and `:port` unless
+    /// it is 80, the default for `ws://`.
+    pub fn host_header(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == 80 {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+}
+
+/// Split a `ws://` URL. An IPv6 literal must be in brackets
+/// (`ws://[::1]:9001/`), as RFC 3986 section 3.2.2 writes it, since its
+/// colons would otherwise read as a port separator.
 pub fn parse_url(url: &str) -> Result<WsUrl, String> {
     let rest = url
         .strip_prefix("ws://")
         .ok_or_else(|| format!("{url}: only ws:// URLs are supported"))?;
-    let (authority, target) = match rest.find('/') {
-        Some(i) => (&rest[..i], rest[i..].to_owned()),
+    let (authority, target) = match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('/') => (&rest[..i], rest[i..].to_owned()),
+        Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
         None => (rest, "/".to_owned()),
     };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse().map_err(|_| format!("{url}: bad port"))?),
-        None => (authority, 80),
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let (ip, after) = bracketed
+                .split_once(']')
+                .ok_or_else(|| format!("{url}: unclosed [ in the host"))?;
+            ip.parse::<std::net::Ipv6Addr>()
+                .map_err(|_| format!("{url}: {ip} is not an IPv6 address"))?;
+            let port = match after {
+                "" => None,
+                _ => Some(
+                    after
+                        .strip_prefix(':')
+                        .ok_or_else(|| format!("{url}: junk after ]"))?,
+                ),
+            };
+            (ip, port)
+        }
+        None => {
+            let (host, port) = match authority.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            };
+            if host.contains(['[', ']', '@']) {
+                return Err(format!("{url}: bad host"));
+            }
+            (host, port)
+        }
+    };
+    let port = match port {
+        Some(p) => p.parse().map_err(|_| format!("{url}: bad port"))?,
+        None => 80,
     };
     if host.is_empty() {
         return Err(format!("{url}: no host"));
@@ -112,13 +212,8 @@ pub fn connect(url: &WsUrl, config: &Config) -> Result<(TcpStream, Connection), 
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     let mut nonce = [0u8; 16];
     getrandom::getrandom(&mut nonce).map_err(|e| e.to_string())?;
-    let host = if url.port == 80 {
-        url.host.clone()
-    } else {
-        format!("{}:{}", url.host, url.port)
-    };
     let mut request = Vec::new();
-    let mut handshake = ClientRequest::new(host, nonce)
+    let mut handshake = ClientRequest::new(url.host_header(), nonce)
         .target(url.target.clone())
         .write(&mut request)
         .map_err(|e| e.to_string())?;
@@ -133,8 +228,10 @@ pub fn connect(url: &WsUrl, config: &Config) -> Result<(TcpStream, Connection), 
         }
         match handshake.handle_input(&buf[..n]) {
             Ok(Status::Partial) => continue,
-            Ok(Status::Complete((_response, used))) => {
-                let mut conn = Connection::client(config, now(), os_mask());
+            Ok(Status::Complete((response, used))) => {
+                let negotiated = response.negotiated().clone();
+                let mut conn =
+                    Connection::from_client_handshake(config, now(), negotiated, os_mask());
                 conn.handle_input(now(), &buf[used..n]);
                 return Ok((stream, conn));
             }

@@ -17,6 +17,7 @@ pub use send::{AUTO_PONG_BUDGET, MaskSource, Sender};
 use crate::close::CloseCode;
 use crate::config::Config;
 use crate::error::ProtocolError;
+use crate::handshake::Negotiated;
 use crate::role::Role;
 use crate::time::Instant;
 use recv::{Limits, Receiver};
@@ -208,6 +209,97 @@ impl Connection {
             now,
             Tx::new(Some(alloc::boxed::Box::new(mask))),
         )
+    }
+
+    /// A server's connection for the handshake that
+    /// [`Request::accept`](crate::handshake::server::Request::accept)
+    /// completed, set up with what it agreed on.
+    ///
+    /// Taking the [`Negotiated`] result (rather than only a role) is what
+    /// lets the connection run the extensions the handshake agreed on: the
+    /// subprotocol is the application's business, but an extension such as
+    /// permessage-deflate changes how frames are read and written. No
+    /// extension is implemented yet, so today this is
+    /// [`server`](Self::server); accept no extension until one is.
+    ///
+    /// `negotiated` must be the server's (`negotiated.role` is
+    /// [`Role::Server`]); debug builds check it.
+    ///
+    /// ```
+    /// use wscore::handshake::client::ClientRequest;
+    /// use wscore::handshake::server::{Accept, ServerHandshake};
+    /// use wscore::handshake::HandshakeLimits;
+    /// use wscore::{Config, Connection, Event, Instant, Status};
+    ///
+    /// let now = Instant::ZERO;
+    /// let config = Config::default();
+    ///
+    /// // The client writes its request (the nonce comes from its RNG).
+    /// let mut to_server = Vec::new();
+    /// let mut client_hs = ClientRequest::new("example.com", [7; 16]).write(&mut to_server).unwrap();
+    ///
+    /// // The server reads the request, accepts it and starts its connection,
+    /// // feeding it whatever followed the head in the same read.
+    /// let mut server_hs = ServerHandshake::new(HandshakeLimits::default());
+    /// let Status::Complete((request, used)) = server_hs.handle_input(&to_server).unwrap() else {
+    ///     panic!("the request is complete");
+    /// };
+    /// let mut to_client = Vec::new();
+    /// let negotiated = request.accept(&Accept::new(), &mut to_client).unwrap();
+    /// let mut server = Connection::from_server_handshake(&config, now, negotiated);
+    /// server.handle_input(now, &to_server[used..]);
+    ///
+    /// // The client checks the 101 and starts its own connection.
+    /// let Status::Complete((response, used)) = client_hs.handle_input(&to_client).unwrap() else {
+    ///     panic!("the response is complete");
+    /// };
+    /// let negotiated = response.negotiated().clone();
+    /// let mask = || [1, 2, 3, 4]; // use a strong random source (section 5.3)
+    /// let mut client = Connection::from_client_handshake(&config, now, negotiated, mask);
+    /// client.handle_input(now, &to_client[used..]);
+    ///
+    /// client.send_text("hi").unwrap();
+    /// let mut wire = Vec::new();
+    /// client.poll_transmit(&mut wire);
+    /// server.handle_input(now, &wire);
+    /// assert!(matches!(server.poll_event(), Some(Event::Text("hi"))));
+    /// ```
+    #[must_use]
+    pub fn from_server_handshake(
+        config: &Config,
+        now: Instant,
+        negotiated: Negotiated,
+    ) -> Connection {
+        debug_assert_eq!(
+            negotiated.role,
+            Role::Server,
+            "a server connection needs the server's handshake result"
+        );
+        Connection::server(config, now)
+    }
+
+    /// A client's connection for the handshake that
+    /// [`ClientHandshake`](crate::handshake::client::ClientHandshake)
+    /// completed, set up with what it agreed on
+    /// ([`Response::negotiated`](crate::handshake::client::Response::negotiated)),
+    /// masking with keys from `mask` as [`client`](Self::client) does.
+    ///
+    /// See [`from_server_handshake`](Self::from_server_handshake) for why it
+    /// takes the [`Negotiated`] result and for an example.
+    /// `negotiated.role` must be [`Role::Client`]; debug builds check it.
+    #[must_use]
+    pub fn from_client_handshake(
+        config: &Config,
+        now: Instant,
+        negotiated: Negotiated,
+        mask: impl MaskSource + 'static,
+    ) -> Connection {
+        debug_assert_eq!(
+            negotiated.role,
+            Role::Client,
+            "a client connection needs the client's handshake result"
+        );
+        Connection::client(config, now, mask)
     }
 
     fn new(role: Role, config: &Config, now: Instant, tx: Tx) -> Connection {

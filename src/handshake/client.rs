@@ -10,7 +10,8 @@ use super::head::{Fill, HeadReader};
 use super::header::{
     Headers, accept_key, is_token, is_visible_ascii, key_for_nonce, parse_token_list, trim_ows,
 };
-use super::response::{check_extra_header, write_header};
+use super::response::check_extra_header;
+use super::write::HeaderSink;
 use super::{HandshakeLimits, Negotiated};
 use crate::frame::Status;
 use crate::role::Role;
@@ -111,50 +112,71 @@ impl ClientRequest {
     pub fn write(&self, out: &mut Vec<u8>) -> Result<ClientHandshake, BuildError> {
         self.check()?;
         let key = key_for_nonce(&self.nonce);
-
         // Section 4.1, items 1 to 12.
         out.extend_from_slice(b"GET ");
         out.extend_from_slice(self.target.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
-        write_header(out, "Host", self.host.as_bytes());
-        write_header(out, "Upgrade", b"websocket");
-        write_header(out, "Connection", b"Upgrade");
-        write_header(out, "Sec-WebSocket-Key", key.as_bytes());
-        write_header(out, "Sec-WebSocket-Version", b"13");
+        self.write_headers(&key, out);
+        out.extend_from_slice(b"\r\n");
+        Ok(self.handshake(&key))
+    }
+
+    /// The header fields of the request (section 4.1, items 4 to 12), once
+    /// [`check`](Self::check) passed.
+    pub(super) fn write_headers(&self, key: &str, out: &mut impl HeaderSink) {
+        out.header("Host", self.host.as_bytes());
+        out.header("Upgrade", b"websocket");
+        out.header("Connection", b"Upgrade");
+        out.header("Sec-WebSocket-Key", key.as_bytes());
+        out.header("Sec-WebSocket-Version", b"13");
         if let Some(origin) = &self.origin {
-            write_header(out, "Origin", origin.as_bytes());
+            out.header("Origin", origin.as_bytes());
         }
         if !self.protocols.is_empty() {
-            out.extend_from_slice(b"Sec-WebSocket-Protocol: ");
+            let mut list = Vec::new();
             for (i, p) in self.protocols.iter().enumerate() {
                 if i > 0 {
-                    out.extend_from_slice(b", ");
+                    list.extend_from_slice(b", ");
                 }
-                out.extend_from_slice(p.as_bytes());
+                list.extend_from_slice(p.as_bytes());
             }
-            out.extend_from_slice(b"\r\n");
+            out.header("Sec-WebSocket-Protocol", &list);
         }
         if !self.extensions.is_empty() {
-            out.extend_from_slice(b"Sec-WebSocket-Extensions: ");
-            write_extension_list(&self.extensions, out);
-            out.extend_from_slice(b"\r\n");
+            let mut list = Vec::new();
+            write_extension_list(&self.extensions, &mut list);
+            out.header("Sec-WebSocket-Extensions", &list);
         }
         for (name, value) in &self.headers {
-            write_header(out, name, value);
+            out.header(name, value);
         }
-        out.extend_from_slice(b"\r\n");
+    }
 
-        Ok(ClientHandshake {
+    /// The key this request sends, derived from its nonce.
+    #[cfg(feature = "http")]
+    pub(super) fn key(&self) -> String {
+        key_for_nonce(&self.nonce)
+    }
+
+    /// The handshake that checks the answer to this request, sent with `key`.
+    pub(super) fn handshake(&self, key: &str) -> ClientHandshake {
+        ClientHandshake {
             limits: self.limits,
             reader: HeadReader::new(self.limits.max_head_len),
             expected_accept: accept_key(key.as_bytes()),
             protocols: self.protocols.clone(),
             extensions: self.extensions.clone(),
             state: State::Reading,
-        })
+        }
     }
 
-    fn check(&self) -> Result<(), BuildError> {
+    /// The request target, for the `http` front end.
+    #[cfg(feature = "http")]
+    pub(super) fn target_str(&self) -> &str {
+        &self.target
+    }
+
+    pub(super) fn check(&self) -> Result<(), BuildError> {
         if !is_visible_ascii(&self.host) {
             return Err(BuildError::InvalidHost);
         }
@@ -282,9 +304,28 @@ impl ClientHandshake {
             Ok(_) | Err(_) => return Err(ClientHandshakeError::Malformed),
         }
         let status = res.code.ok_or(ClientHandshakeError::Malformed)?;
-        let reason: String = res.reason.unwrap_or("").into();
-        let headers = Headers::from_httparse(res.headers);
+        self.validate_response(ResponseHead {
+            status,
+            reason: res.reason.unwrap_or("").into(),
+            minor_version: res.version,
+            headers: Headers::from_httparse(res.headers),
+            body_start,
+        })
+    }
 
+    /// Validate a parsed response head (section 4.1), whichever front end
+    /// parsed it, in the order the type's docs give.
+    pub(super) fn validate_response(
+        &self,
+        head: ResponseHead<'_>,
+    ) -> Result<Response, ClientHandshakeError> {
+        let ResponseHead {
+            status,
+            reason,
+            minor_version,
+            headers,
+            body_start,
+        } = head;
         if status != 101 {
             return Err(ClientHandshakeError::Status(RejectedResponse {
                 status,
@@ -293,7 +334,7 @@ impl ClientHandshake {
                 body_start: body_start.into(),
             }));
         }
-        if res.version != Some(1) {
+        if minor_version != Some(1) {
             return Err(ClientHandshakeError::HttpVersion);
         }
         if !headers.has_token("upgrade", "websocket") {
@@ -378,6 +419,19 @@ impl ClientHandshake {
     pub fn bytes_examined(&self) -> usize {
         self.reader.examined()
     }
+}
+
+/// A parsed response head, whichever front end parsed it: the byte-level
+/// reader (httparse) or an HTTP library's response (the `http` feature).
+pub(super) struct ResponseHead<'a> {
+    pub(super) status: u16,
+    pub(super) reason: String,
+    /// The minor version of an HTTP/1.x response; `None` for any other
+    /// major version.
+    pub(super) minor_version: Option<u8>,
+    pub(super) headers: Headers,
+    /// The body bytes that came with the head, for a refusal.
+    pub(super) body_start: &'a [u8],
 }
 
 /// A server's valid 101 Switching Protocols response, as the client

@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::header::Headers;
-use super::response::{write_header, write_status_line};
+use super::write::{HeaderSink, write_content_length, write_status_line};
 
 /// Why a server refused a client's opening handshake (RFC 6455 section
 /// 4.2.1), and the HTTP status that says so.
@@ -138,13 +138,24 @@ impl HandshakeError {
     /// close the transport.
     pub fn write_response(self, out: &mut Vec<u8>) {
         write_status_line(out, self.status());
+        self.write_headers(out);
+        let reason = self.reason();
+        write_content_length(out, reason.len() + 1);
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(reason.as_bytes());
+        out.push(b'\n');
+    }
+
+    /// The header fields the status calls for, `Connection` and
+    /// `Content-Type`: everything but the framing (`Content-Length`).
+    pub(crate) fn write_headers(self, out: &mut impl HeaderSink) {
         let upgrade = match self {
             HandshakeError::MethodNotAllowed => {
-                write_header(out, "Allow", b"GET");
+                out.header("Allow", b"GET");
                 false
             }
             HandshakeError::UnsupportedVersion => {
-                write_header(out, "Sec-WebSocket-Version", b"13");
+                out.header("Sec-WebSocket-Version", b"13");
                 true
             }
             HandshakeError::MissingUpgrade => true,
@@ -154,17 +165,12 @@ impl HandshakeError {
             // RFC 7231 section 6.5.15: a 426 MUST name the protocol to
             // upgrade to, and RFC 7230 section 6.7: an Upgrade field MUST
             // come with the "upgrade" connection option.
-            write_header(out, "Upgrade", b"websocket");
-            write_header(out, "Connection", b"Upgrade, close");
+            out.header("Upgrade", b"websocket");
+            out.header("Connection", b"Upgrade, close");
         } else {
-            write_header(out, "Connection", b"close");
+            out.header("Connection", b"close");
         }
-        write_header(out, "Content-Type", b"text/plain; charset=utf-8");
-        let reason = self.reason();
-        super::response::write_content_length(out, reason.len() + 1);
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(reason.as_bytes());
-        out.push(b'\n');
+        out.header("Content-Type", b"text/plain; charset=utf-8");
     }
 
     /// The complete HTTP response for this error, as [`write_response`](Self::write_response) writes it.

@@ -69,6 +69,21 @@ impl Headers {
         }
     }
 
+    /// Copy the fields of an HTTP library's header map, in its iteration
+    /// order (each name's values in arrival order).
+    #[cfg(feature = "http")]
+    pub(crate) fn from_http(map: &http::HeaderMap) -> Headers {
+        Headers {
+            fields: map
+                .iter()
+                .map(|(name, value)| HeaderField {
+                    name: name.as_str().into(),
+                    value: value.as_bytes().into(),
+                })
+                .collect(),
+        }
+    }
+
     /// All fields in arrival order.
     pub fn iter(&self) -> slice::Iter<'_, HeaderField> {
         self.fields.iter()

@@ -3,7 +3,7 @@
 //!
 //! Both sides are sans-IO and incremental: feed received bytes in chunks of
 //! any size to `handle_input`, which answers
-//! [`Status::Partial`](crate::frame::Status::Partial) until the
+//! [`Status::Partial`] until the
 //! head is complete, then hands back the parsed head and how many bytes of
 //! *that last input* it used. The rest of that input (frames the peer sent
 //! right behind its head) belongs to the connection.
@@ -21,6 +21,15 @@
 //!   per section 4.1 into a [`Negotiated`] result, or fails with a
 //!   [`ClientHandshakeError`] (a non-101 response is exposed, for redirects
 //!   and authentication).
+//!
+//! With the `http` feature, both sides also work on the `http` crate's
+//! types, for a server or client whose HTTP library (hyper, axum...) parsed
+//! the head already: `Request::from_http` / `from_http_parts` and
+//! `Request::accept_http` on the server, `ClientRequest::to_http` and
+//! `ClientHandshake::check_http_response` on the client,
+//! `HandshakeError::to_http_response` and `Reject::to_http_response` for
+//! refusals. They run the same checks as the byte-level path, so the same
+//! request gets the same outcome and status either way.
 //!
 //! Every buffer is bounded by [`HandshakeLimits`]. The work done is linear in
 //! the bytes received however they are chunked: the end of the head is
@@ -74,9 +83,16 @@ mod error;
 mod extension;
 mod head;
 mod header;
+#[cfg(feature = "http")]
+mod http;
 mod response;
 pub mod server;
+mod write;
 
+/// The outcome of each `handle_input`: the same type as
+/// [`crate::frame::Status`] and [`crate::Status`], re-exported here so a
+/// handshake driver needs no import from the frame codec.
+pub use crate::frame::Status;
 pub use error::{BuildError, ClientHandshakeError, HandshakeError, RejectedResponse};
 pub use extension::Extension;
 pub use header::{HeaderField, Headers, accept_key};

@@ -1,6 +1,6 @@
-//! What a server writes: the 101 that accepts a handshake ([`Accept`]), a
-//! response that refuses it ([`Reject`]), and the HTTP serialization helpers
-//! both share with the error responses and the client request.
+//! What a server writes: the 101 that accepts a handshake ([`Accept`]) and a
+//! response that refuses it ([`Reject`]), and the check of the extra headers
+//! an application adds to them or to a client request.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use super::error::BuildError;
 use super::extension::{Extension, write_extension_list};
 use super::header::{accept_key, is_field_value, is_token};
+use super::write::{HeaderSink, write_content_length, write_header, write_status_line};
 use super::{Negotiated, Role};
 
 /// Headers the handshake writes itself; the caller may not add them as
@@ -38,78 +39,6 @@ pub(crate) fn check_extra_header(name: &str, value: &[u8]) -> Result<(), BuildEr
         return Err(BuildError::ReservedHeader);
     }
     Ok(())
-}
-
-/// The reason phrase for the statuses a handshake is likely to send; other
-/// statuses get an empty one, which HTTP allows (RFC 7230 section 3.1.2).
-const fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        101 => "Switching Protocols",
-        200 => "OK",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        406 => "Not Acceptable",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        410 => "Gone",
-        426 => "Upgrade Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        _ => "",
-    }
-}
-
-/// Append `n` in decimal.
-pub(crate) fn write_decimal(out: &mut Vec<u8>, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
-
-/// Append `HTTP/1.1 <status> <reason>\r\n`. `status` must be three digits.
-pub(crate) fn write_status_line(out: &mut Vec<u8>, status: u16) {
-    out.extend_from_slice(b"HTTP/1.1 ");
-    write_decimal(out, usize::from(status));
-    out.push(b' ');
-    out.extend_from_slice(reason_phrase(status).as_bytes());
-    out.extend_from_slice(b"\r\n");
-}
-
-/// Append `<name>: <value>\r\n`; both are already checked.
-pub(crate) fn write_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
-}
-
-/// Append a `Content-Length` header.
-pub(crate) fn write_content_length(out: &mut Vec<u8>, len: usize) {
-    out.extend_from_slice(b"Content-Length: ");
-    write_decimal(out, len);
-    out.extend_from_slice(b"\r\n");
 }
 
 /// How a server accepts a handshake: the subprotocol and extensions it
@@ -162,6 +91,21 @@ impl Accept {
         offered_extensions: &[Extension],
         out: &mut Vec<u8>,
     ) -> Result<Negotiated, BuildError> {
+        let negotiated = self.check(offered_protocols, offered_extensions)?;
+        // Section 4.2.2 item 5.
+        write_status_line(out, 101);
+        self.write_headers(key, out);
+        out.extend_from_slice(b"\r\n");
+        Ok(negotiated)
+    }
+
+    /// Check this choice against the client's offer: the subprotocol and
+    /// each extension's name must be offered, the extras well-formed.
+    pub(crate) fn check(
+        &self,
+        offered_protocols: &[String],
+        offered_extensions: &[Extension],
+    ) -> Result<Negotiated, BuildError> {
         if let Some(p) = &self.protocol {
             if !offered_protocols.iter().any(|o| o == p) {
                 return Err(BuildError::ProtocolNotOffered);
@@ -178,34 +122,33 @@ impl Accept {
         for (name, value) in &self.headers {
             check_extra_header(name, value)?;
         }
-
-        // Section 4.2.2 item 5.
-        write_status_line(out, 101);
-        write_header(out, "Upgrade", b"websocket");
-        write_header(out, "Connection", b"Upgrade");
-        write_header(
-            out,
-            "Sec-WebSocket-Accept",
-            accept_key(key.as_bytes()).as_bytes(),
-        );
-        if let Some(p) = &self.protocol {
-            write_header(out, "Sec-WebSocket-Protocol", p.as_bytes());
-        }
-        if !self.extensions.is_empty() {
-            out.extend_from_slice(b"Sec-WebSocket-Extensions: ");
-            write_extension_list(&self.extensions, out);
-            out.extend_from_slice(b"\r\n");
-        }
-        for (name, value) in &self.headers {
-            write_header(out, name, value);
-        }
-        out.extend_from_slice(b"\r\n");
-
         Ok(Negotiated {
             role: Role::Server,
             protocol: self.protocol.clone(),
             extensions: self.extensions.clone(),
         })
+    }
+
+    /// The header fields of the 101 (section 4.2.2 item 5), once
+    /// [`check`](Self::check) passed.
+    pub(crate) fn write_headers(&self, key: &str, out: &mut impl HeaderSink) {
+        out.header("Upgrade", b"websocket");
+        out.header("Connection", b"Upgrade");
+        out.header(
+            "Sec-WebSocket-Accept",
+            accept_key(key.as_bytes()).as_bytes(),
+        );
+        if let Some(p) = &self.protocol {
+            out.header("Sec-WebSocket-Protocol", p.as_bytes());
+        }
+        if !self.extensions.is_empty() {
+            let mut list = Vec::new();
+            write_extension_list(&self.extensions, &mut list);
+            out.header("Sec-WebSocket-Extensions", &list);
+        }
+        for (name, value) in &self.headers {
+            out.header(name, value);
+        }
     }
 }
 
@@ -224,9 +167,9 @@ impl Accept {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
 pub struct Reject {
-    status: u16,
-    headers: Vec<(String, Vec<u8>)>,
-    body: Vec<u8>,
+    pub(super) status: u16,
+    pub(super) headers: Vec<(String, Vec<u8>)>,
+    pub(super) body: Vec<u8>,
 }
 
 impl Reject {
@@ -251,10 +194,9 @@ impl Reject {
         self
     }
 
-    /// Append the response to `out`: the status line, the extra headers,
-    /// `Connection: close`, `Content-Length`, and the body. Send it, then
-    /// close the transport. On error nothing is written.
-    pub fn write(&self, out: &mut Vec<u8>) -> Result<(), BuildError> {
+    /// The status, once checked, and the extra headers checked: what both
+    /// writers need.
+    pub(crate) fn check(&self) -> Result<(), BuildError> {
         // 1xx responses are interim and carry no body (RFC 7231 section 6.2).
         if !(200..=999).contains(&self.status) {
             return Err(BuildError::InvalidStatus);
@@ -262,6 +204,14 @@ impl Reject {
         for (name, value) in &self.headers {
             check_extra_header(name, value)?;
         }
+        Ok(())
+    }
+
+    /// Append the response to `out`: the status line, the extra headers,
+    /// `Connection: close`, `Content-Length`, and the body. Send it, then
+    /// close the transport. On error nothing is written.
+    pub fn write(&self, out: &mut Vec<u8>) -> Result<(), BuildError> {
+        self.check()?;
         write_status_line(out, self.status);
         for (name, value) in &self.headers {
             write_header(out, name, value);
@@ -277,21 +227,6 @@ impl Reject {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decimal() {
-        for (n, s) in [
-            (0, "0"),
-            (7, "7"),
-            (10, "10"),
-            (8192, "8192"),
-            (usize::MAX, "18446744073709551615"),
-        ] {
-            let mut out = Vec::new();
-            write_decimal(&mut out, n);
-            assert_eq!(out, s.as_bytes());
-        }
-    }
 
     #[test]
     fn reject_refuses_interim_status_and_reserved_headers() {

@@ -283,6 +283,12 @@ impl Request {
     pub fn accept(&self, accept: &Accept, out: &mut Vec<u8>) -> Result<Negotiated, BuildError> {
         accept.write(&self.key, &self.protocols, &self.extensions, out)
     }
+
+    /// What [`Accept::write`] and its `http` twin need from the request.
+    #[cfg(feature = "http")]
+    pub(super) fn offer(&self) -> (&str, &[String], &[Extension]) {
+        (&self.key, &self.protocols, &self.extensions)
+    }
 }
 
 /// Parse and validate a complete request head.
@@ -304,19 +310,45 @@ fn parse_request(
         Ok(_) | Err(_) => return Err(HandshakeError::Malformed),
     }
 
+    validate_request(RequestHead {
+        method: req.method.unwrap_or(""),
+        minor_version: req.version,
+        target: req.path,
+        headers: Headers::from_httparse(req.headers),
+    })
+}
+
+/// A parsed request head, whichever front end parsed it: this module's
+/// byte-level reader (httparse), or an HTTP library's request (the `http`
+/// feature). Both go through the one [`validate_request`], so they give the
+/// same outcome for the same request.
+pub(super) struct RequestHead<'a> {
+    /// The method, as sent (case-sensitive, RFC 9110 section 9.1).
+    pub(super) method: &'a str,
+    /// The minor version of an HTTP/1.x request; `None` for any other
+    /// major version.
+    pub(super) minor_version: Option<u8>,
+    /// The request target as sent; `None` if the parser had none.
+    pub(super) target: Option<&'a str>,
+    pub(super) headers: Headers,
+}
+
+/// Validate a parsed request head (section 4.2.1), in the order the
+/// [`ServerHandshake`] docs give.
+pub(super) fn validate_request(head: RequestHead<'_>) -> Result<Request, HandshakeError> {
     // Section 4.2.1 item 1.
-    if req.method != Some("GET") {
+    if head.method != "GET" {
         return Err(HandshakeError::MethodNotAllowed);
     }
-    if req.version != Some(1) {
+    if head.minor_version != Some(1) {
         return Err(HandshakeError::HttpVersion);
     }
-    let target = req.path.ok_or(HandshakeError::Malformed)?;
+    let target = head.target.ok_or(HandshakeError::Malformed)?;
     let target_authority = match parse_target(target)? {
         Target::Origin => None,
         Target::Absolute { authority } => Some(authority),
     };
-    let headers = Headers::from_httparse(req.headers);
+    let headers = head.headers;
     if headers.contains("transfer-encoding")
         || headers
             .get_all("content-length")
