@@ -289,3 +289,65 @@ fn eof_inside_a_streamed_character_ends_without_a_partial_event() {
         ]
     );
 }
+
+// Found by the hostile review: a client whose transport delivered the
+// server's Close and then EOF before the application drained events went
+// to AwaitEof and waited for the close timer (forever with none).
+
+#[test]
+fn client_close_then_eof_before_draining_reports_closed_at_once() {
+    for close_timeout in [Some(std::time::Duration::from_secs(30)), None] {
+        let mut c = client(&cfg(|c| c.close_timeout = close_timeout));
+        c.handle_input(t(0), &server_frame(0x88, &[0x03, 0xE8]));
+        c.handle_eof(t(0));
+        assert_eq!(
+            events(&mut c),
+            vec![
+                Ev::Close(1000, String::new()),
+                Ev::Closed(ClosedReason::Clean {
+                    code: CloseCode::NORMAL
+                })
+            ],
+            "close_timeout {close_timeout:?}"
+        );
+        assert_eq!(c.poll_timeout(), None);
+    }
+}
+
+#[test]
+fn client_close_reply_then_eof_before_draining_reports_closed_at_once() {
+    let mut c = client(&Config::default());
+    c.close(CloseCode::NORMAL, "").unwrap();
+    let _ = transmit(&mut c);
+    c.handle_input(t(1), &server_frame(0x88, &[0x03, 0xE8]));
+    c.handle_eof(t(1));
+    assert_eq!(
+        events(&mut c),
+        vec![
+            Ev::Close(1000, String::new()),
+            Ev::Closed(ClosedReason::Clean {
+                code: CloseCode::NORMAL
+            })
+        ]
+    );
+}
+
+#[test]
+fn close_on_a_long_idle_connection_gives_the_peer_the_whole_timeout() {
+    // Idle for a minute, then the application closes (say, at shutdown).
+    // The command has no `now`; a driver following the documented loop
+    // sees a deadline at or before now, handles it, and the deadline moves
+    // to now + close_timeout instead of ending the connection.
+    let mut s = server(&Config::default());
+    s.close(CloseCode::NORMAL, "bye").unwrap();
+    let _ = transmit(&mut s);
+    let now = t(60_000);
+    if s.poll_timeout().is_some_and(|at| at <= now) {
+        s.handle_timeout(now);
+    }
+    assert!(events(&mut s).is_empty(), "closed without waiting");
+    assert_eq!(s.poll_timeout(), Some(t(90_000)));
+    // The peer never answers: the handshake times out 30 s after the close.
+    s.handle_timeout(t(90_000));
+    assert_eq!(events(&mut s), vec![Ev::Closed(ClosedReason::CloseTimeout)]);
+}

@@ -386,3 +386,62 @@ fn a_reused_buffer_does_not_grow_for_a_second_message_of_the_same_size() {
     );
     assert_eq!(caps[2], (caps[0].0, 0));
 }
+
+// Found by the hostile review: the default retain policy kept a large
+// buffer forever when reads straddle frames, and freed a 64 KiB buffer the
+// driver asks input_buffer for on every read.
+
+#[test]
+fn a_large_message_buffer_is_given_back_even_if_reads_straddle_frames() {
+    let mut s = server(&Config::default());
+    let big = client_frame(0x82, &vec![7u8; 1 << 20]);
+    let small = client_frame(0x81, b"tick");
+    // The read that completes the big message brings the first byte of
+    // the next frame, and so does every read after it.
+    let mut first = big.clone();
+    first.push(small[0]);
+    s.handle_input(t(0), &first);
+    assert_eq!(events(&mut s).len(), 1);
+    for _ in 0..100 {
+        let mut read = small[1..].to_vec();
+        read.push(small[0]);
+        s.handle_input(t(0), &read);
+        assert_eq!(events(&mut s), vec![Ev::Text("tick".into())]);
+    }
+    assert!(
+        s.heap_usage() <= 32 << 10,
+        "the 1 MiB buffer is still held: {} bytes",
+        s.heap_usage()
+    );
+}
+
+#[test]
+fn input_buffer_reads_of_64k_allocate_nothing_in_steady_state() {
+    let mut s = server(&Config::default());
+    let wire = client_frame(0x81, b"hello");
+    let round = |s: &mut Connection| {
+        let buf = s.input_buffer(64 << 10);
+        buf[..wire.len()].copy_from_slice(&wire);
+        s.commit_input(t(0), wire.len());
+        let mut n = 0;
+        while s.poll_event().is_some() {
+            n += 1;
+        }
+        n
+    };
+    for _ in 0..3 {
+        round(&mut s);
+    }
+    let before = allocs();
+    for _ in 0..100 {
+        assert_eq!(round(&mut s), 1);
+    }
+    assert_eq!(
+        allocs() - before,
+        0,
+        "allocations in 100 steady-state reads"
+    );
+    // release_buffers still gives it all back.
+    s.release_buffers();
+    assert_eq!(s.heap_usage(), 0);
+}

@@ -68,9 +68,13 @@ pub enum MessageKind {
 ///
 /// # Time
 ///
-/// Every `now` is an [`Instant`] on a clock the caller owns. Deadlines armed
-/// by a command (the close handshake deadline) count from the `now` of the
-/// most recent input call.
+/// Every `now` is an [`Instant`] on a clock the caller owns. Commands take
+/// no `now`, so the deadline [`close`](Self::close) arms counts from the
+/// `now` of the most recent input call; if that deadline has already passed
+/// by the next `now` the connection is given (it had been idle for longer
+/// than `close_timeout`), it counts from that `now` instead, so the peer
+/// always gets time to answer. `poll_timeout` may then report a deadline in
+/// the past: handle it, and the deadline moves.
 ///
 /// # Memory
 ///
@@ -100,6 +104,9 @@ pub(crate) struct Core {
     state: State,
     /// The transport ended; reported once the input before it is parsed.
     eof: bool,
+    /// A command (`close`) armed the close deadline from `last_now`, which
+    /// may be long past: the next `now` the connection is given re-bases it.
+    rebase_close: bool,
 }
 
 /// The close handshake (section 7), as states that carry their data.
@@ -161,17 +168,11 @@ fn add_millis(now: u64, delta: u32) -> Option<Instant> {
 
 impl Settings {
     fn new(config: &Config, role: Role) -> Settings {
-        // Geometric growth of the input buffer stops at the message cap plus
-        // an eighth (room for the read that completes a message at the cap)
-        // plus a little for headers; see `Receiver::grow`.
-        let cap = usize::try_from(config.max_message_size.max(config.max_frame_size))
-            .unwrap_or(usize::MAX);
         Settings {
             limits: Limits {
                 role,
                 max_frame: config.max_frame_size,
                 max_message: config.max_message_size,
-                soft_limit: cap.saturating_add(cap / 8).saturating_add(4096),
                 streaming: config.streaming,
             },
             // A zero interval would mean "ping continuously": treat it as off.
@@ -310,6 +311,7 @@ impl Connection {
             last_now: 0,
             state: State::Open,
             eof: false,
+            rebase_close: false,
         };
         core.touch(now);
         core.arm_keepalive();
@@ -498,8 +500,12 @@ impl Connection {
     /// assert_eq!(conn.poll_event(), Some(wscore::Event::Text("hi")));
     /// ```
     ///
-    /// The buffer grows by at most `min` past what it holds, so the caps
-    /// still bound it by the message size plus one read.
+    /// When the buffer is full it grows (geometrically, and not past the
+    /// message cap plus an eighth unless `min` needs it), so the caps still
+    /// bound it by the message size plus one read. A buffer of the size
+    /// asked for is kept between reads even over
+    /// [`Config::retain_buffer`], since the next read asks for it again;
+    /// [`release_buffers`](Self::release_buffers) frees it.
     pub fn input_buffer(&mut self, min: usize) -> &mut [u8] {
         if !self.core.receiving() {
             // Input would be ignored: drop what is held and lend scratch.
@@ -636,9 +642,20 @@ impl Core {
         matches!(self.state, State::Open | State::CloseSent)
     }
 
-    /// Record `now`.
+    /// Record `now`, and count a deadline a command armed from it.
     fn touch(&mut self, now: Instant) {
         self.last_now = u64::try_from(now.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+        if self.rebase_close {
+            self.rebase_close = false;
+            // Only a deadline already past at the first `now` after the
+            // command is stale (the connection had been idle for longer than
+            // the timeout); one still ahead stands, as documented.
+            if self.timers.get(Timer::Close).is_some_and(|at| at < now) {
+                if let Some(at) = add_millis(self.last_now, self.settings.close_timeout) {
+                    self.timers.set(Timer::Close, at);
+                }
+            }
+        }
     }
 
     /// Input arrived: the peer is alive, so the keepalive interval starts
@@ -749,6 +766,8 @@ impl Core {
     fn close_handshake_done(&mut self, code: CloseCode) {
         match self.settings.limits.role {
             Role::Server => self.finish(ClosedReason::Clean { code }),
+            // The transport already ended: nothing left to wait for.
+            Role::Client if self.eof => self.finish(ClosedReason::Clean { code }),
             Role::Client => {
                 self.state = State::AwaitEof(code);
                 if !self.timers.is_set(Timer::Close) {

@@ -59,9 +59,19 @@ pub(super) struct Limits {
     pub(super) role: Role,
     pub(super) max_frame: u64,
     pub(super) max_message: u64,
-    /// Geometric growth of the buffer stops here (see [`Receiver::grow`]).
-    pub(super) soft_limit: usize,
     pub(super) streaming: bool,
+}
+
+impl Limits {
+    /// Where geometric growth of the buffer stops (see [`Receiver::grow`]):
+    /// the message cap plus an eighth (room for the read that completes a
+    /// message at the cap) plus a little for headers. Computed when needed,
+    /// on growth paths only, rather than stored: the connection is within
+    /// its 256-byte budget by 8 bytes.
+    pub(super) fn soft_limit(&self) -> usize {
+        let cap = usize::try_from(self.max_message.max(self.max_frame)).unwrap_or(usize::MAX);
+        cap.saturating_add(cap / 8).saturating_add(4096)
+    }
 }
 
 /// The frame whose payload is being read.
@@ -101,6 +111,10 @@ pub(super) struct Receiver {
     carry: utf8::Carry,
     /// RSV bits negotiated extensions claim.
     pub(super) allowed_rsv: Rsv,
+    /// How much the driver last asked `input_buffer` for: a buffer that
+    /// size (plus headroom) is kept even over `retain`, since the next read
+    /// asks for it again.
+    lend: u32,
     /// Bytes moved inside `buf` so far (compaction and fragment assembly),
     /// for the linear-work bound; the copy in from the input is not counted.
     moved: u64,
@@ -119,10 +133,11 @@ impl Receiver {
 
     /// Drop the input and any message in progress.
     pub(super) fn reset(&mut self) {
-        let (allowed_rsv, moved) = (self.allowed_rsv, self.moved);
+        let (allowed_rsv, moved, lend) = (self.allowed_rsv, self.moved, self.lend);
         *self = Receiver {
             allowed_rsv,
             moved,
+            lend,
             ..Receiver::default()
         };
     }
@@ -158,7 +173,7 @@ impl Receiver {
         if a != self.end {
             return false;
         }
-        if self.buf.capacity() > retain {
+        if self.buf.capacity() > self.kept(retain) {
             self.buf = Vec::new();
         }
         self.end = 0;
@@ -169,13 +184,22 @@ impl Receiver {
         true
     }
 
+    /// The largest buffer kept for reuse: `retain`, or what the driver
+    /// reads into (`input_buffer`) if that is more.
+    fn kept(&self, retain: usize) -> usize {
+        retain.max((self.lend as usize).saturating_add(HEADROOM))
+    }
+
     /// Reclaim dead bytes where that costs no more than it frees. Runs at the
-    /// top of `handle_input`, before new bytes need room; not while events
-    /// are drained, where moving bytes about to be consumed would be waste.
+    /// top of `handle_input` and `input_buffer`, before new bytes need room;
+    /// not while events are drained, where moving bytes about to be
+    /// consumed would be waste. A buffer that grew past what is kept for
+    /// reuse shrinks back once what it must hold fits.
     pub(super) fn compact(&mut self, retain: usize) {
         if self.reset_if_drained(retain) {
             return;
         }
+        self.shrink_if_oversized(retain);
         let (a, b) = self.live_bounds();
         let assembled = b - a;
         let gap = self.pos - b;
@@ -185,6 +209,34 @@ impl Receiver {
         } else if gap > 0 && gap >= unparsed {
             self.close_gap();
         }
+    }
+
+    /// Give back a buffer that grew for a large message once what it must
+    /// hold (the live bytes, and the rest of a frame being assembled) fits
+    /// in half of what is kept for reuse: traffic whose reads straddle
+    /// frames never leaves the buffer empty, so `reset_if_drained` alone
+    /// would keep it forever. The copy is at most half the kept size, and
+    /// the buffer must grow past it again before the next shrink, so the
+    /// work stays linear.
+    fn shrink_if_oversized(&mut self, retain: usize) {
+        let kept = self.kept(retain);
+        if self.buf.capacity() <= kept {
+            return;
+        }
+        let (a, _) = self.live_bounds();
+        let pending = if self.assembling && self.frame.active {
+            usize::try_from(self.frame.remaining).unwrap_or(usize::MAX)
+        } else {
+            0
+        };
+        if (self.end - a).saturating_add(pending) > kept / 2 {
+            return;
+        }
+        if a > 0 || self.pos > self.live_bounds().1 {
+            self.shift_down();
+        }
+        self.buf.truncate(self.end);
+        self.buf.shrink_to(kept);
     }
 
     /// Move the live regions to the start of the buffer, closing the gap.
@@ -215,7 +267,7 @@ impl Receiver {
     pub(super) fn append(&mut self, input: &[u8], limits: &Limits) {
         let need = self.end + input.len();
         if need > self.buf.capacity() {
-            self.grow(need, limits.soft_limit);
+            self.grow(need, limits.soft_limit());
         }
         if self.buf.len() >= need {
             self.buf[self.end..need].copy_from_slice(input);
@@ -233,8 +285,9 @@ impl Receiver {
     /// Bytes are zeroed the first time they are lent, not on every call.
     pub(super) fn input_buffer(&mut self, min: usize, limits: &Limits) -> &mut [u8] {
         let min = min.max(1);
+        self.lend = u32::try_from(min).unwrap_or(u32::MAX);
         if self.buf.capacity() == self.end {
-            self.grow(self.end.saturating_add(min), limits.soft_limit);
+            self.grow(self.end.saturating_add(min), limits.soft_limit());
         }
         let lend_end = self.end.saturating_add(min).min(self.buf.capacity());
         if self.buf.len() < lend_end {
@@ -584,7 +637,7 @@ impl Receiver {
         }
         if self.frame.active || !self.frame.fin {
             if self.frame.active {
-                self.reserve_frame(limits.soft_limit);
+                self.reserve_frame(limits.soft_limit());
                 return Ok(Step::Wait);
             }
             return Ok(Step::Continue);

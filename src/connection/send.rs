@@ -399,6 +399,8 @@ impl Core {
         self.tx.write_close(code, reason);
         self.tx.streaming = None;
         self.arm_close_timer();
+        // Armed from the last input's `now`; the next `now` re-bases it.
+        self.rebase_close = true;
         match self.state {
             State::CloseReceived(peer_code) => self.close_handshake_done(peer_code),
             _ => self.state = State::CloseSent,

@@ -30,7 +30,6 @@ fn limits() -> Limits {
         role: Role::Server,
         max_frame: 1 << 20,
         max_message: 1 << 20,
-        soft_limit: 2 << 20,
         streaming: false,
     }
 }
