@@ -17,6 +17,8 @@ pub mod frame;
 pub mod handshake;
 pub mod role;
 pub mod time;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use close::CloseCode;
 pub use config::Config;
