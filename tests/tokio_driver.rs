@@ -305,3 +305,64 @@ async fn connect_with_server(
     let client = connect(a, &Config::default()).await.unwrap();
     (client, server.await.unwrap().unwrap())
 }
+
+#[test]
+fn close_gives_up_on_a_silent_peer_after_the_close_timeout() {
+    run(async {
+        let (mut a, b) = duplex(4096);
+        let mut config = Config::default();
+        config.close_timeout = Some(Duration::from_secs(5));
+        let server = tokio::spawn(async move {
+            let mut ws = WebSocket::accept(b, &config, Options::default()).await?;
+            let start = TokioInstant::now();
+            let reason = ws.close(CloseCode::NORMAL, "").await?;
+            io::Result::Ok((reason, start.elapsed(), ws.recv().await.is_none()))
+        });
+        // A client that completes the handshake, then never answers (and
+        // keeps its side open: the drain must not wait for it).
+        let mut head = Vec::new();
+        let _ = ClientRequest::new("localhost", [1; 16])
+            .write(&mut head)
+            .unwrap();
+        a.write_all(&head).await.unwrap();
+        let (reason, elapsed, ended) = server.await.unwrap().unwrap();
+        assert_eq!(reason, ClosedReason::CloseTimeout);
+        assert_eq!(elapsed, Duration::from_secs(5));
+        assert!(ended);
+        // The server's Close did go out, and then its end of the stream.
+        let mut got = Vec::new();
+        a.read_to_end(&mut got).await.unwrap();
+        assert!(got.ends_with(b"\r\n\r\n\x88\x02\x03\xe8"), "{got:?}");
+    });
+}
+
+#[test]
+fn recv_cancelled_by_a_timeout_loses_no_message() {
+    run(async {
+        let (a, b) = duplex(1024);
+        let (mut client, mut server) = connect_with_server(a, b, Options::default()).await;
+        let sender = tokio::spawn(async move {
+            for i in 0..200u32 {
+                client.send_binary(&i.to_be_bytes().repeat(100)).await?;
+                tokio::time::sleep(Duration::from_millis(3)).await;
+            }
+            client.close(CloseCode::NORMAL, "").await
+        });
+        let mut next = 0u32;
+        loop {
+            // Shorter than the gap between messages: most calls are cut off.
+            match tokio::time::timeout(Duration::from_millis(1), server.recv()).await {
+                Err(_) => continue,
+                Ok(Some(Ok(Message::Binary(data)))) => {
+                    assert_eq!(data, next.to_be_bytes().repeat(100));
+                    next += 1;
+                }
+                Ok(Some(Ok(Message::Close { .. }))) => {}
+                Ok(None) => break,
+                Ok(other) => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(next, 200);
+        assert!(sender.await.unwrap().unwrap().is_clean());
+    });
+}
