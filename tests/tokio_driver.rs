@@ -366,3 +366,20 @@ fn recv_cancelled_by_a_timeout_loses_no_message() {
         assert!(sender.await.unwrap().unwrap().is_clean());
     });
 }
+
+#[test]
+fn a_broken_transport_is_an_error_then_the_end() {
+    run(async {
+        let (a, b) = duplex(4096);
+        let (client, mut server) = connect_with_server(a, b, Options::default()).await;
+        drop(client);
+        // The peer vanished without a Close: the read sees EOF.
+        let end = server.recv().await.map(|r| r.map_err(|e| e.kind()));
+        assert_eq!(end, Some(Err(io::ErrorKind::UnexpectedEof)));
+        assert_eq!(server.closed_reason(), Some(ClosedReason::Eof));
+        assert!(server.recv().await.is_none());
+        // Sending after the end is refused, not written to a dead transport.
+        let error = server.send_text("late").await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::NotConnected);
+    });
+}

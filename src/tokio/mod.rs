@@ -239,9 +239,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         }
     }
 
-    /// The next message, copied out of the connection. `None` once the
-    /// connection has ended (after its error, if the end was not clean).
-    /// Cancel-safe.
+    /// The next message (data, and the Pings, Pongs and Close the
+    /// connection already answered), copied out of the connection. `None`
+    /// once the connection has ended, after its error if the end was not
+    /// clean. Cancel-safe.
     pub async fn recv(&mut self) -> Option<io::Result<Message>> {
         loop {
             match self
@@ -319,7 +320,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             if self.written == self.out.len() && !self.unflushed {
                 return Ok(());
             }
-            self.step(false).await?;
+            if let Err(e) = self.step(false).await {
+                // A broken transport ends the connection here too, so the
+                // next `recv` reports the end instead of using it again.
+                if self.phase == Phase::Open {
+                    self.phase = Phase::Failed;
+                }
+                return Err(e);
+            }
         }
     }
 
