@@ -19,6 +19,8 @@ pub mod handshake;
 mod io_error;
 pub mod role;
 pub mod time;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use close::CloseCode;
 pub use config::Config;

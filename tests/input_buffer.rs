@@ -180,3 +180,31 @@ fn lending_after_eof_keeps_the_frames_received_before_it() {
         ]
     );
 }
+
+/// A regression: a second `poll_event` after `None` left a buffer sized
+/// for one 1 KiB frame, and since the rest of each partial frame fit in
+/// its room, `input_buffer` lent 4 KiB at every later call: a tokio driver
+/// asking for 64 KiB read 4 KiB at a time, and echoed at a third of the
+/// speed.
+#[test]
+fn a_buffer_sized_for_a_small_frame_does_not_cut_reads_short() {
+    const MIN: usize = 64 << 10;
+    let mut frame = vec![0x82, 0x80 | 126, 0x04, 0x00, 1, 2, 3, 4];
+    frame.extend((0..1024).map(|i| (i as u8) ^ [1, 2, 3, 4][i % 4]));
+    let wire = frame.repeat(2000);
+    let mut conn = Connection::server(&Config::default(), t(0));
+    let mut rest = &wire[..];
+    let mut lends = Vec::new();
+    while !rest.is_empty() {
+        let buf = conn.input_buffer(MIN);
+        let n = buf.len().min(rest.len());
+        lends.push(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        conn.commit_input(t(0), n);
+        rest = &rest[n..];
+        // A driver may look for events more than once before it reads.
+        let _ = events(&mut conn);
+        let _ = events(&mut conn);
+    }
+    assert!(lends.iter().all(|&n| n >= MIN / 2), "lent {lends:?}");
+}

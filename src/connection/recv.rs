@@ -279,14 +279,21 @@ impl Receiver {
     }
 
     /// Lend the spare end of the buffer for the driver to read into (see
-    /// `Connection::input_buffer`): `min` bytes, or what room is left
-    /// when that is less. The buffer grows only when it is full, so room
-    /// reserved for a large frame is filled, not doubled near its end.
-    /// Bytes are zeroed the first time they are lent, not on every call.
+    /// `Connection::input_buffer`): `min` bytes, or what room is left when
+    /// that is less, the buffer holds `min` at least, and the rest of the
+    /// frame being read fits in it: room reserved for a large frame is
+    /// filled, not doubled near its end. A buffer smaller than `min` grows
+    /// instead: one sized for a small frame (a 1 KiB one, kept under
+    /// `retain_buffer`) would otherwise cut every later read short, as the
+    /// rest of each partial frame always fits. Bytes are zeroed the first
+    /// time they are lent, not on every call.
     pub(super) fn input_buffer(&mut self, min: usize, limits: &Limits) -> &mut [u8] {
         let min = min.max(1);
         self.lend = u32::try_from(min).unwrap_or(u32::MAX);
-        if self.buf.capacity() == self.end {
+        let room = self.buf.capacity() - self.end;
+        let fill_short =
+            self.buf.capacity() >= min && self.frame.active && self.frame.remaining <= room as u64;
+        if room == 0 || (room < min && !fill_short) {
             self.grow(self.end.saturating_add(min), limits.soft_limit());
         }
         let lend_end = self.end.saturating_add(min).min(self.buf.capacity());

@@ -1,0 +1,513 @@
+//! A tokio driver over [`Connection`]: a [`WebSocket`] over any
+//! `AsyncRead + AsyncWrite + Unpin` transport (a `TcpStream`, a TLS stream,
+//! an upgraded HTTP connection, a `tokio::io::duplex` pipe).
+//!
+//! It is thin, the way `quinn` drives `quinn-proto`: it owns the transport,
+//! the clock and the buffers, never protocol state. Each call runs one loop:
+//! drain [`Connection::poll_event`], write what
+//! [`Connection::poll_transmit`] gives, and wait for whichever comes first
+//! of the transport and the [`Connection::poll_timeout`] deadline.
+//!
+//! ```no_run
+//! # async fn run(stream: tokio::net::TcpStream) -> std::io::Result<()> {
+//! use wscore::tokio::{Options, WebSocket};
+//! use wscore::{Config, Event};
+//!
+//! let mut ws = WebSocket::accept(stream, &Config::default(), Options::default()).await?;
+//! // Echo from the borrowed payload, without copying it.
+//! while let Some(done) = ws
+//!     .recv_with(|event, mut tx| match event {
+//!         Event::Text(text) => tx.send_text(text),
+//!         Event::Binary(data) => tx.send_binary(data),
+//!         _ => Ok(()),
+//!     })
+//!     .await
+//! {
+//!     // Sending fails only once our Close is out; the end follows.
+//!     let _ = done?;
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Time
+//!
+//! A [`WebSocket`] keeps the [`tokio::time::Instant`] at which it was made
+//! as the epoch of its connection's clock: the `now` it passes is
+//! `tokio::time::Instant::now() - epoch`, and a deadline `at` from
+//! `poll_timeout` is slept on with `sleep_until(epoch + at)`. Being tokio's
+//! clock, it follows `tokio::time::pause`, so tests can run keepalive on
+//! virtual time. [`WebSocket::from_connection`] takes the epoch of a
+//! connection made elsewhere.
+//!
+//! # Backpressure
+//!
+//! While more than [`Options::max_pending`] bytes wait to be written, the
+//! driver stops reading: a peer that sends and never reads fills its own
+//! socket instead of this process's memory. Each `send_*` call writes its
+//! message out before it returns.
+//!
+//! # Errors
+//!
+//! Transport errors are returned as they are. The end of the connection is
+//! `None` from [`WebSocket::recv`] after a clean close handshake; any other
+//! end is reported once as an `io::Error` first:
+//! [`InvalidData`](io::ErrorKind::InvalidData) for a peer's protocol
+//! violation (the [`ProtocolError`](crate::ProtocolError) is its source),
+//! [`UnexpectedEof`](io::ErrorKind::UnexpectedEof) for a transport that
+//! ended without a close handshake, [`TimedOut`](io::ErrorKind::TimedOut)
+//! for a keepalive or close timeout. [`WebSocket::closed_reason`] tells
+//! the [`ClosedReason`] either way. A [`SendError`] becomes
+//! [`InvalidInput`](io::ErrorKind::InvalidInput), or
+//! [`NotConnected`](io::ErrorKind::NotConnected) once our Close is out.
+//!
+//! # Cancel safety
+//!
+//! [`recv`](WebSocket::recv), [`recv_with`](WebSocket::recv_with) and
+//! [`flush`](WebSocket::flush) are cancel-safe: all their state lives in
+//! the `WebSocket`, so dropping one of their futures (in `tokio::select!`,
+//! or `tokio::time::timeout`) loses no message and no written byte, and the
+//! next call goes on where it stopped. The `send_*` methods and
+//! [`close`](WebSocket::close) queue their frame on the first poll: once
+//! polled, a cancelled send has still queued its message, which the next
+//! call writes out. [`WebSocket::accept`] and [`WebSocket::connect`] are
+//! not cancel-safe: a handshake cut short leaves the transport unusable.
+
+mod handshake;
+mod message;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::future::poll_fn;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+use std::io;
+
+use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use ::tokio::time::{Instant as TokioInstant, Sleep};
+
+pub use message::Message;
+
+use crate::close::CloseCode;
+use crate::connection::{ClosedReason, Connection, Event, Sender};
+use crate::error::SendError;
+use crate::time::Instant;
+
+/// How the driver uses its transport, apart from the protocol's
+/// [`Config`](crate::Config).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// How long the peer may take to complete the opening handshake
+    /// ([`WebSocket::accept`], [`WebSocket::connect`]). Default: 10 s.
+    pub handshake_timeout: Duration,
+    /// Stop reading while more than this many bytes wait to be written
+    /// (see the module's "Backpressure"). Default: 64 KiB.
+    pub max_pending: usize,
+    /// Bytes asked of the transport per read, read straight into the
+    /// connection's input buffer. Default: 64 KiB.
+    pub read_size: usize,
+    /// After the connection ends, how long to spend writing out what is
+    /// left, shutting the transport down and reading until the peer closes
+    /// its side (so our last bytes are not lost to a reset). Default: 2 s.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            handshake_timeout: Duration::from_secs(10),
+            max_pending: 64 << 10,
+            read_size: 64 << 10,
+            drain_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Where the driver is in the connection's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Events flow.
+    Open,
+    /// The connection reported its end; the transport is still to be
+    /// flushed, shut down and drained before the end is reported.
+    Ending(ClosedReason),
+    /// The end was reported (and the transport finished).
+    Done(ClosedReason),
+    /// The transport failed; its error was returned.
+    Failed,
+}
+
+/// A WebSocket connection over a tokio transport `S`: a [`Connection`]
+/// plus the transport, the write buffer and the connection's timer.
+///
+/// See the [module docs](self) for the calling model, errors and cancel
+/// safety.
+pub struct WebSocket<S> {
+    io: S,
+    conn: Connection,
+    /// Bytes taken from `poll_transmit`, written up to `written`.
+    out: Vec<u8>,
+    written: usize,
+    /// Bytes were written since the transport was last flushed.
+    unflushed: bool,
+    /// The transport returned end of file.
+    read_eof: bool,
+    /// The connection's clock starts here.
+    epoch: TokioInstant,
+    /// The timer, made on first use (it needs a runtime), and the deadline
+    /// it is set to; `None` when it is not armed.
+    sleep: Option<Pin<Box<Sleep>>>,
+    armed: Option<Instant>,
+    options: Options,
+    phase: Phase,
+}
+
+impl<S> core::fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("conn", &self.conn)
+            .field("unwritten", &(self.out.len() - self.written))
+            .field("phase", &self.phase)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    /// Drive `conn` over `io`, with `epoch` the [`tokio::time::Instant`]
+    /// that `conn`'s clock counts from (see the module's "Time"): for a
+    /// connection made after a handshake done elsewhere, e.g. on an HTTP
+    /// server's upgraded stream. Feed bytes read past the handshake to
+    /// `conn` first.
+    pub fn from_connection(
+        io: S,
+        conn: Connection,
+        epoch: TokioInstant,
+        options: Options,
+    ) -> WebSocket<S> {
+        WebSocket {
+            io,
+            conn,
+            out: Vec::new(),
+            written: 0,
+            unflushed: false,
+            read_eof: false,
+            epoch,
+            sleep: None,
+            armed: None,
+            options,
+            phase: Phase::Open,
+        }
+    }
+
+    /// The connection's current time (see the module's "Time").
+    #[must_use]
+    pub fn now(&self) -> Instant {
+        Instant::from_elapsed(TokioInstant::now().saturating_duration_since(self.epoch))
+    }
+
+    /// The protocol state, for its getters.
+    #[must_use]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The transport.
+    #[must_use]
+    pub fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// The transport, e.g. to set socket options. Reading or writing it
+    /// directly corrupts the stream.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.io
+    }
+
+    /// Bytes queued and not yet written to the transport.
+    #[must_use]
+    pub fn pending_transmit(&self) -> usize {
+        self.out.len() - self.written + self.conn.pending_transmit()
+    }
+
+    /// Why the connection ended, once it has.
+    #[must_use]
+    pub fn closed_reason(&self) -> Option<ClosedReason> {
+        match self.phase {
+            Phase::Ending(reason) | Phase::Done(reason) => Some(reason),
+            Phase::Open | Phase::Failed => None,
+        }
+    }
+
+    /// The next message (data, and the Pings, Pongs and Close the
+    /// connection already answered), copied out of the connection. `None`
+    /// once the connection has ended, after its error if the end was not
+    /// clean. Cancel-safe.
+    pub async fn recv(&mut self) -> Option<io::Result<Message>> {
+        loop {
+            match self
+                .recv_with(|event, _| Message::from_event(event))
+                .await?
+            {
+                Ok(Some(message)) => return Some(Ok(message)),
+                Ok(None) => continue,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// The next event, handed to `f` with the connection's [`Sender`]: `f`
+    /// may answer from the borrowed payload without copying it (an echo, a
+    /// forward); what it sends is written before the driver waits for the
+    /// transport again. Returns what `f` returns; `None` once the connection
+    /// has ended, after its error if the end was not clean.
+    /// [`Event::Closed`] never reaches `f`: the driver finishes the
+    /// transport and reports the end itself. Cancel-safe: `f` is called only
+    /// when the future completes.
+    pub async fn recv_with<R>(
+        &mut self,
+        f: impl FnOnce(Event<'_>, Sender<'_>) -> R,
+    ) -> Option<io::Result<R>> {
+        loop {
+            match self.phase {
+                Phase::Open => {}
+                Phase::Ending(reason) => {
+                    self.finish(reason).await;
+                    self.phase = Phase::Done(reason);
+                    return end_error(reason).map(Err);
+                }
+                Phase::Done(_) | Phase::Failed => return None,
+            }
+            if let Some((event, tx)) = self.conn.poll_event_with_sender() {
+                if let Event::Closed(reason) = event {
+                    self.phase = Phase::Ending(reason);
+                    continue;
+                }
+                return Some(Ok(f(event, tx)));
+            }
+            if let Err(e) = self.step(true).await {
+                self.phase = Phase::Failed;
+                return Some(Err(e));
+            }
+        }
+    }
+
+    /// Send a whole text message and write it out.
+    pub async fn send_text(&mut self, text: &str) -> io::Result<()> {
+        self.conn.send_text(text).map_err(send_error)?;
+        self.flush().await
+    }
+
+    /// Send a whole binary message and write it out.
+    pub async fn send_binary(&mut self, data: &[u8]) -> io::Result<()> {
+        self.conn.send_binary(data).map_err(send_error)?;
+        self.flush().await
+    }
+
+    /// Send a Ping (at most 125 bytes) and write it out. Its Pong comes
+    /// back as [`Message::Pong`].
+    pub async fn send_ping(&mut self, payload: &[u8]) -> io::Result<()> {
+        self.conn.send_ping(payload).map_err(send_error)?;
+        self.flush().await
+    }
+
+    /// Write out everything queued, and flush the transport. It does not
+    /// read, so it waits on a peer that does not read either (see the
+    /// module's "Backpressure"). Cancel-safe.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        loop {
+            self.refill();
+            if self.written == self.out.len() && !self.unflushed {
+                return Ok(());
+            }
+            if let Err(e) = self.step(false).await {
+                // A broken transport ends the connection here too, so the
+                // next `recv` reports the end instead of using it again.
+                if self.phase == Phase::Open {
+                    self.phase = Phase::Failed;
+                }
+                return Err(e);
+            }
+        }
+    }
+
+    /// Close: send a Close with `code` and `reason` (at most 123 bytes),
+    /// wait for the peer's (messages that arrive meanwhile are dropped), up
+    /// to [`Config::close_timeout`](crate::Config::close_timeout), then
+    /// flush, shut the transport down and drain it for at most
+    /// [`Options::drain_timeout`]. Returns why the connection ended; on a
+    /// connection that already ended, returns that at once.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> io::Result<ClosedReason> {
+        if self.phase == Phase::Open && !self.conn.close_sent() {
+            self.conn.close(code, reason).map_err(send_error)?;
+        }
+        loop {
+            match self.recv_with(|_, _| ()).await {
+                Some(Ok(())) => {}
+                // The end, reported as an error: `closed_reason` has it.
+                Some(Err(e)) if self.closed_reason().is_none() => return Err(e),
+                Some(Err(_)) | None => break,
+            }
+        }
+        self.closed_reason()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the transport failed"))
+    }
+
+    /// Move what the connection queued into `out`, once `out` is written:
+    /// appending behind unwritten bytes would copy them around, and the
+    /// connection's queue counts toward the backpressure bound anyway.
+    fn refill(&mut self) {
+        if self.written == self.out.len() {
+            self.out.clear();
+            self.written = 0;
+            self.conn.poll_transmit(&mut self.out);
+        }
+    }
+
+    /// Write out what is queued, then wait until the transport made progress
+    /// (`read`: also reading, unless backpressure says not to) or the
+    /// deadline passed, and feed what happened to the connection.
+    async fn step(&mut self, read: bool) -> io::Result<()> {
+        self.refill();
+        let read = read && !self.read_eof && self.pending_transmit() <= self.options.max_pending;
+        self.arm_timer();
+        if !read && self.written == self.out.len() && !self.unflushed && self.armed.is_none() {
+            // Nothing could wake us: a bug, but a hang would hide it.
+            return Err(io::Error::other("the driver has nothing to wait for"));
+        }
+        poll_fn(|cx| self.poll_step(cx, read)).await
+    }
+
+    /// Point the timer at the connection's next deadline.
+    fn arm_timer(&mut self) {
+        let Some(at) = self.conn.poll_timeout() else {
+            self.armed = None;
+            return;
+        };
+        if self.armed == Some(at) {
+            return;
+        }
+        // A deadline past what tokio can represent is never.
+        let Some(deadline) = self.epoch.checked_add(at.elapsed()) else {
+            self.armed = None;
+            return;
+        };
+        match &mut self.sleep {
+            Some(sleep) => sleep.as_mut().reset(deadline),
+            None => self.sleep = Some(Box::pin(::tokio::time::sleep_until(deadline))),
+        }
+        self.armed = Some(at);
+    }
+
+    /// One poll of the transport and the timer; ready once any of them
+    /// made progress.
+    fn poll_step(&mut self, cx: &mut Context<'_>, read: bool) -> Poll<io::Result<()>> {
+        let mut progress = false;
+        while self.written < self.out.len() {
+            match Pin::new(&mut self.io).poll_write(cx, &self.out[self.written..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    self.written += n;
+                    self.unflushed = true;
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => break,
+            }
+        }
+        // Flushing matters for buffered transports (TLS); a TcpStream's is free.
+        if self.unflushed && self.written == self.out.len() {
+            match Pin::new(&mut self.io).poll_flush(cx) {
+                Poll::Ready(Ok(())) => {
+                    self.unflushed = false;
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {}
+            }
+        }
+        if read {
+            let mut buf = ReadBuf::new(self.conn.input_buffer(self.options.read_size));
+            match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) => {
+                    let n = buf.filled().len();
+                    let now = self.now();
+                    if n == 0 {
+                        self.read_eof = true;
+                        self.conn.handle_eof(now);
+                    } else {
+                        self.conn.commit_input(now, n);
+                    }
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {
+                    cx.waker().wake_by_ref();
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {}
+            }
+        }
+        if self.armed.is_some() {
+            if let Some(sleep) = &mut self.sleep {
+                if sleep.as_mut().poll(cx).is_ready() {
+                    // A fired Sleep stays ready: re-arm it on the next step.
+                    self.armed = None;
+                    let now = self.now();
+                    self.conn.handle_timeout(now);
+                    progress = true;
+                }
+            }
+        }
+        if progress {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// The connection ended: write out its last bytes (our Close), shut the
+    /// transport down, and read until the peer closes its side, all within
+    /// `drain_timeout`. Errors are dropped: the end is already decided.
+    /// A peer that timed out is not waited for: it is presumed gone.
+    async fn finish(&mut self, reason: ClosedReason) {
+        let limit = self.options.drain_timeout;
+        if matches!(
+            reason,
+            ClosedReason::KeepaliveTimeout | ClosedReason::CloseTimeout
+        ) {
+            self.read_eof = true;
+        }
+        let _ = ::tokio::time::timeout(limit, async {
+            self.flush().await?;
+            poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx)).await?;
+            while !self.read_eof {
+                let mut buf = ReadBuf::new(self.conn.input_buffer(4096));
+                poll_fn(|cx| Pin::new(&mut self.io).poll_read(cx, &mut buf)).await?;
+                self.read_eof = buf.filled().is_empty();
+            }
+            io::Result::Ok(())
+        })
+        .await;
+    }
+}
+
+/// The error that reports an end other than a clean close.
+fn end_error(reason: ClosedReason) -> Option<io::Error> {
+    let kind = match reason {
+        ClosedReason::Clean { .. } => return None,
+        ClosedReason::ProtocolError(e) => {
+            return Some(io::Error::new(io::ErrorKind::InvalidData, e));
+        }
+        ClosedReason::Eof => io::ErrorKind::UnexpectedEof,
+        ClosedReason::KeepaliveTimeout | ClosedReason::CloseTimeout => io::ErrorKind::TimedOut,
+    };
+    Some(io::Error::new(kind, alloc::format!("websocket: {reason}")))
+}
+
+fn send_error(e: SendError) -> io::Error {
+    let kind = match e {
+        SendError::Closed => io::ErrorKind::NotConnected,
+        _ => io::ErrorKind::InvalidInput,
+    };
+    io::Error::new(kind, e)
+}

@@ -1,0 +1,385 @@
+//! The tokio driver over an in-memory duplex pipe, on tokio's virtual
+//! clock: round trip, keepalive, handshake timeout, close, backpressure.
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
+use tokio::time::Instant as TokioInstant;
+use wscore::handshake::client::ClientRequest;
+use wscore::tokio::{Message, Options, WebSocket};
+use wscore::{CloseCode, ClosedReason, Config, Event};
+
+/// Run `f` on a current-thread runtime whose clock is paused: timers fire
+/// as soon as every task waits, so the tests take no real time.
+fn run<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime builds")
+        .block_on(f)
+}
+
+fn counter_mask() -> impl FnMut() -> [u8; 4] + Send + 'static {
+    let mut n = 0u32;
+    move || {
+        n = n.wrapping_add(0x9e37_79b9);
+        n.to_le_bytes()
+    }
+}
+
+async fn connect(io: DuplexStream, config: &Config) -> io::Result<WebSocket<DuplexStream>> {
+    let request = ClientRequest::new("localhost", [7; 16]).target("/echo");
+    let (ws, _response) =
+        WebSocket::connect(io, &request, counter_mask(), config, Options::default()).await?;
+    Ok(ws)
+}
+
+/// Echo every data message until the end; return how the end was reported.
+async fn echo(mut ws: WebSocket<DuplexStream>) -> (Option<io::Error>, Option<ClosedReason>) {
+    while let Some(sent) = ws
+        .recv_with(|event, mut tx| match event {
+            Event::Text(text) => tx.send_text(text),
+            Event::Binary(data) => tx.send_binary(data),
+            _ => Ok(()),
+        })
+        .await
+    {
+        match sent {
+            Ok(_) => {}
+            Err(e) => return (Some(e), ws.closed_reason()),
+        }
+    }
+    (None, ws.closed_reason())
+}
+
+#[test]
+fn round_trip_then_clean_close() {
+    run(async {
+        let (a, b) = duplex(64 << 10);
+        let server = tokio::spawn(async move {
+            let ws = WebSocket::accept(b, &Config::default(), Options::default()).await?;
+            io::Result::Ok(echo(ws).await)
+        });
+        let mut client = connect(a, &Config::default()).await.unwrap();
+        let big: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+        client.send_text("hello").await.unwrap();
+        client.send_binary(&big).await.unwrap();
+        client.send_ping(b"p").await.unwrap();
+        assert_eq!(
+            client.recv().await.unwrap().unwrap(),
+            Message::Text("hello".into())
+        );
+        assert_eq!(client.recv().await.unwrap().unwrap(), Message::Binary(big));
+        assert_eq!(
+            client.recv().await.unwrap().unwrap(),
+            Message::Pong(b"p".to_vec())
+        );
+        let reason = client.close(CloseCode::NORMAL, "bye").await.unwrap();
+        assert_eq!(
+            reason,
+            ClosedReason::Clean {
+                code: CloseCode::NORMAL
+            }
+        );
+        assert!(client.recv().await.is_none());
+        let (error, reason) = server.await.unwrap().unwrap();
+        assert!(error.is_none(), "{error:?}");
+        assert!(reason.is_some_and(ClosedReason::is_clean));
+    });
+}
+
+#[test]
+fn server_sees_the_close_message_then_the_end() {
+    run(async {
+        let (a, b) = duplex(4096);
+        let server = tokio::spawn(async move {
+            let mut ws = WebSocket::accept(b, &Config::default(), Options::default()).await?;
+            let first = ws.recv().await.unwrap()?;
+            let end = ws.recv().await;
+            io::Result::Ok((first, end.is_none(), ws.closed_reason()))
+        });
+        let mut client = connect(a, &Config::default()).await.unwrap();
+        let reason = client.close(CloseCode::GOING_AWAY, "going").await.unwrap();
+        assert_eq!(
+            reason,
+            ClosedReason::Clean {
+                code: CloseCode::GOING_AWAY
+            }
+        );
+        let (first, ended, reason) = server.await.unwrap().unwrap();
+        assert_eq!(
+            first,
+            Message::Close {
+                code: CloseCode::GOING_AWAY,
+                reason: "going".into()
+            }
+        );
+        assert!(ended);
+        assert!(reason.is_some_and(ClosedReason::is_clean));
+    });
+}
+
+#[test]
+fn keepalive_declares_a_silent_peer_dead_after_interval_plus_timeout() {
+    run(async {
+        let (mut a, b) = duplex(4096);
+        let mut config = Config::default();
+        config.keepalive_interval = Some(Duration::from_secs(5));
+        config.keepalive_timeout = Some(Duration::from_secs(2));
+        let server = tokio::spawn(async move {
+            let mut ws = WebSocket::accept(b, &config, Options::default()).await?;
+            let start = TokioInstant::now();
+            let end = ws.recv().await;
+            io::Result::Ok((end.map(|r| r.map_err(|e| e.kind())), start.elapsed()))
+        });
+        // A client that completes the handshake, then never answers.
+        let request = ClientRequest::new("localhost", [1; 16]);
+        let mut head = Vec::new();
+        let _ = request.write(&mut head).unwrap();
+        a.write_all(&head).await.unwrap();
+        let (end, elapsed) = server.await.unwrap().unwrap();
+        assert_eq!(end, Some(Err(io::ErrorKind::TimedOut)));
+        assert_eq!(elapsed, Duration::from_secs(7));
+        // What reached the silent client: the 101, then one empty Ping.
+        let mut got = Vec::new();
+        a.read_to_end(&mut got).await.unwrap();
+        assert!(got.ends_with(b"\r\n\r\n\x89\x00"), "{got:?}");
+    });
+}
+
+#[test]
+fn keepalive_keeps_an_answering_peer() {
+    run(async {
+        let (a, b) = duplex(4096);
+        let mut config = Config::default();
+        config.keepalive_interval = Some(Duration::from_secs(5));
+        config.keepalive_timeout = Some(Duration::from_secs(2));
+        let server_config = config.clone();
+        let server = tokio::spawn(async move {
+            let mut ws = WebSocket::accept(b, &server_config, Options::default()).await?;
+            // Only Pongs arrive for 62 s: the application sends nothing.
+            let until = TokioInstant::now() + Duration::from_secs(62);
+            let mut pongs = 0;
+            while let Ok(message) = tokio::time::timeout_at(until, ws.recv()).await {
+                assert!(matches!(message, Some(Ok(Message::Pong(_)))), "{message:?}");
+                pongs += 1;
+            }
+            io::Result::Ok((pongs, ws.closed_reason()))
+        });
+        let mut client = connect(a, &Config::default()).await.unwrap();
+        let pings = tokio::spawn(async move {
+            // Receiving is what answers the Pings.
+            let mut pings = 0;
+            while let Some(Ok(message)) = client.recv().await {
+                if let Message::Ping(_) = message {
+                    pings += 1;
+                }
+            }
+            pings
+        });
+        // 62 s without data, a Ping every 5 s (each Pong restarts the
+        // interval), and the server still open at the end.
+        let (pongs, reason) = server.await.unwrap().unwrap();
+        assert_eq!(reason, None);
+        assert_eq!(pongs, 12);
+        drop(pings);
+    });
+}
+
+#[test]
+fn handshake_times_out() {
+    run(async {
+        let (_a, b) = duplex(4096);
+        let mut options = Options::default();
+        options.handshake_timeout = Duration::from_secs(3);
+        let start = TokioInstant::now();
+        let error = WebSocket::accept(b, &Config::default(), options)
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(start.elapsed(), Duration::from_secs(3));
+    });
+}
+
+#[test]
+fn a_bad_request_gets_its_http_error() {
+    run(async {
+        let (mut a, b) = duplex(4096);
+        let server = tokio::spawn(async move {
+            WebSocket::accept(b, &Config::default(), Options::default()).await
+        });
+        a.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let error = server.await.unwrap().unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        let mut got = Vec::new();
+        a.read_to_end(&mut got).await.unwrap();
+        assert!(got.starts_with(b"HTTP/1.1 426"), "{got:?}");
+    });
+}
+
+#[test]
+fn a_protocol_violation_is_invalid_data() {
+    run(async {
+        let (mut a, b) = duplex(4096);
+        let server = tokio::spawn(async move {
+            let mut ws = WebSocket::accept(b, &Config::default(), Options::default()).await?;
+            let end = ws.recv().await;
+            io::Result::Ok(end.map(|r| r.map_err(|e| e.kind())))
+        });
+        let mut head = Vec::new();
+        let _ = ClientRequest::new("localhost", [1; 16])
+            .write(&mut head)
+            .unwrap();
+        a.write_all(&head).await.unwrap();
+        // An unmasked frame from a client (section 5.1).
+        a.write_all(&[0x81, 0x01, b'x']).await.unwrap();
+        let end = server.await.unwrap().unwrap();
+        assert_eq!(end, Some(Err(io::ErrorKind::InvalidData)));
+    });
+}
+
+#[test]
+fn backpressure_stops_reading_from_a_peer_that_does_not_read() {
+    run(async {
+        const MESSAGE: usize = 16 << 10;
+        const COUNT: usize = 1000;
+        let mut options = Options::default();
+        options.max_pending = 64 << 10;
+        let bound = options.max_pending;
+        let (a, b) = duplex(4096);
+        let (mut client, mut server) = connect_with_server(a, b, options).await;
+        // The client sends and never reads.
+        let sent = Arc::new(AtomicUsize::new(0));
+        let counted = sent.clone();
+        tokio::spawn(async move {
+            let payload = vec![0x5a; MESSAGE];
+            for _ in 0..COUNT {
+                if client.send_binary(&payload).await.is_err() {
+                    break;
+                }
+                counted.fetch_add(1, Ordering::Relaxed);
+            }
+            // Keep the client alive (and not reading) for the rest of the test.
+            std::future::pending::<()>().await;
+        });
+        let mut max_pending = 0;
+        loop {
+            let step = tokio::time::timeout(
+                Duration::from_secs(1),
+                server.recv_with(|event, mut tx| match event {
+                    Event::Binary(data) => tx.send_binary(data),
+                    _ => Ok(()),
+                }),
+            )
+            .await;
+            max_pending = max_pending.max(server.pending_transmit());
+            if step.is_err() {
+                break; // Stuck: it can neither write nor (by choice) read.
+            }
+        }
+        let frame = MESSAGE + 4;
+        assert!(
+            max_pending <= bound + frame,
+            "{max_pending} bytes pending, bound {bound}"
+        );
+        let sent = sent.load(Ordering::Relaxed);
+        assert!(sent < 20, "the client got {sent} messages out");
+    });
+}
+
+/// A client and a server over `a` and `b`, the server with `options`.
+async fn connect_with_server(
+    a: DuplexStream,
+    b: DuplexStream,
+    options: Options,
+) -> (WebSocket<DuplexStream>, WebSocket<DuplexStream>) {
+    let server =
+        tokio::spawn(async move { WebSocket::accept(b, &Config::default(), options).await });
+    let client = connect(a, &Config::default()).await.unwrap();
+    (client, server.await.unwrap().unwrap())
+}
+
+#[test]
+fn close_gives_up_on_a_silent_peer_after_the_close_timeout() {
+    run(async {
+        let (mut a, b) = duplex(4096);
+        let mut config = Config::default();
+        config.close_timeout = Some(Duration::from_secs(5));
+        let server = tokio::spawn(async move {
+            let mut ws = WebSocket::accept(b, &config, Options::default()).await?;
+            let start = TokioInstant::now();
+            let reason = ws.close(CloseCode::NORMAL, "").await?;
+            io::Result::Ok((reason, start.elapsed(), ws.recv().await.is_none()))
+        });
+        // A client that completes the handshake, then never answers (and
+        // keeps its side open: the drain must not wait for it).
+        let mut head = Vec::new();
+        let _ = ClientRequest::new("localhost", [1; 16])
+            .write(&mut head)
+            .unwrap();
+        a.write_all(&head).await.unwrap();
+        let (reason, elapsed, ended) = server.await.unwrap().unwrap();
+        assert_eq!(reason, ClosedReason::CloseTimeout);
+        assert_eq!(elapsed, Duration::from_secs(5));
+        assert!(ended);
+        // The server's Close did go out, and then its end of the stream.
+        let mut got = Vec::new();
+        a.read_to_end(&mut got).await.unwrap();
+        assert!(got.ends_with(b"\r\n\r\n\x88\x02\x03\xe8"), "{got:?}");
+    });
+}
+
+#[test]
+fn recv_cancelled_by_a_timeout_loses_no_message() {
+    run(async {
+        let (a, b) = duplex(1024);
+        let (mut client, mut server) = connect_with_server(a, b, Options::default()).await;
+        let sender = tokio::spawn(async move {
+            for i in 0..200u32 {
+                client.send_binary(&i.to_be_bytes().repeat(100)).await?;
+                tokio::time::sleep(Duration::from_millis(3)).await;
+            }
+            client.close(CloseCode::NORMAL, "").await
+        });
+        let mut next = 0u32;
+        loop {
+            // Shorter than the gap between messages: most calls are cut off.
+            match tokio::time::timeout(Duration::from_millis(1), server.recv()).await {
+                Err(_) => continue,
+                Ok(Some(Ok(Message::Binary(data)))) => {
+                    assert_eq!(data, next.to_be_bytes().repeat(100));
+                    next += 1;
+                }
+                Ok(Some(Ok(Message::Close { .. }))) => {}
+                Ok(None) => break,
+                Ok(other) => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(next, 200);
+        assert!(sender.await.unwrap().unwrap().is_clean());
+    });
+}
+
+#[test]
+fn a_broken_transport_is_an_error_then_the_end() {
+    run(async {
+        let (a, b) = duplex(4096);
+        let (client, mut server) = connect_with_server(a, b, Options::default()).await;
+        drop(client);
+        // The peer vanished without a Close: the read sees EOF.
+        let end = server.recv().await.map(|r| r.map_err(|e| e.kind()));
+        assert_eq!(end, Some(Err(io::ErrorKind::UnexpectedEof)));
+        assert_eq!(server.closed_reason(), Some(ClosedReason::Eof));
+        assert!(server.recv().await.is_none());
+        // Sending after the end is refused, not written to a dead transport.
+        let error = server.send_text("late").await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::NotConnected);
+    });
+}
