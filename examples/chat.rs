@@ -1,0 +1,302 @@
+//! A chat room on hyper 1.x, with the WebSocket upgrade done through the
+//! `http` feature and the upgraded connection driven by the tokio driver.
+//!
+//! `cargo run --example chat --features "tokio http" -- [ADDR]` (default
+//! `127.0.0.1:8080`), then open `http://ADDR/` in two browser tabs.
+//!
+//! * `GET /` serves one HTML page (`examples/chat/index.html`, plain
+//!   JavaScript).
+//! * `GET /ws?name=NAME` is the WebSocket. Every text message is broadcast
+//!   to everyone as `NAME: TEXT`; joins and leaves as `* NAME joined` and
+//!   `* NAME left`. Names cannot hold `:` or start with `*`, so a line is
+//!   never mistaken for another kind.
+//! * Only pages this server served may connect: `Origin` must be
+//!   `http://` + the `Host` the request was sent to (else 403), since a
+//!   browser lets any site open a WebSocket to any address.
+//! * A slow client never holds up the room: each client has a queue of
+//!   [`QUEUE`] lines; a client whose queue is full when a line comes is
+//!   closed with 1013 (Try Again Later) and removed, and the others carry
+//!   on. To make "slow" mean slow to read rather than slow to fill the
+//!   kernel's buffers, the sockets' send buffers are kept small
+//!   ([`SEND_BUFFER`]).
+//!
+//! permessage-deflate is not implemented in wscore yet, so nothing is
+//! offered back to a browser that asks for it: `ws.extensions` is empty.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpSocket;
+use tokio::sync::{Notify, mpsc};
+use wscore::handshake::server::{Accept, Request};
+use wscore::tokio::{Message, Options, WebSocket};
+use wscore::{CloseCode, Config, Connection, Instant};
+
+/// Lines a client may be behind before it is cut off.
+const QUEUE: usize = 64;
+/// The kernel send buffer per socket. The kernel grows an unset one to
+/// megabytes, which a client that stopped reading would absorb before the
+/// room noticed; a chat line is small, so a small buffer costs nothing.
+const SEND_BUFFER: u32 = 64 << 10;
+/// The longest chat line accepted, in bytes; longer ones end the
+/// connection with 1009.
+const MAX_MESSAGE: u64 = 64 << 10;
+/// The longest name, in characters.
+const MAX_NAME: usize = 32;
+/// How long a client that is cut off gets to take our Close.
+const KICK_TIMEOUT: Duration = Duration::from_secs(30);
+
+const PAGE: &str = include_str!("chat/index.html");
+
+type Body = Full<Bytes>;
+
+fn main() -> std::io::Result<()> {
+    let addr: SocketAddr = std::env::args()
+        .nth(1)
+        .unwrap_or("127.0.0.1:8080".into())
+        .parse()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        // Accepted sockets inherit it (Linux).
+        socket.set_send_buffer_size(SEND_BUFFER)?;
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        let listener = socket.listen(128)?;
+        println!("listening on http://{}/", listener.local_addr()?);
+        let room = Arc::new(Room::default());
+        loop {
+            let (stream, _) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            let room = room.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| serve(req, room.clone()));
+                // An error here is one client's connection failing.
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    })
+}
+
+async fn serve(
+    req: hyper::Request<Incoming>,
+    room: Arc<Room>,
+) -> Result<hyper::Response<Body>, Infallible> {
+    Ok(match (req.method(), req.uri().path()) {
+        (&Method::GET, "/") => {
+            let mut response = hyper::Response::new(Body::from(PAGE));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            response
+        }
+        (_, "/ws") => upgrade(req, room),
+        _ => status(StatusCode::NOT_FOUND, "not found\n"),
+    })
+}
+
+fn status(code: StatusCode, body: &'static str) -> hyper::Response<Body> {
+    let mut response = hyper::Response::new(Body::from(body));
+    *response.status_mut() = code;
+    response
+}
+
+/// Validate the upgrade, answer it, and run the client once hyper hands
+/// over the connection.
+fn upgrade(mut req: hyper::Request<Incoming>, room: Arc<Room>) -> hyper::Response<Body> {
+    let offer = match Request::from_http(&req) {
+        Ok(offer) => offer,
+        // 400, 405, 426 with `Sec-WebSocket-Version: 13`...
+        Err(refused) => return refused.to_http_response().map(Body::from),
+    };
+    // The page we serve comes from the same authority the WebSocket is
+    // opened on; anything else is another site's page.
+    let served_from = format!("http://{}", offer.host());
+    if !offer.origin_allowed(&[&served_from]) {
+        return status(StatusCode::FORBIDDEN, "origin not allowed\n");
+    }
+    let name = offer
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("name=")))
+        .map(clean_name)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "anonymous".into());
+    // No subprotocol, no extension: permessage-deflate is not implemented
+    // yet, so a browser's offer of it is declined.
+    let (negotiated, response) = match offer.accept_http(&Accept::new()) {
+        Ok(accepted) => accepted,
+        Err(_) => return status(StatusCode::INTERNAL_SERVER_ERROR, "cannot accept\n"),
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        // Fails if the client went away before the 101 was out.
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        let config = Config::default()
+            .with_max_message_size(MAX_MESSAGE)
+            .with_max_frame_size(MAX_MESSAGE);
+        let epoch = tokio::time::Instant::now();
+        let conn = Connection::from_server_handshake(&config, Instant::ZERO, negotiated);
+        let ws =
+            WebSocket::from_connection(TokioIo::new(upgraded), conn, epoch, Options::default());
+        client(ws, name, room).await;
+    });
+    response.map(|()| Body::default())
+}
+
+/// Percent-decode a `name=` value (as `encodeURIComponent` writes it) and
+/// keep what can be shown on one line: at most [`MAX_NAME`] characters, no
+/// control characters, no `:` (which ends the name in a chat line) and no
+/// leading `*` (which marks a notice).
+fn clean_name(raw: &str) -> String {
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut rest = raw.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        let hex = |c: u8| (c as char).to_digit(16);
+        match b {
+            b'%' if rest.len() >= 2 => match (hex(rest[0]), hex(rest[1])) {
+                (Some(h), Some(l)) => {
+                    bytes.push((h * 16 + l) as u8);
+                    rest = &rest[2..];
+                }
+                _ => bytes.push(b),
+            },
+            b'+' => bytes.push(b' '),
+            _ => bytes.push(b),
+        }
+    }
+    let name: String = String::from_utf8_lossy(&bytes)
+        .chars()
+        .filter(|c| !c.is_control() && *c != ':')
+        .take(MAX_NAME)
+        .collect();
+    name.trim().trim_start_matches('*').trim().to_string()
+}
+
+/// One client: forward its messages to the room and the room's lines to
+/// it, until it leaves or falls [`QUEUE`] lines behind.
+async fn client<S>(mut ws: WebSocket<S>, name: String, room: Arc<Room>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let (tx, mut rx) = mpsc::channel(QUEUE);
+    let kick = Arc::new(Notify::new());
+    let id = room.join(&name, tx, kick.clone());
+    // Each turn waits for one thing, so the loop ends when the client does.
+    let kicked = loop {
+        tokio::select! {
+            // Both futures are cancel-safe (the driver's docs say so for
+            // `recv`), so losing the race loses nothing.
+            _ = kick.notified() => break true,
+            message = ws.recv() => match message {
+                Some(Ok(Message::Text(text))) => room.broadcast(format!("{name}: {text}")),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break false,
+            },
+            line = rx.recv() => {
+                let Some(line) = line else { break false };
+                // A client that stopped reading blocks this write; the
+                // room then fills its queue and kicks it, which ends the wait.
+                tokio::select! {
+                    _ = kick.notified() => break true,
+                    sent = ws.send_text(&line) => if sent.is_err() { break false },
+                }
+            }
+        }
+    };
+    if kicked {
+        // The Close waits behind what the client has not read yet; it gets
+        // a while to catch up and read it, then the connection is dropped.
+        let closing = ws.close(CloseCode::TRY_AGAIN_LATER, "too slow: fell behind the room");
+        let _ = tokio::time::timeout(KICK_TIMEOUT, closing).await;
+    } else {
+        room.leave(id);
+    }
+}
+
+struct Member {
+    name: String,
+    queue: mpsc::Sender<Arc<str>>,
+    kick: Arc<Notify>,
+}
+
+/// Who is in the room, and their queues.
+#[derive(Default)]
+struct Room {
+    members: Mutex<HashMap<u64, Member>>,
+    next_id: AtomicU64,
+}
+
+impl Room {
+    fn join(&self, name: &str, queue: mpsc::Sender<Arc<str>>, kick: Arc<Notify>) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let member = Member {
+            name: name.into(),
+            queue,
+            kick,
+        };
+        self.lock().insert(id, member);
+        self.broadcast(format!("* {name} joined"));
+        id
+    }
+
+    fn leave(&self, id: u64) {
+        let gone = self.lock().remove(&id);
+        if let Some(member) = gone {
+            self.broadcast(format!("* {} left", member.name));
+        }
+    }
+
+    /// Queue `line` for everyone, never waiting: a member whose queue is
+    /// full is removed and told to close, and the others hear of it.
+    fn broadcast(&self, line: String) {
+        let mut lines = vec![Arc::<str>::from(line)];
+        let mut members = self.lock();
+        // Each pass after the first announces members removed by the one
+        // before, so there are at most as many passes as members.
+        while let Some(line) = lines.pop() {
+            let mut too_slow = Vec::new();
+            members.retain(|_, member| match member.queue.try_send(line.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    too_slow.push(member.name.clone());
+                    member.kick.notify_one();
+                    false
+                }
+                // Its task ended and will announce the leave itself.
+                Err(mpsc::error::TrySendError::Closed(_)) => true,
+            });
+            for name in too_slow {
+                lines.push(format!("* {name} was too slow and was disconnected").into());
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Member>> {
+        // A panic while holding the lock cannot leave the map half-changed
+        // (each change is one call), so a poisoned lock is still usable.
+        self.members.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
