@@ -1,0 +1,163 @@
+// Drives headless Chromium against the chat example: `node test.mjs URL`
+// (run.sh starts the server). Three pages join; one sends non-ASCII text
+// and another shows it; a third stops reading (its page JavaScript is
+// blocked) and must be cut off with 1013 while the other two go on.
+// Every wait has a timeout; the whole run is bounded by run.sh too.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+
+const base = process.argv[2];
+if (!base) throw new Error('usage: node test.mjs http://127.0.0.1:PORT');
+const here = path.dirname(fileURLToPath(import.meta.url));
+const WAIT = 10_000; // ms, for any one thing the test waits for
+// How long the slow page's JavaScript is blocked: long enough for the
+// flood below to fill its queue, short enough for the server's Close
+// (which waits behind the unread lines) to still get through afterwards.
+const STALL_MS = 12_000;
+// The flood: batches of big lines until the slow page is cut off. The
+// server's per-client queue holds 64 lines, so the bound is generous.
+const LINE = 32 << 10;
+const BATCH = 8;
+const MAX_BATCHES = 60;
+const TOO_SLOW = '* carol was too slow and was disconnected';
+const GREETING = 'héllo 世界 🎉';
+
+let passed = 0;
+function check(cond, what) {
+  if (!cond) throw new Error('not ok: ' + what);
+  passed += 1;
+  console.log('ok ' + passed + ' - ' + what);
+}
+
+// A cross-site page must not get in: the server answers 403.
+async function refusedOrigin() {
+  const url = new URL('/ws?name=mallory', base);
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, {
+      timeout: WAIT,
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        Origin: 'http://evil.example',
+      },
+    });
+    req.on('response', (res) => { res.resume(); resolve(res.statusCode); });
+    req.on('upgrade', (res, socket) => { socket.destroy(); resolve(res.statusCode); });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
+async function join(context, name) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  await page.goto(base + '/');
+  await page.fill('#name', name);
+  await page.click('#join button');
+  await page.waitForFunction(() => window.chat.ws && window.chat.ws.readyState === WebSocket.OPEN);
+  return page;
+}
+
+const has = (page, line) =>
+  page.waitForFunction((l) => window.chat.lines.includes(l), line, { timeout: WAIT });
+
+async function say(page, text) {
+  await page.fill('#text', text);
+  await page.press('#text', 'Enter');
+}
+
+const profile = mkdtempSync(path.join(tmpdir(), 'wscore-chromium-'));
+const started = Date.now();
+let context;
+try {
+  check((await refusedOrigin()) === 403, 'a WebSocket from another origin is refused with 403');
+
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    timeout: 30_000,
+    viewport: { width: 720, height: 720 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  console.log('# chromium ' + (context.browser()?.version() ?? '(version unknown)'));
+
+  const alice = await join(context, 'alice');
+  const bob = await join(context, 'bob');
+  const carol = await join(context, 'carol');
+  for (const page of [alice, bob, carol]) {
+    const got = await page.evaluate(() => ({ ext: window.chat.ws.extensions, proto: window.chat.ws.protocol }));
+    console.log('# negotiated: extensions ' + JSON.stringify(got.ext) + ', protocol ' + JSON.stringify(got.proto));
+    // The browser offers permessage-deflate; wscore does not implement it yet.
+    check(got.ext === '' && got.proto === '', 'no extension and no subprotocol negotiated');
+  }
+  await has(alice, '* carol joined');
+  check(true, 'alice sees carol join');
+
+  await say(alice, GREETING);
+  await has(bob, 'alice: ' + GREETING);
+  await has(carol, 'alice: ' + GREETING);
+  check(true, 'bob and carol show alice\'s non-ASCII line');
+
+  // Carol stops reading: her next message blocks her page's JavaScript, so
+  // Chromium stops taking data off her socket and the server's queue for
+  // her fills up.
+  await carol.evaluate((ms) => {
+    const ws = window.chat.ws;
+    const show = ws.onmessage;
+    let armed = true;
+    ws.onmessage = (e) => {
+      if (armed) {
+        armed = false;
+        const end = Date.now() + ms;
+        while (Date.now() < end) { /* blocked on purpose */ }
+      }
+      show(e);
+    };
+  }, STALL_MS);
+  const floodStart = Date.now();
+  let batches = 0;
+  let kicked = false;
+  while (!kicked && batches < MAX_BATCHES) {
+    await alice.evaluate(({ n, size, b }) => {
+      for (let i = 0; i < n; i++) window.chat.ws.send(`flood ${b}.${i} ` + 'x'.repeat(size));
+    }, { n: BATCH, size: LINE, b: batches });
+    batches += 1;
+    await alice.waitForFunction(() => window.chat.ws.bufferedAmount === 0);
+    kicked = await bob.evaluate((l) => window.chat.lines.includes(l), TOO_SLOW);
+    if (!kicked) await new Promise((r) => setTimeout(r, 50));
+  }
+  console.log(`# flood: ${batches} batches of ${BATCH} lines of ${LINE} bytes, ${Date.now() - floodStart} ms`);
+  check(kicked, 'the room announces that carol was too slow');
+  check(Date.now() - floodStart < STALL_MS, 'carol was cut off while her page was still blocked');
+  await has(alice, TOO_SLOW);
+
+  // The room goes on without her.
+  await say(bob, 'still here after carol left');
+  await has(alice, 'bob: still here after carol left');
+  await say(alice, GREETING + ' again');
+  await has(bob, 'alice: ' + GREETING + ' again');
+  check(true, 'alice and bob go on exchanging lines');
+
+  // Once her page runs again it reads what was queued, then our Close.
+  await carol.waitForFunction(() => window.chat.closed !== null, null, { timeout: STALL_MS + WAIT });
+  const closed = await carol.evaluate(() => window.chat.closed);
+  console.log('# carol closed: ' + JSON.stringify(closed));
+  check(closed.code === 1013 || closed.code === 1008, 'carol was closed with 1013 (or 1008)');
+  const aliceOpen = await alice.evaluate(() => window.chat.ws.readyState === WebSocket.OPEN);
+  check(aliceOpen, 'alice is still connected');
+
+  await bob.screenshot({ path: path.join(here, 'screenshot.png') });
+  check(true, 'screenshot saved to tests/browser/screenshot.png');
+  console.log(`# ${Date.now() - started} ms`);
+  console.log(`${passed} passed, 0 failed`);
+} finally {
+  if (context) await context.close().catch(() => {});
+  rmSync(profile, { recursive: true, force: true });
+}
