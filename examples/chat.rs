@@ -36,7 +36,7 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpSocket;
 use tokio::sync::{Notify, mpsc};
 use wscore::handshake::server::{Accept, Request};
@@ -54,9 +54,15 @@ const SEND_BUFFER: u32 = 64 << 10;
 const MAX_MESSAGE: u64 = 64 << 10;
 /// The longest name, in characters.
 const MAX_NAME: usize = 32;
+/// How long a client may take to send its request head.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client silent this long is pinged, and dropped if it stays silent as
+/// long again: a peer that vanished without a FIN does not stay a member.
+const KEEPALIVE: Duration = Duration::from_secs(30);
 /// How long a client that is cut off gets to take our Close.
 const KICK_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The page served at `/`, kept in its own file so it reads as HTML.
 const PAGE: &str = include_str!("chat/index.html");
 
 type Body = Full<Bytes>;
@@ -82,13 +88,28 @@ fn main() -> std::io::Result<()> {
         println!("listening on http://{}/", listener.local_addr()?);
         let room = Arc::new(Room::default());
         loop {
-            let (stream, _) = listener.accept().await?;
-            stream.set_nodelay(true)?;
+            // A failed accept (out of file descriptors, a connection reset
+            // while queued) is one client's problem, not the room's: wait a
+            // moment, since retrying at once would spin, and go on.
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    eprintln!("accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            // Chat lines are small and should go out at once.
+            let _ = stream.set_nodelay(true);
             let room = room.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| serve(req, room.clone()));
-                // An error here is one client's connection failing.
+                // An error here is one client's connection failing. The
+                // timer bounds how long a silent client holds a connection
+                // before its request head is in.
                 let _ = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HEAD_TIMEOUT)
                     .serve_connection(TokioIo::new(stream), service)
                     .with_upgrades()
                     .await;
@@ -155,7 +176,8 @@ fn upgrade(mut req: hyper::Request<Incoming>, room: Arc<Room>) -> hyper::Respons
         };
         let config = Config::default()
             .with_max_message_size(MAX_MESSAGE)
-            .with_max_frame_size(MAX_MESSAGE);
+            .with_max_frame_size(MAX_MESSAGE)
+            .with_keepalive_interval(Some(KEEPALIVE));
         let epoch = tokio::time::Instant::now();
         let conn = Connection::from_server_handshake(&config, Instant::ZERO, negotiated);
         let ws =
@@ -204,7 +226,8 @@ where
     let (tx, mut rx) = mpsc::channel(QUEUE);
     let kick = Arc::new(Notify::new());
     let id = room.join(&name, tx, kick.clone());
-    // Each turn waits for one thing, so the loop ends when the client does.
+    // Each turn handles one event; the loop ends with the connection, which
+    // keepalive ends for a peer that vanished.
     let kicked = loop {
         tokio::select! {
             // Both futures are cancel-safe (the driver's docs say so for
