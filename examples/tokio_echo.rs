@@ -12,34 +12,31 @@ use tokio::net::TcpListener;
 use wscore::tokio::{Options, WebSocket};
 use wscore::{Config, Event};
 
-fn main() -> std::io::Result<()> {
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or("127.0.0.1:9002".into());
-    let mut config = Config::default();
-    config.keepalive_interval = Some(Duration::from_secs(30));
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(async {
-        let listener = TcpListener::bind(&addr).await?;
-        println!("listening on {}", listener.local_addr()?);
-        std::io::stdout().flush()?;
-        loop {
-            let (stream, _) = listener.accept().await?;
-            stream.set_nodelay(true)?;
-            let config = config.clone();
-            tokio::spawn(async move {
-                let mut ws = WebSocket::accept(stream, &config, Options::default()).await?;
-                // Sending fails only once our Close is out: the end follows.
-                while let Some(sent) = ws
-                    .recv_with(|event, mut tx| match event {
-                        Event::Text(text) => tx.send_text(text),
-                        Event::Binary(data) => tx.send_binary(data),
-                        _ => Ok(()),
-                    })
-                    .await
-                {
-                    let _ = sent?;
-                }
-                std::io::Result::Ok(())
-            });
-        }
-    })
+    let config = Config::default().with_keepalive_interval(Some(Duration::from_secs(30)));
+    let listener = TcpListener::bind(&addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+    std::io::stdout().flush()?;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        let config = config.clone();
+        tokio::spawn(async move {
+            let mut ws = WebSocket::accept(stream, &config, Options::default()).await?;
+            // Sending fails only once our Close is out: the end follows.
+            while let Some(sent) = ws
+                .recv_with(|event, mut tx| match event {
+                    Event::Text(text) => tx.send_text(text),
+                    Event::Binary(data) => tx.send_binary(data),
+                    _ => Ok(()),
+                })
+                .await
+            {
+                let _ = sent?;
+            }
+            std::io::Result::Ok(())
+        });
+    }
 }
