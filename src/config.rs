@@ -75,6 +75,13 @@ pub struct Config {
     /// when they empty, so steady traffic allocates nothing; larger ones are
     /// freed. Default: 16 KiB.
     pub retain_buffer: usize,
+    /// permessage-deflate (RFC 7692): whether a client offers it and a
+    /// server accepts it, and with what windows, context takeover and
+    /// threshold. It takes effect only when the handshake agreed on it
+    /// (see [`Connection::from_server_handshake`](crate::Connection::from_server_handshake)).
+    /// Default: [`DeflateConfig::DEFAULT`](crate::deflate::DeflateConfig::DEFAULT), enabled.
+    #[cfg(feature = "deflate")]
+    pub deflate: crate::deflate::DeflateConfig,
 }
 
 impl Default for Config {
@@ -99,6 +106,8 @@ impl Config {
         keepalive_timeout: Some(Duration::from_secs(30)),
         close_timeout: Some(Duration::from_secs(30)),
         retain_buffer: 16 << 10,
+        #[cfg(feature = "deflate")]
+        deflate: crate::deflate::DeflateConfig::DEFAULT,
     };
 
     /// The largest payload one received frame may announce: sets [`max_frame_size`](Self::max_frame_size).
@@ -168,6 +177,14 @@ impl Config {
     #[must_use]
     pub const fn with_retain_buffer(mut self, retain_buffer: usize) -> Config {
         self.retain_buffer = retain_buffer;
+        self
+    }
+
+    /// How permessage-deflate is offered or accepted: sets [`deflate`](Self::deflate).
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub const fn with_deflate(mut self, deflate: crate::deflate::DeflateConfig) -> Config {
+        self.deflate = deflate;
         self
     }
 }
