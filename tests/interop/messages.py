@@ -1,0 +1,68 @@
+"""The messages the interop clients send to wscore's echo server.
+
+ws_client.mjs builds the same list (same order, kinds and sizes; the random
+bytes differ, which does not matter for an echo). Each entry is
+(name, payload), payload being str (a text message) or bytes (binary).
+"""
+
+import random
+
+
+def json_like(size, seed):
+    """Deterministic JSON-like text of exactly `size` bytes: repetitive
+    records, so deflate gains a lot (a stand-in for API traffic)."""
+    rng = random.Random(seed)
+    parts, total, i = [], 0, 0
+    while total < size:
+        rec = ('{"id":%d,"user":"user-%03d","active":%s,"score":%d.%02d,'
+               '"tags":["alpha","beta","gamma"],"note":"the quick brown fox"},\n'
+               % (i, rng.randrange(1000), "true" if rng.random() < 0.5 else "false",
+                  rng.randrange(10000), rng.randrange(100)))
+        parts.append(rec)
+        total += len(rec)
+        i += 1
+    return "".join(parts)[:size]
+
+
+def mixed_binary(size, seed):
+    """Alternating 4 KiB runs of random bytes (stored blocks) and of a
+    repeated pattern (long matches), `size` bytes in all."""
+    rng = random.Random(seed)
+    out = bytearray()
+    pattern = bytes(range(64)) * 64
+    while len(out) < size:
+        out += rng.randbytes(4096)
+        out += pattern
+    return bytes(out[:size])
+
+
+NON_ASCII = "héllo wörld, ça va? Grüße — Ελληνικά, русский, 日本語, 한국어, emoji 🎉🦀 \u2028 end"
+
+
+def messages():
+    rng = random.Random(7692)
+    doc = json_like(100 * 1024, 1)
+    msgs = [
+        ("text ascii", "hello, wscore"),
+        ("text non-ascii", NON_ASCII),
+        ("text empty", ""),
+        ("binary empty", b""),
+        ("text tiny", "a"),
+        ("binary tiny", b"\x00"),
+        ("binary 0..255", bytes(range(256))),
+        ("text json 100KiB", doc),
+        # The same document again: with context takeover the second copy is
+        # mostly back-references into the previous message.
+        ("text json 100KiB again", doc),
+        ("binary random 64KiB", rng.randbytes(64 * 1024)),
+        ("binary mixed 1MiB", mixed_binary(1024 * 1024, 2)),
+        ("text json 1MiB", json_like(1024 * 1024, 3)),
+        ("text after large", NON_ASCII + " again"),
+    ]
+    # A burst of small messages sent before any echo is read (pipelining).
+    for i in range(40):
+        if i % 2:
+            msgs.append(("burst %d" % i, bytes([i]) * i))
+        else:
+            msgs.append(("burst %d" % i, "burst message %d: %s" % (i, "xyz" * i)))
+    return msgs
