@@ -30,6 +30,9 @@ PARAMS = {
         server_no_context_takeover=True,
         client_no_context_takeover=True,
     ),
+    # websockets cannot compress with an 8-bit window, but it can ask the
+    # client to: wscore's compressor must keep to 256 bytes.
+    "client-window-8": dict(client_max_window_bits=8),
 }
 
 DATA_OPCODES = (Opcode.TEXT, Opcode.BINARY)

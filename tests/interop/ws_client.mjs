@@ -23,6 +23,10 @@ const PARAMS = {
     // Compress every message, not only those of 1 KiB or more.
     threshold: 0,
   },
+  // The smallest windows both ways, with context takeover: wscore's
+  // compressor must keep to 256 bytes for Node's inflater, and wscore's
+  // inflater must follow Node's deflate across messages.
+  'windows-8': { clientMaxWindowBits: 8, serverMaxWindowBits: 8, threshold: 0 },
 };
 
 const [url, paramset] = process.argv.slice(2);

@@ -22,6 +22,8 @@ const PARAMS = {
     // Compress every message, not only those of 1 KiB or more.
     threshold: 0,
   },
+  // The smallest windows both ways, with context takeover.
+  'windows-8': { serverMaxWindowBits: 8, clientMaxWindowBits: 8, threshold: 0 },
 };
 
 const [paramset, secondsArg] = process.argv.slice(2);
