@@ -11,7 +11,9 @@ Prints, per role, markdown tables of behavior / behaviorClose counts per case
 group (first level "6" and second level "6.4"), the failing and missing cases,
 and a final line per role. A case passes only if both `behavior` and
 `behaviorClose` are OK or INFORMATIONAL; a case in the expected list that is
-absent from the report fails too. Exit status 1 if any case fails, 0 otherwise.
+absent from the report fails too. In particular UNIMPLEMENTED, which wstest
+reports for a 12.* or 13.* case when the testee did not agree on
+permessage-deflate, fails. Exit status 1 if any case fails, 0 otherwise.
 """
 
 import argparse
