@@ -542,3 +542,63 @@ fn a_decompression_bomb_closes_with_1009_and_peak_heap_stays_near_the_limit() {
         }
     }
 }
+
+/// Both directions compressed, steady traffic of chat-sized messages: after
+/// warm-up, not one allocation per message, on either side. (Twenty
+/// messages are queued per round, so `retain_buffer` is raised to keep
+/// the transmit queue's size; the deflate state needs no such help.)
+#[cfg(feature = "deflate")]
+#[test]
+fn zero_allocations_per_message_with_deflate_in_steady_state() {
+    for p in [
+        common::deflate::params(false, false, 15, 15),
+        common::deflate::params(true, true, 8, 8),
+        common::deflate::params(false, true, 10, 12),
+    ] {
+        let config = cfg(|c| c.retain_buffer = 256 << 10);
+        let (mut c, mut s) = common::deflate::connections(&p, &config, &config);
+        let messages: Vec<String> = (0..20)
+            .map(|i| {
+                format!(
+                    r#"{{"type":"message","user":"user{i}","text":"{}"}}"#,
+                    "hello ".repeat(i * 20)
+                )
+            })
+            .collect();
+        let (mut c_out, mut s_out) = (Vec::with_capacity(1 << 16), Vec::with_capacity(1 << 16));
+        let mut round = |c: &mut Connection, s: &mut Connection| {
+            for m in &messages {
+                c.send_text(m).unwrap();
+            }
+            c.poll_transmit(&mut c_out);
+            s.handle_input(t(0), &c_out);
+            c_out.clear();
+            while let Some((e, mut tx)) = s.poll_event_with_sender() {
+                if let Event::Text(text) = e {
+                    tx.send_text(text).unwrap();
+                }
+            }
+            s.poll_transmit(&mut s_out);
+            c.handle_input(t(0), &s_out);
+            s_out.clear();
+            let mut n = 0;
+            while let Some(e) = c.poll_event() {
+                assert!(matches!(e, Event::Text(_)), "{e:?}");
+                n += 1;
+            }
+            n
+        };
+        for _ in 0..3 {
+            round(&mut c, &mut s);
+        }
+        let before = allocs();
+        for _ in 0..50 {
+            assert_eq!(round(&mut c, &mut s), messages.len());
+        }
+        assert_eq!(
+            allocs() - before,
+            0,
+            "allocations in steady state with {p:?}"
+        );
+    }
+}
