@@ -606,7 +606,7 @@ impl Connection {
     pub fn release_buffers(&mut self) {
         self.rx.release();
         if let Some(deflate) = &mut self.deflate {
-            deflate.release();
+            deflate.release(self.rx.in_compressed_message());
         }
         if self.core.tx.out.is_empty() {
             self.core.tx.out = Vec::new();
