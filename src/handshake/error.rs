@@ -345,7 +345,7 @@ pub enum BuildError {
     /// A permessage-deflate element in the response is not a valid answer
     /// to any of the client's offers of it (RFC 7692 section 7.1), or
     /// appears twice. Checked with the `deflate` feature;
-    /// [`Accept::deflate`](super::server::Accept::deflate) builds a valid one.
+    /// `Accept::deflate` builds a valid one.
     InvalidExtensionResponse,
 }
 

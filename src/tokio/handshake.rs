@@ -21,7 +21,7 @@ const HANDSHAKE_READ: usize = 4096;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Answer a client's opening handshake on `io` with the defaults (no
-    /// subprotocol; permessage-deflate as [`Config::deflate`] says), within
+    /// subprotocol; permessage-deflate as `Config::deflate` says), within
     /// [`Options::handshake_timeout`]. See [`accept_with`](Self::accept_with).
     pub async fn accept(io: S, config: &Config, options: Options) -> io::Result<WebSocket<S>> {
         WebSocket::accept_with(io, config, options, |_| Ok(Accept::new())).await
@@ -38,7 +38,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// client sent behind its request are kept for the connection.
     ///
     /// Unless the [`Accept`] from `decide` has a permessage-deflate element
-    /// already, permessage-deflate is accepted as [`Config::deflate`] says
+    /// already, permessage-deflate is accepted as `Config::deflate` says
     /// (see `Accept::deflate`; turn it off there to never accept it).
     pub async fn accept_with(
         mut io: S,
@@ -64,7 +64,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// as its source.
     ///
     /// Unless `request` offers permessage-deflate already, it is offered as
-    /// [`Config::deflate`] says (see `ClientRequest::deflate`; turn it off
+    /// `Config::deflate` says (see `ClientRequest::deflate`; turn it off
     /// there to never offer it).
     pub async fn connect(
         mut io: S,
