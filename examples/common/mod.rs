@@ -81,7 +81,7 @@ pub fn accept_within(
             Ok(Status::Complete((request, used))) => {
                 let mut response = Vec::new();
                 let negotiated = request
-                    .accept(&accept_choice(&request, config), &mut response)
+                    .accept(&accept_choice(request, config), &mut response)
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
                 stream.write_all(&response)?;
                 let mut conn = Connection::from_server_handshake(config, now(), negotiated);
