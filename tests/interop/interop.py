@@ -271,6 +271,9 @@ def their_client_case(impl, argv, paramset):
             if wire * 4 > payload * 3:
                 problems.append("server frames not compressed: %d wire bytes for %d payload"
                                 % (wire, payload))
+    # ws names the extensions it enabled.
+    if "extensions" in res and res["extensions"] != NAME:
+        problems.append("ws.extensions is %r" % res["extensions"])
     if res.get("close") not in (1000, None) and not problems:
         problems.append("close code %s" % res.get("close"))
     if rc not in (0, None) and not problems:
@@ -391,6 +394,8 @@ def our_client_case(impl, server_argv, paramset, client_bin):
             problems.append("response params %s, expected %s" % (resp, want))
     except HeaderError as e:
         problems.append(str(e))
+    if "extensions" in info and info["extensions"] != NAME:
+        problems.append("ws.extensions is %r" % info["extensions"])
     n_lines = data.count(b"\n")
     detail += "; %s lines echoed, %s/%s client messages compressed, %s wire bytes for %d payload" % (
         info.get("messages"), info.get("client_compressed"), info.get("client_messages"),

@@ -2,7 +2,8 @@
 
 ws_client.mjs builds the same list (same order, kinds and sizes; the random
 bytes differ, which does not matter for an echo). Each entry is
-(name, payload), payload being str (a text message) or bytes (binary).
+(name, payload), payload being str (a text message), bytes (binary), or a
+list of fragments of one message (TextPiece for text, bytes for binary).
 """
 
 import random
@@ -39,6 +40,19 @@ def mixed_binary(size, seed):
 NON_ASCII = "héllo wörld, ça va? Grüße — Ελληνικά, русский, 日本語, 한국어, emoji 🎉🦀 \u2028 end"
 
 
+def split(data, n):
+    """`data` in `n` pieces; text is cut by bytes, so a piece may end inside
+    a character, which the receiver must accept across fragments."""
+    raw = data.encode() if isinstance(data, str) else data
+    step = -(-len(raw) // n)
+    pieces = [raw[i:i + step] for i in range(0, len(raw), step)]
+    return pieces if isinstance(data, bytes) else [TextPiece(p) for p in pieces]
+
+
+class TextPiece(bytes):
+    """A fragment of a text message, as bytes (it may split a character)."""
+
+
 def messages():
     rng = random.Random(7692)
     doc = json_like(100 * 1024, 1)
@@ -58,6 +72,11 @@ def messages():
         ("binary mixed 1MiB", mixed_binary(1024 * 1024, 2)),
         ("text json 1MiB", json_like(1024 * 1024, 3)),
         ("text after large", NON_ASCII + " again"),
+        # Fragmented messages (a list is sent as one fragment per item): the
+        # first frame has RSV1, the continuations carry the rest of one
+        # deflate stream. The text is split inside multi-byte characters.
+        ("text fragmented", split(doc[:30000] + NON_ASCII * 50, 7)),
+        ("binary fragmented", split(rng.randbytes(20000) + bytes(30000), 4)),
     ]
     # A burst of small messages sent before any echo is read (pipelining).
     for i in range(40):

@@ -24,7 +24,7 @@ from websockets.extensions.permessage_deflate import (
 )
 from websockets.sync.client import connect
 
-from messages import messages
+from messages import TextPiece, messages
 
 PARAMS = {
     "small-windows-no-takeover": dict(
@@ -95,6 +95,24 @@ def describe_mismatch(sent, got):
     return "%d bytes sent, %d echoed, first difference at byte %d" % (len(a), len(b), i)
 
 
+def send(ws, payload):
+    """Send one message; a list is one fragmented message. Returns what
+    the echo must be."""
+    if isinstance(payload, list):
+        text = isinstance(payload[0], TextPiece)
+        ws.send(payload, text=text)
+        joined = b"".join(payload)
+        return joined.decode() if text else joined
+    ws.send(payload)
+    return payload
+
+
+def size(payload):
+    if isinstance(payload, list):
+        return sum(map(len, payload))
+    return len(payload.encode() if isinstance(payload, str) else payload)
+
+
 def kind(m):
     return "text" if isinstance(m, str) else "binary"
 
@@ -116,7 +134,7 @@ def main():
             single = [m for m in msgs if not m[0].startswith("burst")]
             burst = [m for m in msgs if m[0].startswith("burst")]
             for name, payload in single:
-                ws.send(payload)
+                payload = send(ws, payload)
                 got = ws.recv(timeout=30)
                 if got != payload or type(got) is not type(payload):
                     errors.append("%s: %s" % (name, describe_mismatch(payload, got)))
@@ -127,8 +145,7 @@ def main():
                 if got != payload or type(got) is not type(payload):
                     errors.append("%s: %s" % (name, describe_mismatch(payload, got)))
             result["messages"] = len(msgs)
-            result["payload_bytes"] = sum(
-                len(p.encode() if isinstance(p, str) else p) for _, p in msgs)
+            result["payload_bytes"] = sum(size(p) for _, p in msgs)
             if ext is not None:
                 result["server_messages"] = ext.first_frames
                 result["server_compressed"] = ext.rsv1_frames

@@ -10,7 +10,7 @@
 // negotiated parameters.
 
 import WebSocket from 'ws';
-import { messages, frameTap, describeMismatch } from './ws_common.mjs';
+import { messages, frameTap, describeMismatch, sendMessage } from './ws_common.mjs';
 
 const PARAMS = {
   // ws's own client defaults.
@@ -103,14 +103,14 @@ ws.on('open', async () => {
     const single = msgs.filter(([n]) => !n.startsWith('burst'));
     const burst = msgs.filter(([n]) => n.startsWith('burst'));
     for (const [name, payload] of single) {
-      ws.send(payload, { binary: Buffer.isBuffer(payload) });
-      check(name, payload, await next());
+      check(name, sendMessage(ws, payload), await next());
     }
     for (const [, payload] of burst) ws.send(payload, { binary: Buffer.isBuffer(payload) });
     for (const [name, payload] of burst) check(name, payload, await next());
     result.messages = msgs.length;
-    result.payload_bytes = msgs.reduce(
-      (n, [, p]) => n + (Buffer.isBuffer(p) ? p.length : Buffer.byteLength(p)), 0);
+    result.payload_bytes = msgs.reduce((n, [, p]) => n + (p.fragments
+      ? p.fragments.reduce((m, f) => m + f.length, 0)
+      : Buffer.isBuffer(p) ? p.length : Buffer.byteLength(p)), 0);
     if (tap) {
       result.server_messages = tap.messages;
       result.server_compressed = tap.compressed;

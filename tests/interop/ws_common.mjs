@@ -48,6 +48,26 @@ export function mixedBinary(size) {
 export const NON_ASCII =
   'héllo wörld, ça va? Grüße — Ελληνικά, русский, 日本語, 한국어, emoji 🎉🦀 \u2028 end';
 
+function fragments(buf, n, binary) {
+  const step = Math.ceil(buf.length / n);
+  const pieces = [];
+  for (let i = 0; i < buf.length; i += step) pieces.push(buf.subarray(i, i + step));
+  return { fragments: pieces, binary };
+}
+
+// Send one message; a { fragments, binary } payload as one fragmented
+// message. Returns what the echo must be (a string or a Buffer).
+export function sendMessage(ws, payload) {
+  if (payload && payload.fragments) {
+    const { fragments: pieces, binary } = payload;
+    pieces.forEach((p, i) => ws.send(p, { binary, fin: i === pieces.length - 1 }));
+    const joined = Buffer.concat(pieces);
+    return binary ? joined : joined.toString('utf8');
+  }
+  ws.send(payload, { binary: Buffer.isBuffer(payload) });
+  return payload;
+}
+
 // [name, payload]: a string is a text message, a Buffer a binary one.
 export function messages() {
   const doc = jsonLike(100 * 1024, 1);
@@ -66,6 +86,11 @@ export function messages() {
     ['binary mixed 1MiB', mixedBinary(1024 * 1024)],
     ['text json 1MiB', jsonLike(1024 * 1024, 3)],
     ['text after large', NON_ASCII + ' again'],
+    // Fragmented messages ({ fragments, binary }): the first frame has RSV1,
+    // the continuations carry the rest of one deflate stream. The text is
+    // cut by bytes, inside multi-byte characters.
+    ['text fragmented', fragments(Buffer.from(doc.slice(0, 30000) + NON_ASCII.repeat(50)), 7, false)],
+    ['binary fragmented', fragments(Buffer.concat([randomBytes(20000), Buffer.alloc(30000)]), 4, true)],
   ];
   for (let i = 0; i < 40; i++) {
     msgs.push([
