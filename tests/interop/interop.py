@@ -400,6 +400,8 @@ def our_client_case(impl, server_argv, paramset, client_bin):
     detail += "; %s lines echoed, %s/%s client messages compressed, %s wire bytes for %d payload" % (
         info.get("messages"), info.get("client_compressed"), info.get("client_messages"),
         info.get("client_wire_bytes"), len(data) - n_lines)
+    if "continuations_sent" in info:
+        detail += ", %d continuation frames echoed" % info["continuations_sent"]
     if info.get("messages") != n_lines:
         problems.append("server saw %s messages, sent %d" % (info.get("messages"), n_lines))
     # wscore compresses every message by default (min_size 0).

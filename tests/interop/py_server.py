@@ -47,6 +47,12 @@ class CountingDeflate(PerMessageDeflate):
         self.rsv1_frames = 0
         self.wire_bytes = 0
         self.payload_bytes = 0
+        self.continuations_sent = 0
+
+    def encode(self, frame):
+        # Shows that the long echoes really went out fragmented.
+        self.continuations_sent += frame.opcode is Opcode.CONT
+        return super().encode(frame)
 
     def decode(self, frame, *, max_size=None):
         if frame.opcode in DATA_OPCODES:
@@ -87,6 +93,18 @@ def make_factory(paramset):
     return CountingFactory(**PARAMS[paramset])
 
 
+def echo(ws, message):
+    """Echo a message; one over 50,000 bytes goes back in three fragments
+    (text cut by bytes, inside characters), so wscore's client inflates a
+    message whose deflate stream spans continuation frames."""
+    raw = message.encode() if isinstance(message, str) else message
+    if len(raw) <= 50_000:
+        ws.send(message)
+        return
+    step = -(-len(raw) // 3)
+    ws.send([raw[i:i + step] for i in range(0, len(raw), step)], text=isinstance(message, str))
+
+
 def handler(ws):
     info = {
         "impl": "python websockets",
@@ -98,7 +116,7 @@ def handler(ws):
     try:
         for message in ws:
             messages += 1
-            ws.send(message)
+            echo(ws, message)
     except Exception as e:  # reported, not raised: the log is the result
         info["errors"].append("%s: %s" % (type(e).__name__, e))
     ext = next((e for e in ws.protocol.extensions if isinstance(e, CountingDeflate)), None)
@@ -108,6 +126,7 @@ def handler(ws):
         info["client_compressed"] = ext.rsv1_frames
         info["client_wire_bytes"] = ext.wire_bytes
         info["client_payload_bytes"] = ext.payload_bytes
+        info["continuations_sent"] = ext.continuations_sent
     rcvd = ws.protocol.close_rcvd
     info["close"] = rcvd.code if rcvd else None
     print(json.dumps(info), flush=True)
