@@ -54,8 +54,8 @@ impl Effort {
             5 => e(48, 64, 16, 8, 258),
             6 => e(128, 128, 32, 8, 258),
             7 => e(256, 192, 64, 16, 258),
-            8 => e(1024, 258, 128, 32, 258),
-            _ => e(4096, 258, 258, 32, 258),
+            8 => e(512, 258, 128, 32, 258),
+            _ => e(1024, 258, 258, 32, 258),
         }
     }
 }
@@ -162,7 +162,11 @@ impl Window {
         // cap <= 65536 so every position and shift fits in u16 (a shift
         // of exactly 65536 cannot happen: pos < cap).
         let s = shift as u16;
-        for v in self.head.iter_mut().chain(self.prev.iter_mut()) {
+        // Two plain loops (not a chained iterator) so both vectorise.
+        for v in &mut self.head {
+            *v = v.saturating_sub(s);
+        }
+        for v in &mut self.prev {
             *v = v.saturating_sub(s);
         }
     }

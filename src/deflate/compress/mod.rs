@@ -114,8 +114,9 @@ impl Engine {
     /// Working memory for a `2^window_bits` window at `level`.
     fn new(window_bits: u8, level: u8) -> Engine {
         // Blocks of up to 16Ki tokens amortise a dynamic header well; a
-        // small window gets fewer so its memory stays small too.
-        let tokens = (8usize << window_bits).clamp(2048, 16384);
+        // small window gets fewer (2^(w+1), at least 2Ki) so the token
+        // buffer does not dwarf the window's own memory.
+        let tokens = (2usize << window_bits).clamp(2048, 16384);
         Engine {
             window: Window::new(window_bits),
             tokens: Tokens::new(tokens),
