@@ -336,3 +336,61 @@ fn large_inputs() {
         }
     }
 }
+
+/// Many messages with context takeover, enough to slide every window
+/// several times between and inside messages: the stream still decodes
+/// as one, under the window, and without takeover each message alone.
+#[test]
+fn takeover_across_slides() {
+    let messages: Vec<Vec<u8>> = (0..150)
+        .map(|i| json(i, 1 + (i as usize * 7) % 40))
+        .collect();
+    for bits in [8, 11, 15] {
+        for level in [1, 4, 6, 9] {
+            for takeover in [true, false] {
+                let mut c = Compressor::new(bits, level);
+                let mut history = Vec::new();
+                for m in &messages {
+                    let half = m.len() / 2;
+                    let data = message(&mut c, &[&m[..half], &m[half..]]);
+                    let start = if takeover { 0 } else { history.len() };
+                    let before = history.len();
+                    assert_eq!(
+                        reference(&data, bits, start, &mut history),
+                        Ok(()),
+                        "bits {bits} level {level}"
+                    );
+                    assert!(history[before..] == m[..]);
+                    if !takeover {
+                        c.reset();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Ratio sanity on chat-like JSON: context takeover pays, higher levels
+/// are never worse than level 1, and a 32 KiB window beats 256 bytes.
+#[test]
+fn ratio_ordering() {
+    let messages: Vec<Vec<u8>> = (0..100).map(|i| json(i, 5)).collect();
+    let total = |bits: u8, level: u8, takeover: bool| -> usize {
+        let mut c = Compressor::new(bits, level);
+        let mut n = 0;
+        for m in &messages {
+            n += message(&mut c, &[m]).len();
+            if !takeover {
+                c.reset();
+            }
+        }
+        n
+    };
+    let raw: usize = messages.iter().map(Vec::len).sum();
+    let fresh = total(15, 6, false);
+    let kept = total(15, 6, true);
+    assert!(fresh < raw / 2, "{fresh} of {raw}");
+    assert!(kept < fresh * 2 / 3, "{kept} vs {fresh}");
+    assert!(total(15, 9, true) <= total(15, 1, true));
+    assert!(total(15, 6, true) < total(8, 6, true));
+}
