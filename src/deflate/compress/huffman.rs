@@ -35,7 +35,11 @@ pub(super) fn code_lengths(freq: &[u32], limit: u8, lens: &mut [u8]) {
     }
     if n < 2 {
         // One symbol (or none): give it and a neighbour one bit each.
-        let used = if n == 1 { (leaves[0] & 0xffff) as usize } else { 0 };
+        let used = if n == 1 {
+            (leaves[0] & 0xffff) as usize
+        } else {
+            0
+        };
         lens[used] = 1;
         lens[if used == 0 { 1 } else { 0 }] = 1;
         return;
