@@ -357,3 +357,57 @@ fn read_u64(buf: &[u8], i: usize) -> u64 {
     b.copy_from_slice(&buf[i..i + 8]);
     u64::from_le_bytes(b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: `prev` was indexed by `p & mask` alone, so a slide by an
+    /// amount that is not a multiple of the window moved every position
+    /// to another slot and broke the chains (valid output, lost matches).
+    /// After each slide every position still within the window must be
+    /// reachable from its hash's head.
+    #[test]
+    fn chains_survive_slides() {
+        for bits in [8, 9, 12] {
+            let mut w = Window::new(bits);
+            let effort = Effort::for_level(9);
+            let mut tokens = Tokens::new(1 << 15);
+            let mut x = 99u32;
+            let data: Vec<u8> = (0..40_000)
+                .map(|_| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    b'a' + (x >> 28) as u8 % 3
+                })
+                .collect();
+            let mut taken = 0;
+            let mut slides = 0;
+            while taken < data.len() {
+                let before = w.pos;
+                taken += w.fill(&data[taken..]);
+                slides += usize::from(w.pos < before);
+                // Right after a slide the whole window is older positions.
+                check_chains(&w, bits);
+                w.tokenize(&mut tokens, &effort, taken < data.len());
+                tokens.clear();
+                check_chains(&w, bits);
+            }
+            assert!(slides > 3);
+        }
+    }
+
+    /// Every position within the window before `pos` is on its hash chain.
+    fn check_chains(w: &Window, bits: u8) {
+        let end = w.buf.len();
+        let lowest = (w.pos + 1).saturating_sub(w.wsize).max(w.floor);
+        for p in lowest..w.pos.min(end.saturating_sub(2)) {
+            let mut cand = usize::from(w.head[w.hash(p)]);
+            while cand > p {
+                let next = usize::from(w.prev[(cand + w.ring) & (w.wsize - 1)]);
+                assert!(next < cand, "bits {bits}: chain broken above {p}");
+                cand = next;
+            }
+            assert_eq!(cand, p, "bits {bits}: position {p} unreachable");
+        }
+    }
+}
