@@ -72,10 +72,24 @@ fn round_trip(
             }
         }
         pieces.push(&msg[at..]);
-        let data = message(&mut c, &pieces);
-        prop_assert!(data.last().is_some());
         let start = if takeover { 0 } else { history.len() };
         let before = history.len();
+        // Piece by piece: each output so far decodes to every byte so far
+        // (a sync flush), so a receiver can inflate frame by frame.
+        let mut data = Vec::new();
+        let mut fed = 0;
+        for (i, p) in pieces.iter().enumerate() {
+            let last = i + 1 == pieces.len();
+            c.compress(p, last, &mut data);
+            fed += p.len();
+            if !last {
+                prop_assert_eq!(&data[data.len() - 4..], &TAIL[..]);
+                let mut partial = history.clone();
+                prop_assert_eq!(inflate(&data, bits, start, &mut partial), Ok(()));
+                prop_assert_eq!(&partial[before..], &msg[..fed]);
+            }
+        }
+        prop_assert!(data.last().is_some());
         let r = reference(&data, bits, start, &mut history);
         prop_assert_eq!(r, Ok(()));
         prop_assert_eq!(&history[before..], &msg[..]);
@@ -152,6 +166,47 @@ fn any_messages() -> impl Strategy<Value = Vec<(Vec<u8>, Vec<usize>)>> {
         ),
         1..6,
     )
+}
+
+/// Large messages of repeated random chunks: many window slides, split
+/// anywhere.
+fn large_message() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
+    (
+        proptest::collection::vec(any::<u8>(), 1..400),
+        proptest::collection::vec((any::<u16>(), 1..600usize), 1..300),
+        proptest::collection::vec(any::<usize>(), 0..4),
+    )
+        .prop_map(|(seed, spans, cuts)| {
+            let mut v: Vec<u8> = Vec::new();
+            for (at, len) in spans {
+                // Copy from earlier output at a random distance, or new
+                // bytes: distances of all sizes, beyond every window.
+                if v.len() > len && at % 3 != 0 {
+                    let from = usize::from(at) * 7 % (v.len() - len);
+                    v.extend_from_within(from..from + len);
+                } else {
+                    v.extend(
+                        seed.iter()
+                            .cycle()
+                            .skip(usize::from(at))
+                            .take(len)
+                            .map(|b| b ^ (len as u8)),
+                    );
+                }
+            }
+            (v, cuts)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Messages up to ~180 KB, with and without takeover.
+    #[test]
+    fn large_round_trips(bits in 8u8..=15, level in 1u8..=9, takeover in any::<bool>(),
+                         messages in proptest::collection::vec(large_message(), 1..3)) {
+        round_trip(bits, level, takeover, &messages)?;
+    }
 }
 
 proptest! {
