@@ -3,7 +3,7 @@
 //! smallest. Costs are exact bit counts, so the choice is exact too.
 
 use super::bits::BitWriter;
-use super::huffman::code_lengths;
+use super::huffman::{Scratch, code_lengths};
 use super::symbols::{
     DIST_EXTRA, DIST_SYMS, END_OF_BLOCK, FIXED_DIST_CODE, FIXED_LIT_CODE, FIXED_LIT_LEN,
     LENGTH_BASE, LENGTH_CODE, LENGTH_EXTRA, LIT_SYMS, canonical, distance_code,
@@ -38,6 +38,8 @@ pub(super) struct BlockCodes {
     cl_len: [u8; 19],
     /// Code-length codes, bit-reversed.
     cl_code: [u16; 19],
+    /// Working arrays of the Huffman builder.
+    scratch: Scratch,
 }
 
 impl BlockCodes {
@@ -52,6 +54,7 @@ impl BlockCodes {
             cl_count: 0,
             cl_len: [0; 19],
             cl_code: [0; 19],
+            scratch: Scratch::new(),
         }
     }
 }
@@ -122,13 +125,16 @@ fn used(lens: &[u8], min: usize) -> usize {
         .max(min)
 }
 
-/// Build the dynamic codes into `codes` and return the bits of the header
+/// Build the dynamic code lengths into `codes` and return the bits of the header
 /// (after the 3 block-type bits) and the symbols (without extra bits).
 fn build_dynamic(tokens: &Tokens, codes: &mut BlockCodes) -> u64 {
-    code_lengths(&tokens.lit, 15, &mut codes.lit_len[..LIT_SYMS]);
-    code_lengths(&tokens.dist, 15, &mut codes.dist_len);
-    codes.lit_code = canonical(&codes.lit_len);
-    codes.dist_code = canonical(&codes.dist_len);
+    code_lengths(
+        &tokens.lit,
+        15,
+        &mut codes.lit_len[..LIT_SYMS],
+        &mut codes.scratch,
+    );
+    code_lengths(&tokens.dist, 15, &mut codes.dist_len, &mut codes.scratch);
     let n_lit = used(&codes.lit_len, 257);
     let n_dist = used(&codes.dist_len, 1);
 
@@ -174,8 +180,7 @@ fn build_dynamic(tokens: &Tokens, codes: &mut BlockCodes) -> u64 {
         }
     }
     codes.cl_count = k;
-    code_lengths(&freq, 7, &mut codes.cl_len);
-    codes.cl_code = canonical(&codes.cl_len);
+    code_lengths(&freq, 7, &mut codes.cl_len, &mut codes.scratch);
     let n_cl = 4.max(
         CL_ORDER
             .iter()
@@ -195,8 +200,13 @@ fn build_dynamic(tokens: &Tokens, codes: &mut BlockCodes) -> u64 {
 }
 
 /// Write HLIT, HDIST, HCLEN, the code-length code and the run-length
-/// coded lengths that `build_dynamic` prepared.
-fn write_dynamic_header(codes: &BlockCodes, w: &mut BitWriter<'_>) {
+/// coded lengths that `build_dynamic` prepared, and compute the codes
+/// `write_tokens` then uses.
+fn write_dynamic_header(codes: &mut BlockCodes, w: &mut BitWriter<'_>) {
+    // The codes themselves only now: most small blocks go out fixed.
+    codes.lit_code = canonical(&codes.lit_len);
+    codes.dist_code = canonical(&codes.dist_len);
+    codes.cl_code = canonical(&codes.cl_len);
     let n_lit = used(&codes.lit_len, 257);
     let n_dist = used(&codes.dist_len, 1);
     let n_cl = 4.max(
