@@ -237,6 +237,8 @@ fn far_repeats() -> Vec<u8> {
     data
 }
 
+/// Every window and level keeps its distances within 2^w on data whose
+/// repeats all lie further back than 256 bytes.
 #[test]
 fn window_is_honoured() {
     let data = far_repeats();
