@@ -73,7 +73,7 @@ pub(super) struct Window {
     buf: Vec<u8>,
     /// Latest position per hash.
     head: Vec<u16>,
-    /// Previous position with the same hash, per `position & mask`.
+    /// Previous position with the same hash, per `(position + ring) & mask`.
     prev: Vec<u16>,
     /// The window size, `2^w`: the largest distance allowed.
     wsize: usize,
@@ -161,8 +161,8 @@ impl Window {
         self.pos -= shift;
         self.floor = self.floor.saturating_sub(shift);
         self.ring = (self.ring + shift) & (self.wsize - 1);
-        // cap <= 65536 so every position and shift fits in u16 (a shift
-        // of exactly 65536 cannot happen: pos < cap).
+        // Positions are below cap <= 65536, and shift = pos - wsize <=
+        // cap - wsize <= 32768, so both fit in u16.
         let s = shift as u16;
         // Two plain loops (not a chained iterator) so both vectorise.
         for v in &mut self.head {
