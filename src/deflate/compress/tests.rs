@@ -451,3 +451,30 @@ fn ratio_ordering() {
     assert!(total(15, 9, true) <= total(15, 1, true));
     assert!(total(15, 6, true) < total(8, 6, true));
 }
+
+/// The ratio target: within 5% of miniz_oxide at the same level on JSON,
+/// for one large message and for small messages compressed alone.
+#[test]
+fn ratio_near_miniz() {
+    let big = json(11, 4000);
+    let small: Vec<Vec<u8>> = (0..200).map(|i| json(i, 1 + i as usize % 12)).collect();
+    for level in [1u8, 6, 9] {
+        let ours = message(&mut Compressor::new(15, level), &[&big]).len();
+        let theirs = miniz_oxide::deflate::compress_to_vec(&big, level).len();
+        assert!(
+            ours * 100 <= theirs * 105,
+            "level {level}: {ours} vs {theirs}"
+        );
+        let mut c = Compressor::new(15, level);
+        let (mut ours, mut theirs) = (0, 0);
+        for m in &small {
+            ours += message(&mut c, &[m]).len();
+            c.reset();
+            theirs += miniz_oxide::deflate::compress_to_vec(m, level).len();
+        }
+        assert!(
+            ours * 100 <= theirs * 105,
+            "level {level}, small: {ours} vs {theirs}"
+        );
+    }
+}
