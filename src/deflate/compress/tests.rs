@@ -319,6 +319,17 @@ fn hello_twice() {
     assert_eq!(reference(&first, 15, 0, &mut history), Ok(()));
     assert_eq!(reference(&second, 15, 0, &mut history), Ok(()));
     assert_eq!(history, b"HelloHello");
+    // The first is byte for byte the RFC's example; the second is one
+    // 5-byte match at distance 5, a byte shorter than the RFC's example
+    // (f2 00 11 00 00), which the reference decoder also accepts.
+    assert_eq!(first, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+    assert_eq!(second, [0x02, 0x13, 0x00, 0x00]);
+    let mut rfc = b"Hello".to_vec();
+    assert_eq!(
+        reference(&[0xf2, 0x00, 0x11, 0x00, 0x00], 15, 0, &mut rfc),
+        Ok(())
+    );
+    assert_eq!(rfc, b"HelloHello");
     assert!(
         second.len() < first.len() && second.len() <= 5,
         "{first:02x?} {second:02x?}"
