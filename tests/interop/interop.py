@@ -246,6 +246,7 @@ def their_client_case(impl, argv, paramset):
     rc, res, err = run_json(argv)
     problems = list(res.get("errors", []))
     detail = ""
+    eff = None
     try:
         eff = check_server_response(res.get("offer"), res.get("response"))
         detail = "offer %r -> response %r (%s)" % (res.get("offer"), res.get("response"),
@@ -271,6 +272,12 @@ def their_client_case(impl, argv, paramset):
             if wire * 4 > payload * 3:
                 problems.append("server frames not compressed: %d wire bytes for %d payload"
                                 % (wire, payload))
+    if eff is not None and res.get("repeat_wire") is not None:
+        p = check_takeover(res["repeat_wire"], eff["server_no_context_takeover"],
+                           eff["server_max_window_bits"], "wscore's server")
+        detail += "; repeated 3 KiB message: %s wire bytes" % "->".join(map(str, res["repeat_wire"]))
+        if p:
+            problems.append(p)
     # ws names the extensions it enabled.
     if "extensions" in res and res["extensions"] != NAME:
         problems.append("ws.extensions is %r" % res["extensions"])
@@ -279,6 +286,28 @@ def their_client_case(impl, argv, paramset):
     if rc not in (0, None) and not problems:
         problems.append("client exited with %s: %s" % (rc, err.strip()[-300:]))
     report(case, not problems, detail, problems)
+
+
+# A 3 KiB line sent twice, first thing: see check_takeover.
+REPEAT_LINE = "".join('{"n":%d,"name":"item-%d","tags":["red","green","blue"]}, ' % (i, i * 7)
+                      for i in range(60))[:3072]
+
+
+def check_takeover(sizes, nct, window, who):
+    """The same 3 KiB message twice, (first, second) wire sizes. With
+    context takeover and a window of 4 KiB or more the second copy must be
+    mostly back-references into the first; without context takeover it
+    cannot be. Returns a problem or None."""
+    if not sizes or None in sizes or len(sizes) != 2:
+        return "%s: no sizes for the repeated message (%r)" % (who, sizes)
+    first, second = sizes
+    if not nct and window >= 12 and second * 4 > first:
+        return ("%s: context takeover unused: the repeated 3 KiB message took %d bytes, "
+                "then %d" % (who, first, second))
+    if nct and second * 5 < first * 4:
+        return ("%s: no_context_takeover agreed, but the repeated message shrank "
+                "from %d to %d bytes" % (who, first, second))
+    return None
 
 
 def client_lines():
@@ -292,6 +321,8 @@ def client_lines():
                                                                 rng.randrange(10000)))
     big = "".join(records)
     lines = [
+        REPEAT_LINE,
+        REPEAT_LINE,  # see check_takeover
         "hello, websockets",
         "héllo wörld, ça va? Grüße — Ελληνικά, русский, 日本語, 한국어, emoji 🎉🦀",
         "",
@@ -392,6 +423,12 @@ def our_client_case(impl, server_argv, paramset, client_bin):
         want = EXPECTED_THEIR_RESPONSE[(impl, paramset)]
         if resp != want:
             problems.append("response params %s, expected %s" % (resp, want))
+        sizes = (info.get("client_sizes") or [])[:2]
+        detail += "; repeated 3 KiB line: %s wire bytes" % "->".join(map(str, sizes))
+        p = check_takeover(sizes, "client_no_context_takeover" in resp,
+                           int(resp.get("client_max_window_bits") or 15), "wscore's client")
+        if p:
+            problems.append(p)
     except HeaderError as e:
         problems.append(str(e))
     if "extensions" in info and info["extensions"] != NAME:

@@ -53,9 +53,14 @@ class TextPiece(bytes):
     """A fragment of a text message, as bytes (it may split a character)."""
 
 
+# The names of the repeated message (interop.py compares their sizes).
+REPEAT = ("text json 3KiB", "text json 3KiB again")
+
+
 def messages():
     rng = random.Random(7692)
     doc = json_like(100 * 1024, 1)
+    small = json_like(3 * 1024, 4)
     msgs = [
         ("text ascii", "hello, wscore"),
         ("text non-ascii", NON_ASCII),
@@ -64,6 +69,10 @@ def messages():
         ("text tiny", "a"),
         ("binary tiny", b"\x00"),
         ("binary 0..255", bytes(range(256))),
+        # A 3 KiB message twice: with context takeover and a window of 4 KiB
+        # or more, the second copy is a few back-references into the first.
+        (REPEAT[0], small),
+        (REPEAT[1], small),
         ("text json 100KiB", doc),
         # The same document again: with context takeover the second copy is
         # mostly back-references into the previous message.

@@ -24,7 +24,7 @@ from websockets.extensions.permessage_deflate import (
 )
 from websockets.sync.client import connect
 
-from messages import TextPiece, messages
+from messages import REPEAT, TextPiece, messages
 
 PARAMS = {
     "small-windows-no-takeover": dict(
@@ -50,13 +50,16 @@ class CountingDeflate(PerMessageDeflate):
         self.first_frames = 0
         self.rsv1_frames = 0
         self.wire_bytes = 0
+        self.sizes = []  # wire payload bytes per message, in order
 
     def decode(self, frame, *, max_size=None):
         if frame.opcode in DATA_OPCODES:
             self.first_frames += 1
             self.rsv1_frames += bool(frame.rsv1)
+            self.sizes.append(0)
         if frame.opcode in DATA_OPCODES or frame.opcode is Opcode.CONT:
             self.wire_bytes += len(frame.data)
+            self.sizes[-1] += len(frame.data)
         return super().decode(frame, max_size=max_size)
 
 
@@ -150,6 +153,9 @@ def main():
                 result["server_messages"] = ext.first_frames
                 result["server_compressed"] = ext.rsv1_frames
                 result["server_wire_bytes"] = ext.wire_bytes
+                # Echoes come in the order sent: single messages, then the burst.
+                order = [n for n, _ in single + burst]
+                result["repeat_wire"] = [ext.sizes[order.index(n)] for n in REPEAT]
             ws.close(1000)
             result["close"] = ws.protocol.close_rcvd.code if ws.protocol.close_rcvd else None
     except Exception as e:  # any failure is a test failure, reported by name

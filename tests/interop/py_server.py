@@ -48,6 +48,7 @@ class CountingDeflate(PerMessageDeflate):
         self.wire_bytes = 0
         self.payload_bytes = 0
         self.continuations_sent = 0
+        self.sizes = []  # wire payload bytes per client message, in order
 
     def encode(self, frame):
         # Shows that the long echoes really went out fragmented.
@@ -58,9 +59,11 @@ class CountingDeflate(PerMessageDeflate):
         if frame.opcode in DATA_OPCODES:
             self.first_frames += 1
             self.rsv1_frames += bool(frame.rsv1)
+            self.sizes.append(0)
         data = frame.opcode in DATA_OPCODES or frame.opcode is Opcode.CONT
         if data:
             self.wire_bytes += len(frame.data)
+            self.sizes[-1] += len(frame.data)
         out = super().decode(frame, max_size=max_size)
         if data:
             self.payload_bytes += len(out.data)
@@ -127,6 +130,7 @@ def handler(ws):
         info["client_wire_bytes"] = ext.wire_bytes
         info["client_payload_bytes"] = ext.payload_bytes
         info["continuations_sent"] = ext.continuations_sent
+        info["client_sizes"] = ext.sizes
     rcvd = ws.protocol.close_rcvd
     info["close"] = rcvd.code if rcvd else None
     print(json.dumps(info), flush=True)

@@ -10,7 +10,7 @@
 // negotiated parameters.
 
 import WebSocket from 'ws';
-import { messages, frameTap, describeMismatch, sendMessage } from './ws_common.mjs';
+import { messages, frameTap, describeMismatch, sendMessage, REPEAT } from './ws_common.mjs';
 
 const PARAMS = {
   // ws's own client defaults.
@@ -115,6 +115,9 @@ ws.on('open', async () => {
       result.server_messages = tap.messages;
       result.server_compressed = tap.compressed;
       result.server_wire_bytes = tap.wireBytes;
+      // Echoes come in the order sent: single messages, then the burst.
+      const order = single.concat(burst).map(([n]) => n);
+      result.repeat_wire = REPEAT.map((n) => tap.sizes[order.indexOf(n)]);
     }
   } catch (e) {
     result.errors.push(`${e.name}: ${e.message}`);

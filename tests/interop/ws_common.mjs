@@ -68,9 +68,13 @@ export function sendMessage(ws, payload) {
   return payload;
 }
 
+// The names of the repeated message (interop.py compares their sizes).
+export const REPEAT = ['text json 3KiB', 'text json 3KiB again'];
+
 // [name, payload]: a string is a text message, a Buffer a binary one.
 export function messages() {
   const doc = jsonLike(100 * 1024, 1);
+  const small = jsonLike(3 * 1024, 4);
   const msgs = [
     ['text ascii', 'hello, wscore'],
     ['text non-ascii', NON_ASCII],
@@ -79,6 +83,10 @@ export function messages() {
     ['text tiny', 'a'],
     ['binary tiny', Buffer.from([0])],
     ['binary 0..255', Buffer.from(Array.from({ length: 256 }, (_, i) => i))],
+    // A 3 KiB message twice: with context takeover and a window of 4 KiB or
+    // more, the second copy is a few back-references into the first.
+    [REPEAT[0], small],
+    [REPEAT[1], small],
     ['text json 100KiB', doc],
     // Again: with context takeover, mostly back-references.
     ['text json 100KiB again', doc],
@@ -106,7 +114,8 @@ export function messages() {
 // It parses headers only and skips payloads, so it works for both masked
 // (client to server) and unmasked frames.
 export function frameTap(socket) {
-  const stats = { messages: 0, compressed: 0, wireBytes: 0, tapErrors: 0 };
+  // sizes: wire payload bytes per message, in order.
+  const stats = { messages: 0, compressed: 0, wireBytes: 0, sizes: [] };
   let buf = Buffer.alloc(0);
   let skip = 0; // payload bytes of the current frame still to skip
   socket.on('data', (chunk) => {
@@ -137,8 +146,12 @@ export function frameTap(socket) {
       if (opcode === 1 || opcode === 2) {
         stats.messages++;
         if (b0 & 0x40) stats.compressed++;
+        stats.sizes.push(0);
       }
-      if (opcode <= 2) stats.wireBytes += len;
+      if (opcode <= 2) {
+        stats.wireBytes += len;
+        if (stats.sizes.length) stats.sizes[stats.sizes.length - 1] += len;
+      }
       buf = buf.subarray(off);
       skip = len;
     }

@@ -76,6 +76,7 @@ wss.on('connection', (ws, req) => {
     info.client_messages = tap.messages;
     info.client_compressed = tap.compressed;
     info.client_wire_bytes = tap.wireBytes;
+    info.client_sizes = tap.sizes;
     info.close = code;
     console.log(JSON.stringify(info));
   });
