@@ -27,7 +27,7 @@ ROLES="${WSCORE_AUTOBAHN_ROLES:-client server}"
 CASES="${WSCORE_AUTOBAHN_CASES:-*}"
 EXCLUDE="${WSCORE_AUTOBAHN_EXCLUDE-}"
 # 12.* and 13.* send 216,000 messages of up to 128 KiB per role; wstest
-# (one Python 2 process) takes most of ten minutes for them.
+# (one Python 2 process) needs about six minutes of CPU for them.
 RUN_TIMEOUT="${WSCORE_AUTOBAHN_TIMEOUT:-1800}"         # seconds, per role
 STARTUP_TIMEOUT="${WSCORE_AUTOBAHN_STARTUP_TIMEOUT:-30}" # seconds
 REPORT_DIR="${WSCORE_AUTOBAHN_REPORT_DIR:-$ROOT/target/autobahn}"
