@@ -98,12 +98,25 @@ def describe_mismatch(sent, got):
     return "%d bytes sent, %d echoed, first difference at byte %d" % (len(a), len(b), i)
 
 
+PONGS = []  # one per fragmented message, set when its ping is answered
+
+
+def with_ping(ws, pieces):
+    """The fragments, with a ping sent between the second and the third:
+    the server must answer it in the middle of a compressed message
+    (control frames may be interleaved, RFC 6455 section 5.4)."""
+    for i, piece in enumerate(pieces):
+        if i == 2:
+            PONGS.append(ws.ping(b"mid-message"))
+        yield piece
+
+
 def send(ws, payload):
     """Send one message; a list is one fragmented message. Returns what
     the echo must be."""
     if isinstance(payload, list):
         text = isinstance(payload[0], TextPiece)
-        ws.send(payload, text=text)
+        ws.send(with_ping(ws, payload), text=text)
         joined = b"".join(payload)
         return joined.decode() if text else joined
     ws.send(payload)
@@ -148,6 +161,10 @@ def main():
                 if got != payload or type(got) is not type(payload):
                     errors.append("%s: %s" % (name, describe_mismatch(payload, got)))
             result["messages"] = len(msgs)
+            answered = sum(p.wait(10) for p in PONGS)
+            result["pongs"] = answered
+            if answered != len(PONGS):
+                errors.append("%d of %d mid-message pings answered" % (answered, len(PONGS)))
             result["payload_bytes"] = sum(size(p) for _, p in msgs)
             if ext is not None:
                 result["server_messages"] = ext.first_frames

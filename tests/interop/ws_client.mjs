@@ -66,6 +66,10 @@ ws.on('upgrade', (res) => {
   tap = frameTap(res.socket);
 });
 ws.on('error', (e) => result.errors.push(`error: ${e.message}`));
+result.pongs = 0;
+ws.on('pong', (data) => {
+  if (data.toString() === 'mid-message') result.pongs++;
+});
 
 // Echoes arrive in order; each waiter takes the next one.
 const inbox = [];
@@ -108,6 +112,12 @@ ws.on('open', async () => {
     for (const [, payload] of burst) ws.send(payload, { binary: Buffer.isBuffer(payload) });
     for (const [name, payload] of burst) check(name, payload, await next());
     result.messages = msgs.length;
+    // One ping inside each fragmented message; the pongs came before their
+    // echoes (they were answered before the message was complete).
+    const expected = msgs.filter(([, p]) => p && p.fragments).length;
+    if (result.pongs !== expected) {
+      result.errors.push(`${result.pongs} pongs to the mid-message pings, expected ${expected}`);
+    }
     result.payload_bytes = msgs.reduce((n, [, p]) => n + (p.fragments
       ? p.fragments.reduce((m, f) => m + f.length, 0)
       : Buffer.isBuffer(p) ? p.length : Buffer.byteLength(p)), 0);

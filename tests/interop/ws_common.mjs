@@ -60,7 +60,13 @@ function fragments(buf, n, binary) {
 export function sendMessage(ws, payload) {
   if (payload && payload.fragments) {
     const { fragments: pieces, binary } = payload;
-    pieces.forEach((p, i) => ws.send(p, { binary, fin: i === pieces.length - 1 }));
+    pieces.forEach((p, i) => {
+      // A ping between two fragments: the server must answer it in the
+      // middle of a compressed message (control frames are never
+      // compressed and may be interleaved, RFC 6455 section 5.4).
+      if (i === 2) ws.ping(Buffer.from('mid-message'));
+      ws.send(p, { binary, fin: i === pieces.length - 1 });
+    });
     const joined = Buffer.concat(pieces);
     return binary ? joined : joined.toString('utf8');
   }
