@@ -76,6 +76,9 @@ impl Receiver {
         loop {
             let avail = self.available();
             if avail == 0 {
+                // An empty frame (or its end) is over now: `skip` is what
+                // marks a frame done, and with no payload it never ran.
+                self.skip(0);
                 return Ok(true);
             }
             let n = avail.min(STACK_STEP);
