@@ -89,6 +89,70 @@ fn receive(p: &DeflateParams, streaming: bool, wire: &[u8]) -> Vec<Ev> {
     whole(events(&mut client))
 }
 
+// ---- history inside one message, without context takeover ----
+
+/// The peer resets its context between messages (server_no_context_takeover)
+/// but of course refers back within a message: the second fragment repeats
+/// the first, so it is one long match into the first fragment's bytes.
+/// Whole mode keeps the message whole; streaming mode hands the first
+/// fragment out as a piece, and must still keep it as history.
+#[test]
+fn no_context_takeover_streaming_keeps_history_within_a_fragmented_message() {
+    let data = noise(1000, 1);
+    let mut enc = Enc::new();
+    let mut wire = server_frame(0x42, &enc.sync(&data)); // RSV1, binary, not fin
+    wire.extend(server_frame(0x80, &enc.last(&data))); // continuation, fin
+    let want = [Ev::Binary([&data[..], &data[..]].concat())];
+    for p in [params(true, false, 15, 15), params(true, true, 15, 15)] {
+        for streaming in [false, true] {
+            assert_eq!(receive(&p, streaming, &wire), want, "{p:?} streaming {streaming}");
+        }
+    }
+}
+
+/// The same within one frame: a message over one 64 KiB piece whose
+/// matches reach back across the piece boundary.
+#[test]
+fn no_context_takeover_streaming_keeps_history_across_a_piece_boundary() {
+    let unit = noise(20_000, 2);
+    let data = unit.repeat(5); // 100 KB: matches 20 KB back, past 64 KiB
+    let wire = server_frame(0xc2, &Enc::new().last(&data));
+    assert!(wire.len() < 30_000);
+    let p = params(true, false, 15, 15);
+    for streaming in [false, true] {
+        assert_eq!(
+            receive(&p, streaming, &wire),
+            [Ev::Binary(data.clone())],
+            "streaming {streaming}"
+        );
+    }
+}
+
+/// A peer that agreed on an 8-bit window and then uses 15 (a violation)
+/// in a message longer than one streamed piece: its matches are cut at
+/// the piece boundary and the inflater's history slid to 256 bytes in
+/// between. Whatever we answer (the data, or 1007), we must not panic.
+#[test]
+fn a_peer_exceeding_its_window_across_a_piece_boundary_does_not_panic() {
+    let unit = noise(1000, 3);
+    let data = unit.repeat(100);
+    let wire = server_frame(0xc2, &Enc::new().last(&data));
+    for p in [params(false, false, 8, 15), params(true, false, 8, 15)] {
+        for streaming in [false, true] {
+            let evs = receive(&p, streaming, &wire);
+            assert!(
+                evs == [Ev::Binary(data.clone())]
+                    || evs
+                        == [Ev::Closed(ClosedReason::ProtocolError(
+                            ProtocolError::InvalidCompressedData
+                        ))],
+                "{p:?} streaming {streaming}: {} events",
+                evs.len()
+            );
+        }
+    }
+}
+
 // ---- empty frames ----
 
 /// A compressed message whose last frame is empty (a sender that flushes
