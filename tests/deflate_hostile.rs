@@ -6,7 +6,7 @@
 mod common;
 
 use common::deflate::{connections, params};
-use common::{Ev, cfg, events, server_frame, t, transmit};
+use common::{Ev, cfg, events, server_frame, t};
 use miniz_oxide::deflate::core::{
     CompressorOxide, TDEFLFlush, TDEFLStatus, compress, create_comp_flags_from_zip_params,
 };
@@ -182,3 +182,282 @@ fn an_empty_final_frame_of_a_compressed_message_ends_it() {
     }
 }
 
+
+// ---- no context takeover, as agreed, on the receive side ----
+
+/// Section 7.2.3.2's second message refers to the first. After agreeing
+/// on server_no_context_takeover the server may not do that: our
+/// inflater starts each message with no history, so it is 1007, whatever
+/// the mode and however the bytes arrive.
+#[test]
+fn a_peer_referring_to_a_previous_message_after_no_context_takeover_gets_1007() {
+    let wire = [
+        0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, // "Hello"
+        0xc1, 0x05, 0xf2, 0x00, 0x11, 0x00, 0x00, // one match into it
+    ];
+    for streaming in [false, true] {
+        for bytewise in [false, true] {
+            let mut client = client_with(&params(true, false, 15, 15), streaming);
+            if bytewise {
+                for b in wire {
+                    client.handle_input(t(0), &[b]);
+                }
+            } else {
+                client.handle_input(t(0), &wire);
+            }
+            assert_eq!(
+                whole(events(&mut client)),
+                [
+                    Ev::Text("Hello".into()),
+                    Ev::Closed(ClosedReason::ProtocolError(
+                        ProtocolError::InvalidCompressedData
+                    ))
+                ],
+                "streaming {streaming} bytewise {bytewise}"
+            );
+        }
+    }
+    // With context takeover it is fine (section 7.2.3.2), in every mode.
+    for streaming in [false, true] {
+        let mut client = client_with(&DeflateParams::default(), streaming);
+        for b in wire {
+            client.handle_input(t(0), &[b]);
+        }
+        assert_eq!(
+            whole(events(&mut client)),
+            [Ev::Text("Hello".into()), Ev::Text("Hello".into())]
+        );
+    }
+}
+
+// ---- text cut by pieces ----
+
+/// Streaming text over many 64 KiB pieces, each cut somewhere inside a
+/// multi-byte character, fed whole and in odd chunks: the pieces are
+/// valid `str`s that join into the text. Then the same text with one
+/// byte broken at the end (valid in every piece but the last) is 1007.
+#[test]
+fn streamed_compressed_text_is_cut_only_between_characters() {
+    let text = "é€😀a".repeat(40_000); // 400 KB, 1 to 4 byte characters
+    let mut enc = Enc::new();
+    let wire = server_frame(0xc1, &enc.last(text.as_bytes()));
+    let mut bad = text.clone().into_bytes();
+    *bad.last_mut().unwrap() = 0xff;
+    let bad_wire = server_frame(0xc1, &Enc::new().last(&bad));
+    for chunk in [usize::MAX, 1, 777] {
+        let mut client = client_with(&DeflateParams::default(), true);
+        let mut evs = Vec::new();
+        for c in wire.chunks(chunk.min(wire.len())) {
+            client.handle_input(t(0), c);
+            evs.extend(events(&mut client));
+        }
+        assert!(evs.len() > 6, "{} events", evs.len());
+        assert_eq!(whole(evs), [Ev::Text(text.clone())], "chunk {chunk}");
+        let mut client = client_with(&DeflateParams::default(), true);
+        let mut evs = Vec::new();
+        for c in bad_wire.chunks(chunk.min(bad_wire.len())) {
+            client.handle_input(t(0), c);
+            evs.extend(events(&mut client));
+        }
+        assert_eq!(
+            evs.last(),
+            Some(&Ev::Closed(ClosedReason::ProtocolError(ProtocolError::InvalidUtf8))),
+            "chunk {chunk}"
+        );
+        assert!(evs.iter().all(|e| !matches!(e, Ev::TextFragment(_, true))));
+    }
+}
+
+// ---- the RFC's examples in streaming mode, a byte at a time ----
+
+#[test]
+fn rfc_7692_examples_streamed_a_byte_at_a_time() {
+    let cases: [&[u8]; 5] = [
+        &[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+        &[0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00],
+        &[0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00],
+        &[0xc1, 0x08, 0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00],
+        &[
+            0xc1, 0x0d, 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07,
+            0x00,
+        ],
+    ];
+    for wire in cases {
+        let mut client = client_with(&DeflateParams::default(), true);
+        let mut evs = Vec::new();
+        for _ in 0..2 {
+            for b in wire {
+                client.handle_input(t(0), &[*b]);
+                evs.extend(events(&mut client));
+            }
+        }
+        assert_eq!(
+            whole(evs),
+            [Ev::Text("Hello".into()), Ev::Text("Hello".into())],
+            "{wire:02x?}"
+        );
+    }
+}
+
+// ---- the limit with history, over many frames ----
+
+/// A message at the limit spread over many small frames, after earlier
+/// messages filled the history, and its first back-reference reaching
+/// into them: exactly the limit passes, one byte more is 1009, in both
+/// modes; and limit 0 takes only empty messages.
+#[test]
+fn the_limit_holds_over_many_frames_with_history() {
+    let history = noise(5000, 4);
+    for limit in [0usize, 1, 3000, 70_000] {
+        for (len, ok) in [(limit, true), (limit + 1, false)] {
+            for streaming in [false, true] {
+                let mut enc = Enc::new();
+                let mut wire = Vec::new();
+                // Two earlier messages, each within the limit when it is
+                // not 0 (then empty).
+                let h = &history[..limit.min(history.len())];
+                for _ in 0..2 {
+                    wire.extend(server_frame(0xc2, &enc.last(h)));
+                }
+                let data: Vec<u8> = h.iter().copied().cycle().take(len).collect();
+                let data = if h.is_empty() { vec![9; len] } else { data };
+                let payload = enc.last(&data);
+                let mut frames = payload.chunks(3).peekable();
+                let mut b0 = 0x42;
+                while let Some(c) = frames.next() {
+                    let fin = if frames.peek().is_none() { 0x80 } else { 0 };
+                    wire.extend(server_frame(b0 | fin, c));
+                    b0 = 0x00;
+                }
+                let conf = cfg(|c| {
+                    c.streaming = streaming;
+                    c.max_message_size = limit as u64;
+                });
+                let mut client = connections(&DeflateParams::default(), &conf, &Config::default()).0;
+                client.handle_input(t(0), &wire);
+                let evs = whole(events(&mut client));
+                let want_h = Ev::Binary(h.to_vec());
+                if ok {
+                    assert_eq!(evs, [want_h.clone(), want_h, Ev::Binary(data)], "{limit} {streaming}");
+                } else {
+                    assert_eq!(
+                        evs.last(),
+                        Some(&Ev::Closed(ClosedReason::ProtocolError(
+                            ProtocolError::MessageTooLarge
+                        ))),
+                        "{limit} {streaming}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+// ---- send side ----
+
+/// A compressed message sent in pieces (RSV1 on its first frame only),
+/// with Pings, a whole compressed message and an uncompressed one around
+/// it, decoded by the peer in both modes and any chunking; then a
+/// fragmented compressed message cut short by our Close: the peer sees its
+/// pieces (streaming) and the Close, never a 1002 or 1007.
+#[test]
+fn fragmented_compressed_sends_decode_and_a_close_may_cut_them() {
+    for streaming in [false, true] {
+        for chunking in [common::Chunking::Whole, common::Chunking::Bytewise] {
+            let conf = cfg(|c| {
+                c.streaming = streaming;
+                c.fragment_size = Some(5);
+            });
+            let mut p = common::deflate::pair(&params(false, true, 15, 9), &conf, &conf);
+            p.chunking = chunking.clone();
+            p.client.send_text("before, compressed and cut by fragment_size").unwrap();
+            p.client.begin_message(wscore::MessageKind::Text).unwrap();
+            p.client.send_fragment("caf".as_bytes(), false).unwrap();
+            p.client.send_ping(b"x").unwrap();
+            p.client.send_fragment(&[0xc3], false).unwrap(); // half of 'é'
+            p.client.send_fragment(&[0xa9], false).unwrap();
+            p.client.send_fragment(b"", false).unwrap();
+            p.client.send_fragment(b" au lait", true).unwrap();
+            p.client
+                .send_uncompressed(wscore::MessageKind::Binary, b"plain")
+                .unwrap();
+            p.client.begin_message(wscore::MessageKind::Binary).unwrap();
+            p.client.send_fragment(b"never finished", false).unwrap();
+            p.client.close(wscore::CloseCode::NORMAL, "bye").unwrap();
+            p.drive();
+            let frames = common::parse_wire(&p.client_wire);
+            let rsv1: Vec<(u8, bool)> = frames
+                .iter()
+                .map(|(h, _)| (h.opcode.as_u8(), h.rsv1))
+                .collect();
+            // RSV1 on each first frame of a compressed message only:
+            // continuations and control frames never, "plain" not.
+            let firsts: Vec<(u8, bool)> =
+                rsv1.iter().copied().filter(|&(op, _)| op == 1 || op == 2).collect();
+            assert_eq!(firsts, [(1, true), (1, true), (2, false), (2, true)]);
+            assert!(
+                rsv1.iter().all(|&(op, r)| !r || op == 1 || op == 2),
+                "{rsv1:?}"
+            );
+            let evs = p.take_server_events();
+            let mut joined = whole(evs.clone());
+            // The unfinished message's pieces, if streamed, stay unjoined.
+            joined.retain(|e| !matches!(e, Ev::BinaryFragment(..)));
+            assert_eq!(
+                joined,
+                [
+                    Ev::Text("before, compressed and cut by fragment_size".into()),
+                    Ev::Ping(b"x".to_vec()),
+                    Ev::Text("café au lait".into()),
+                    Ev::Binary(b"plain".to_vec()),
+                    Ev::Close(1000, "bye".into()),
+                    Ev::Closed(ClosedReason::Clean {
+                        code: wscore::CloseCode::NORMAL
+                    }),
+                ],
+                "streaming {streaming} {chunking:?}: {evs:?}"
+            );
+        }
+    }
+}
+
+// ---- release_buffers between and inside messages ----
+
+/// `release_buffers` after every event, in the middle of a streamed
+/// compressed message and between messages, with and without context
+/// takeover: nothing the next bytes need is freed.
+#[test]
+fn release_buffers_anywhere_loses_nothing() {
+    let unit = noise(3000, 5);
+    let big = unit.repeat(40); // 120 KB: two pieces and a bit
+    for p in [params(true, false, 15, 15), params(false, false, 15, 15), params(true, true, 9, 9)] {
+        for streaming in [false, true] {
+            let mut enc = Enc::new();
+            let mut wire = Vec::new();
+            for _ in 0..3 {
+                let payload = enc.last(&big);
+                let half = payload.len() / 2;
+                wire.extend(server_frame(0x42, &payload[..half]));
+                wire.extend(server_frame(0x80, &payload[half..]));
+                if p.server_no_context_takeover {
+                    enc = Enc::new();
+                }
+            }
+            let mut client = client_with(&p, streaming);
+            let mut evs = Vec::new();
+            for c in wire.chunks(1000) {
+                client.handle_input(t(0), c);
+                while let Some(e) = client.poll_event() {
+                    evs.push(Ev::from_event(e));
+                    client.release_buffers();
+                }
+                client.release_buffers();
+            }
+            assert_eq!(
+                whole(evs),
+                vec![Ev::Binary(big.clone()); 3],
+                "{p:?} streaming {streaming}"
+            );
+        }
+    }
+}
