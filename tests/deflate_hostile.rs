@@ -461,3 +461,52 @@ fn release_buffers_anywhere_loses_nothing() {
         }
     }
 }
+
+// ---- linear work ----
+
+/// Compressed input arriving in small reads, with context takeover (the
+/// inflater keeps a 32 KiB window behind what it hands out): the bytes
+/// the inflater moves to keep its history must stay within a constant
+/// factor of the input and output, whatever the read size, as for the
+/// input buffer (tests/linear_work.rs). With a message limit just under
+/// 64 KiB the inflater's buffer settles just over `retain + 2 windows`,
+/// where it used to slide the whole window down on every `poll_event`:
+/// 32 KiB moved per read (4.6 GB for 230 KB read a byte at a time).
+#[test]
+fn the_inflater_moves_history_a_bounded_number_of_times() {
+    for limit in [50_000usize, 60_000, 16 << 20] {
+        let n = limit.min(100_000);
+        let mut enc = Enc::new();
+        let mut wire = Vec::new();
+        for (len, seed) in [(40_000, 1), (n, 2), (n, 3), (n, 4)] {
+            wire.extend(server_frame(0xc2, &enc.last(&noise(len, seed))));
+        }
+        for streaming in [false, true] {
+            for read in [1usize, 100, 10_000] {
+                let conf = cfg(|c| {
+                    c.streaming = streaming;
+                    c.max_message_size = limit as u64;
+                });
+                let mut client = connections(&DeflateParams::default(), &conf, &Config::default()).0;
+                let mut delivered = 0usize;
+                for c in wire.chunks(read) {
+                    client.handle_input(t(0), c);
+                    while let Some(e) = client.poll_event() {
+                        if let wscore::Event::Binary(b)
+                        | wscore::Event::BinaryFragment { data: b, .. } = e
+                        {
+                            delivered += b.len();
+                        }
+                    }
+                }
+                assert_eq!(delivered, 40_000 + 3 * n);
+                let moved = client.bytes_moved();
+                assert!(
+                    moved <= 3 * (wire.len() + delivered) as u64,
+                    "limit {limit}, streaming {streaming}, reads of {read}: \
+                     {moved} bytes moved for {delivered}"
+                );
+            }
+        }
+    }
+}

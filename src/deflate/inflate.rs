@@ -73,6 +73,9 @@ pub(crate) struct Inflater {
     produced: u64,
     /// A message was begun and not finished.
     in_message: bool,
+    /// Bytes moved inside `out` by slides so far, for the linear-work
+    /// bound (`Connection::bytes_moved`).
+    moved: u64,
 }
 
 impl core::fmt::Debug for Inflater {
@@ -100,6 +103,7 @@ impl Inflater {
             stream_done: false,
             produced: 0,
             in_message: false,
+            moved: 0,
         }
     }
 
@@ -281,6 +285,7 @@ impl Inflater {
     }
 
     fn slide(&mut self, drop: usize) {
+        self.moved += (self.pos - drop) as u64;
         self.out.copy_within(drop..self.pos, 0);
         self.start -= drop;
         self.pos -= drop;
@@ -294,7 +299,14 @@ impl Inflater {
         if drop == self.pos {
             self.start = 0;
             self.pos = 0;
-        } else if self.out.len() > retain.saturating_add(2 * self.window) && drop > 0 {
+        } else if self.out.len() > retain.saturating_add(2 * self.window)
+            && drop > 0
+            && drop >= self.pos - drop
+        {
+            // Only when it frees at least what it moves: a slide of the
+            // whole window for each few bytes inflated would make the
+            // work per byte the window's size (small reads, a buffer
+            // just over this bound).
             self.slide(drop);
         }
         let needed = self.pos.max(retain);
@@ -314,6 +326,11 @@ impl Inflater {
             self.pos = 0;
             self.state = None;
         }
+    }
+
+    /// Bytes moved inside the output buffer so far.
+    pub(crate) fn bytes_moved(&self) -> u64 {
+        self.moved
     }
 
     /// Heap bytes held.
