@@ -105,7 +105,11 @@ fn no_context_takeover_streaming_keeps_history_within_a_fragmented_message() {
     let want = [Ev::Binary([&data[..], &data[..]].concat())];
     for p in [params(true, false, 15, 15), params(true, true, 15, 15)] {
         for streaming in [false, true] {
-            assert_eq!(receive(&p, streaming, &wire), want, "{p:?} streaming {streaming}");
+            assert_eq!(
+                receive(&p, streaming, &wire),
+                want,
+                "{p:?} streaming {streaming}"
+            );
         }
     }
 }
@@ -181,7 +185,6 @@ fn an_empty_final_frame_of_a_compressed_message_ends_it() {
         );
     }
 }
-
 
 // ---- no context takeover, as agreed, on the receive side ----
 
@@ -261,7 +264,9 @@ fn streamed_compressed_text_is_cut_only_between_characters() {
         }
         assert_eq!(
             evs.last(),
-            Some(&Ev::Closed(ClosedReason::ProtocolError(ProtocolError::InvalidUtf8))),
+            Some(&Ev::Closed(ClosedReason::ProtocolError(
+                ProtocolError::InvalidUtf8
+            ))),
             "chunk {chunk}"
         );
         assert!(evs.iter().all(|e| !matches!(e, Ev::TextFragment(_, true))));
@@ -274,8 +279,12 @@ fn streamed_compressed_text_is_cut_only_between_characters() {
 fn rfc_7692_examples_streamed_a_byte_at_a_time() {
     let cases: [&[u8]; 5] = [
         &[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
-        &[0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00],
-        &[0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00],
+        &[
+            0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00,
+        ],
+        &[
+            0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+        ],
         &[0xc1, 0x08, 0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00],
         &[
             0xc1, 0x0d, 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07,
@@ -333,12 +342,17 @@ fn the_limit_holds_over_many_frames_with_history() {
                     c.streaming = streaming;
                     c.max_message_size = limit as u64;
                 });
-                let mut client = connections(&DeflateParams::default(), &conf, &Config::default()).0;
+                let mut client =
+                    connections(&DeflateParams::default(), &conf, &Config::default()).0;
                 client.handle_input(t(0), &wire);
                 let evs = whole(events(&mut client));
                 let want_h = Ev::Binary(h.to_vec());
                 if ok {
-                    assert_eq!(evs, [want_h.clone(), want_h, Ev::Binary(data)], "{limit} {streaming}");
+                    assert_eq!(
+                        evs,
+                        [want_h.clone(), want_h, Ev::Binary(data)],
+                        "{limit} {streaming}"
+                    );
                 } else {
                     assert_eq!(
                         evs.last(),
@@ -370,7 +384,9 @@ fn fragmented_compressed_sends_decode_and_a_close_may_cut_them() {
             });
             let mut p = common::deflate::pair(&params(false, true, 15, 9), &conf, &conf);
             p.chunking = chunking.clone();
-            p.client.send_text("before, compressed and cut by fragment_size").unwrap();
+            p.client
+                .send_text("before, compressed and cut by fragment_size")
+                .unwrap();
             p.client.begin_message(wscore::MessageKind::Text).unwrap();
             p.client.send_fragment("caf".as_bytes(), false).unwrap();
             p.client.send_ping(b"x").unwrap();
@@ -392,8 +408,11 @@ fn fragmented_compressed_sends_decode_and_a_close_may_cut_them() {
                 .collect();
             // RSV1 on each first frame of a compressed message only:
             // continuations and control frames never, "plain" not.
-            let firsts: Vec<(u8, bool)> =
-                rsv1.iter().copied().filter(|&(op, _)| op == 1 || op == 2).collect();
+            let firsts: Vec<(u8, bool)> = rsv1
+                .iter()
+                .copied()
+                .filter(|&(op, _)| op == 1 || op == 2)
+                .collect();
             assert_eq!(firsts, [(1, true), (1, true), (2, false), (2, true)]);
             assert!(
                 rsv1.iter().all(|&(op, r)| !r || op == 1 || op == 2),
@@ -430,7 +449,11 @@ fn fragmented_compressed_sends_decode_and_a_close_may_cut_them() {
 fn release_buffers_anywhere_loses_nothing() {
     let unit = noise(3000, 5);
     let big = unit.repeat(40); // 120 KB: two pieces and a bit
-    for p in [params(true, false, 15, 15), params(false, false, 15, 15), params(true, true, 9, 9)] {
+    for p in [
+        params(true, false, 15, 15),
+        params(false, false, 15, 15),
+        params(true, true, 9, 9),
+    ] {
         for streaming in [false, true] {
             let mut enc = Enc::new();
             let mut wire = Vec::new();
@@ -487,7 +510,8 @@ fn the_inflater_moves_history_a_bounded_number_of_times() {
                     c.streaming = streaming;
                     c.max_message_size = limit as u64;
                 });
-                let mut client = connections(&DeflateParams::default(), &conf, &Config::default()).0;
+                let mut client =
+                    connections(&DeflateParams::default(), &conf, &Config::default()).0;
                 let mut delivered = 0usize;
                 for c in wire.chunks(read) {
                     client.handle_input(t(0), c);
