@@ -534,3 +534,87 @@ fn the_inflater_moves_history_a_bounded_number_of_times() {
         }
     }
 }
+
+// ---- framing ----
+
+/// Inside a compressed fragmented message, after a Ping: a new data frame
+/// with RSV1 is a new message where a continuation must come (1002,
+/// RFC 6455 section 5.4), RSV1 on the continuation is 1002 (RFC 7692
+/// section 6.1), and a plain continuation finishes the message.
+#[test]
+fn frames_inside_a_compressed_fragmented_message() {
+    let first = server_frame(0x41, &[0xf2, 0x48, 0xcd]);
+    let ping = server_frame(0x89, b"p");
+    let fail = |e| {
+        vec![
+            Ev::Ping(b"p".to_vec()),
+            Ev::Closed(ClosedReason::ProtocolError(e)),
+        ]
+    };
+    let cases: [(Vec<u8>, Vec<Ev>); 3] = [
+        (
+            server_frame(0xc1, &[0xc9, 0xc9, 0x07, 0x00]),
+            fail(ProtocolError::ExpectedContinuation),
+        ),
+        (
+            server_frame(0xc0, &[0xc9, 0xc9, 0x07, 0x00]),
+            fail(ProtocolError::ReservedBits),
+        ),
+        (
+            server_frame(0x80, &[0xc9, 0xc9, 0x07, 0x00]),
+            vec![Ev::Ping(b"p".to_vec()), Ev::Text("Hello".into())],
+        ),
+    ];
+    for (next, want) in cases {
+        for streaming in [false, true] {
+            let wire = [&first[..], &ping, &next].concat();
+            let mut evs = receive(&DeflateParams::default(), streaming, &wire);
+            // Streaming may hand out "He" before the Ping.
+            if streaming {
+                evs.retain(|e| !matches!(e, Ev::TextFragment(..)));
+                let mut want = want.clone();
+                want.retain(|e| !matches!(e, Ev::Text(_)));
+                let got: Vec<Ev> = evs
+                    .into_iter()
+                    .filter(|e| !matches!(e, Ev::Text(_)))
+                    .collect();
+                assert_eq!(got, want, "{next:02x?}");
+            } else {
+                assert_eq!(evs, want, "{next:02x?}");
+            }
+        }
+    }
+}
+
+// ---- a message that does not end on a block boundary ----
+
+/// Finding, not fixed here: a sender that leaves the sync flush's
+/// `00 00 ff ff` on its message (RFC 7692 section 7.2.1 has it removed)
+/// leaves our decoder, once the tail is appended again, inside the header
+/// of a stored block; with context takeover the next message's bytes are
+/// then read as that block's LEN/NLEN and raw contents: an empty binary
+/// message arrives as `00 00 ff ff`, and the 65 280-byte "stored block"
+/// swallows the messages after it as raw bytes, silently. A message whose
+/// data (plus the tail) does not end on a block boundary (or after a
+/// BFINAL block) is not what section 7.2.1 produces; failing it with 1007
+/// would stop the corruption. Needs miniz_oxide's `block-boundary`
+/// feature to see the decoder's state.
+#[test]
+#[ignore = "finding: a message not ending on a block boundary desynchronizes the next ones"]
+fn a_message_not_ending_on_a_block_boundary_is_1007() {
+    let mut wire = server_frame(
+        0xc1,
+        &[
+            0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff,
+        ],
+    );
+    wire.extend(server_frame(0xc2, &[0x00])); // an empty message
+    let evs = receive(&DeflateParams::default(), false, &wire);
+    assert_ne!(evs.get(1), Some(&Ev::Binary(vec![0, 0, 0xff, 0xff])));
+    assert_eq!(
+        evs.last(),
+        Some(&Ev::Closed(ClosedReason::ProtocolError(
+            ProtocolError::InvalidCompressedData
+        )))
+    );
+}
