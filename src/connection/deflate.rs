@@ -175,7 +175,7 @@ mod without {
     }
 
     impl Inflater {
-        pub(crate) fn settle(&mut self, _: usize) {
+        pub(crate) fn settle(&mut self, _: usize, _: bool) {
             match *self {}
         }
         pub(crate) fn begin(&mut self, _: usize) {

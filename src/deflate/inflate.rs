@@ -110,7 +110,7 @@ impl Inflater {
     /// Start a new message.
     pub(crate) fn begin(&mut self, retain: usize) {
         self.produced = 0;
-        self.settle(retain);
+        self.settle(retain, false);
         self.in_message = true;
         match &mut self.state {
             None => self.state = Some(Box::default()),
@@ -294,7 +294,12 @@ impl Inflater {
     /// After a message or piece was handed out: start over at the front
     /// when nothing needs keeping, and give back a buffer that grew for a
     /// large message, down to `retain` plus the history it must keep.
-    pub(crate) fn settle(&mut self, retain: usize) {
+    ///
+    /// Not while a message is in progress (`mid_message`): a whole-mode
+    /// message's buffer is about twice what it holds (it grows
+    /// geometrically), so cutting it back to what it holds on every call
+    /// would copy the message so far once per read, and grow it again.
+    pub(crate) fn settle(&mut self, retain: usize, mid_message: bool) {
         let drop = self.droppable();
         if drop == self.pos {
             self.start = 0;
@@ -310,7 +315,7 @@ impl Inflater {
             self.slide(drop);
         }
         let needed = self.pos.max(retain);
-        if self.out.len() > needed.saturating_add(2 * self.window) {
+        if !mid_message && self.out.len() > needed.saturating_add(2 * self.window) {
             self.out.truncate(needed);
             self.out.shrink_to(needed);
         }
