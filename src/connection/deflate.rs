@@ -53,6 +53,11 @@ mod with {
             (&mut self.inflater, &mut self.tx)
         }
 
+        /// Bytes the inflater moved inside its buffer so far.
+        pub(crate) fn bytes_moved(&self) -> u64 {
+            self.inflater.bytes_moved()
+        }
+
         /// Heap bytes held by the box and what it owns.
         pub(crate) fn heap_usage(&self) -> usize {
             core::mem::size_of::<Deflate>()
@@ -64,10 +69,12 @@ mod with {
         /// Free what an idle connection need not keep: everything but
         /// the history a kept context needs. `receiving` says a compressed
         /// message is half received, so the inflater's state is needed.
-        pub(crate) fn release(&mut self, receiving: bool) {
+        /// `closed`: our Close went out, so nothing will be compressed
+        /// again, whatever the context rules.
+        pub(crate) fn release(&mut self, receiving: bool, closed: bool) {
             self.inflater.release(!receiving);
             self.tx.scratch = Vec::new();
-            if self.tx.reset && !self.tx.fragments {
+            if closed || (self.tx.reset && !self.tx.fragments) {
                 self.tx.compressor.release();
             }
         }
@@ -133,7 +140,10 @@ mod without {
         pub(crate) fn heap_usage(&self) -> usize {
             match *self {}
         }
-        pub(crate) fn release(&mut self, _: bool) {
+        pub(crate) fn bytes_moved(&self) -> u64 {
+            match *self {}
+        }
+        pub(crate) fn release(&mut self, _: bool, _: bool) {
             match *self {}
         }
     }
@@ -167,7 +177,7 @@ mod without {
     }
 
     impl Inflater {
-        pub(crate) fn settle(&mut self, _: usize) {
+        pub(crate) fn settle(&mut self, _: usize, _: bool) {
             match *self {}
         }
         pub(crate) fn begin(&mut self, _: usize) {
