@@ -1,0 +1,303 @@
+//! W5: chat-like JSON round trips with permessage-deflate (RFC 7692), wscore
+//! against the Rust peer crates that implement it (soketto, ratchet) and the
+//! raw deflate backend they use, in memory and in one process.
+//!
+//! `cargo bench -p wscore-benches --bench deflate` prints a markdown table
+//! (see the W5 section of `BENCHMARKS.md`). The corpus is built before any
+//! timing. A round trip is: the client sends a message (compress, frame,
+//! mask), the server receives it (parse, unmask, inflate) and echoes it
+//! (compress, frame), the client receives the echo (inflate); both receipts
+//! are compared with the message byte for byte, inside the timed region, and
+//! a mismatch panics. Each implementation keeps one connected pair for the
+//! whole run (context takeover carries on across runs). Runs are
+//! interleaved: one untimed warm-up per implementation, then rep 1 of every
+//! implementation, rep 2 of every implementation, and so on; cells give the
+//! median with min and max.
+//!
+//! `DEFLATE_REPS=n` (default 7) and `DEFLATE_PASSES=n` (corpus passes per
+//! run, default 3) change the load; `DEFLATE_VERBOSE=1` prints every run.
+
+mod corpus;
+mod duplex;
+mod ratchet_drv;
+mod raw;
+mod soketto_drv;
+mod wscore_drv;
+
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Runtime;
+use wscore::Config;
+use wscore::deflate::DeflateConfig;
+
+const MESSAGES: usize = 1000;
+const SEED: u64 = 0x5745_4253_4F43_4B35; // "WEBSOCK5"
+
+/// Bytes that crossed the wire in one run, each way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wire {
+    pub c2s: u64,
+    pub s2c: u64,
+}
+
+/// One implementation: a label, how it is set up (for the table), whether
+/// it is expected to compress, and one timed run (`passes` corpus passes).
+struct Case<'a> {
+    name: &'static str,
+    settings: String,
+    peer: bool,
+    compresses: bool,
+    run: Box<dyn FnMut() -> Wire + 'a>,
+}
+
+#[derive(Clone, Copy)]
+struct Stats {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+/// Rate (`per_run` units per second) over the runs' times.
+fn stats(times: &mut [Duration], per_run: f64) -> Stats {
+    times.sort();
+    let rate = |d: Duration| per_run / d.as_secs_f64();
+    Stats {
+        median: rate(times[times.len() / 2]),
+        min: rate(times[times.len() - 1]),
+        max: rate(times[0]),
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v} is not a count")),
+        Err(_) => default,
+    }
+}
+
+struct Result {
+    stats: Stats,
+    wire: Wire,
+}
+
+/// Warm up each case once, then run `reps` interleaved rounds. The wire
+/// bytes are the timed runs' total.
+fn measure(cases: &mut [Case], reps: usize, per_run: f64) -> Vec<Result> {
+    let verbose = std::env::var_os("DEFLATE_VERBOSE").is_some();
+    let mut times = vec![Vec::with_capacity(reps); cases.len()];
+    let mut wires = vec![Wire::default(); cases.len()];
+    for round in 0..=reps {
+        for (i, case) in cases.iter_mut().enumerate() {
+            let start = Instant::now();
+            let wire = (case.run)();
+            let elapsed = start.elapsed();
+            if verbose {
+                eprintln!("  round {round} {}: {elapsed:?} {wire:?}", case.name);
+            }
+            if round > 0 {
+                times[i].push(elapsed);
+                wires[i].c2s += wire.c2s;
+                wires[i].s2c += wire.s2c;
+            }
+        }
+    }
+    times
+        .iter_mut()
+        .zip(wires)
+        .map(|(t, wire)| Result {
+            stats: stats(t, per_run),
+            wire,
+        })
+        .collect()
+}
+
+/// Three significant digits, the way the other tables print.
+fn sig3(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+fn main() {
+    let reps = env_usize("DEFLATE_REPS", 7).max(1);
+    let passes = env_usize("DEFLATE_PASSES", 3).max(1);
+    let corpus = corpus::corpus(MESSAGES, SEED);
+    let payload: u64 = corpus.iter().map(|m| m.len() as u64).sum();
+    let mut sizes: Vec<usize> = corpus.iter().map(String::len).collect();
+    sizes.sort_unstable();
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio runtime");
+    let rt: &Runtime = &rt;
+    let corpus_ref: &[String] = &corpus;
+    let pass = move |f: &mut dyn FnMut(&[String]) -> Wire| {
+        let mut total = Wire::default();
+        for _ in 0..passes {
+            let w = f(corpus_ref);
+            total.c2s += w.c2s;
+            total.s2c += w.s2c;
+        }
+        total
+    };
+
+    let mut cases: Vec<Case> = Vec::new();
+
+    // wscore, with the configurations the table names.
+    let default = Config::default();
+    let mut reuse = default.clone();
+    reuse.retain_buffer = 1 << 20;
+    let mut window12 = default.clone();
+    window12.deflate.max_window_bits = 12;
+    window12.deflate.peer_max_window_bits = 12;
+    let mut off = default.clone();
+    off.deflate = DeflateConfig::DISABLED;
+    let ws = [
+        (
+            "wscore default",
+            default,
+            Some(wscore_drv::deflate_default()),
+            "`Config::default()`: level 6, window 15, context takeover",
+        ),
+        (
+            "wscore reuse",
+            reuse,
+            Some(wscore_drv::deflate_default()),
+            "same + `retain_buffer` = 1 MiB",
+        ),
+        (
+            "wscore window 12",
+            window12,
+            Some(wscore_drv::deflate_window(12)),
+            "same as default, both windows 12 bits (negotiated)",
+        ),
+        (
+            "wscore no compression",
+            off,
+            None,
+            "`deflate: DeflateConfig::DISABLED`, nothing offered (context only)",
+        ),
+    ];
+    for (name, config, deflate, what) in ws {
+        let compresses = deflate.is_some();
+        let mut pair = wscore_drv::connect(&config, deflate);
+        let settings = if pair.negotiated.is_empty() {
+            what.to_string()
+        } else {
+            format!("{what}; agreed: `{}`", pair.negotiated)
+        };
+        cases.push(Case {
+            name,
+            settings,
+            peer: false,
+            compresses,
+            run: Box::new(move || pass(&mut |c| wscore_drv::round_trips(&mut pair, c))),
+        });
+    }
+
+    let mut pair = soketto_drv::connect(rt);
+    cases.push(Case {
+        name: "soketto 0.8.1",
+        settings:
+            "level 1 (`Compression::fast()`, fixed), window 15, no context takeover (its only mode)"
+                .into(),
+        peer: true,
+        compresses: true,
+        run: Box::new(move || pass(&mut |c| soketto_drv::round_trips(rt, &mut pair, c))),
+    });
+    for (name, level, what) in [
+        (
+            "ratchet 1.2.1",
+            1,
+            "level 1 (its default, `Compression::fast()`)",
+        ),
+        ("ratchet 1.2.1 level 6", 6, "level 6"),
+    ] {
+        let mut pair = ratchet_drv::connect(rt, level);
+        cases.push(Case {
+            name,
+            settings: format!("{what}, window 15, context takeover"),
+            peer: true,
+            compresses: true,
+            run: Box::new(move || pass(&mut |c| ratchet_drv::round_trips(rt, &mut pair, c))),
+        });
+    }
+    for (name, level, takeover) in [
+        ("raw zlib level 6", 6, true),
+        ("raw zlib level 1", 1, true),
+        ("raw zlib level 1, no takeover", 1, false),
+    ] {
+        let mut pair = raw::new(level, takeover);
+        let what = if takeover {
+            "context takeover"
+        } else {
+            "reset after every message"
+        };
+        cases.push(Case {
+            name,
+            settings: format!(
+                "flate2 raw deflate, window 15, {what}; compress + inflate twice per message, no framing"
+            ),
+            peer: false,
+            compresses: true,
+            run: Box::new(move || pass(&mut |c| raw::round_trips(&mut pair, c))),
+        });
+    }
+
+    let per_run = (MESSAGES * passes) as f64;
+    let results = measure(&mut cases, reps, per_run);
+
+    let msgs = (MESSAGES * passes * reps) as f64;
+    let mean = payload as f64 / MESSAGES as f64;
+    println!(
+        "W5: {MESSAGES} chat-like JSON text messages (seed {SEED:#x}), {} to {} B, median {} B, mean {mean:.0} B; \
+         {passes} passes per run, {reps} timed runs after a warm-up, interleaved.\n",
+        sizes[0],
+        sizes[sizes.len() - 1],
+        sizes[sizes.len() / 2],
+    );
+    println!(
+        "| Implementation | round trips/s | ÷ wscore default | client→server B/msg | server→client B/msg | wire ÷ payload (c→s / s→c) | settings |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---|");
+    let base = results[0].stats.median;
+    let mut best_peer: Option<(&str, f64)> = None;
+    for (case, r) in cases.iter().zip(&results) {
+        let s = r.stats;
+        let c2s = r.wire.c2s as f64 / msgs;
+        let s2c = r.wire.s2c as f64 / msgs;
+        let warn = if case.compresses && c2s >= mean {
+            " **(not compressed)**"
+        } else {
+            ""
+        };
+        println!(
+            "| {} | {} ({}–{}) | {:.2} | {c2s:.1} | {s2c:.1} | {:.3} / {:.3}{warn} | {} |",
+            case.name,
+            sig3(s.median),
+            sig3(s.min),
+            sig3(s.max),
+            s.median / base,
+            c2s / mean,
+            s2c / mean,
+            case.settings,
+        );
+        if case.peer && best_peer.is_none_or(|(_, m)| s.median > m) {
+            best_peer = Some((case.name, s.median));
+        }
+    }
+    if let Some((name, m)) = best_peer {
+        println!("\nwscore default ÷ best peer ({name}): {:.2}", base / m);
+    }
+    println!(
+        "\n- Cells: median (min–max) over {reps} timed runs of {passes} × {MESSAGES} round trips each; a round trip is one message each way.\n\
+         - B/msg: bytes written to the transport per message (frame headers and masks included; raw rows: compressed payload only), over all timed runs; payload is {mean:.0} B/msg.\n\
+         - Every receipt is compared with the sent message, byte for byte, inside the timed region."
+    );
+}
