@@ -228,12 +228,17 @@ fn main() {
             run: Box::new(move || pass(&mut |c| ratchet_drv::round_trips(rt, &mut pair, c))),
         });
     }
-    for (name, level, takeover) in [
-        ("raw zlib level 6", 6, true),
-        ("raw zlib level 1", 1, true),
-        ("raw zlib level 1, no takeover", 1, false),
+    for (name, lib, level, takeover) in [
+        ("raw zlib level 6", raw::Lib::Zlib, 6, true),
+        ("raw zlib level 1", raw::Lib::Zlib, 1, true),
+        ("raw zlib level 1, no takeover", raw::Lib::Zlib, 1, false),
+        ("raw miniz_oxide level 6", raw::Lib::Miniz, 6, true),
     ] {
-        let mut pair = raw::new(level, takeover);
+        let mut pair = raw::new(lib, level, takeover);
+        let lib = match lib {
+            raw::Lib::Zlib => "flate2 (C zlib)",
+            raw::Lib::Miniz => "miniz_oxide",
+        };
         let what = if takeover {
             "context takeover"
         } else {
@@ -242,7 +247,7 @@ fn main() {
         cases.push(Case {
             name,
             settings: format!(
-                "flate2 raw deflate, window 15, {what}; compress + inflate twice per message, no framing"
+                "{lib} raw deflate, window 15, {what}; compress + inflate twice per message, no framing"
             ),
             peer: false,
             compresses: true,
