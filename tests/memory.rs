@@ -445,3 +445,100 @@ fn input_buffer_reads_of_64k_allocate_nothing_in_steady_state() {
     s.release_buffers();
     assert_eq!(s.heap_usage(), 0);
 }
+
+// ---- permessage-deflate ----
+
+/// A raw deflate stream (one fixed-Huffman block, not final) that inflates
+/// to `1 + 258 * repeats` bytes of `b'a'` from about `repeats * 13 / 8`
+/// bytes: the densest bomb deflate allows, built bit by bit.
+#[cfg(feature = "deflate")]
+fn deflate_bomb(repeats: usize) -> Vec<u8> {
+    struct Bits {
+        out: Vec<u8>,
+        acc: u64,
+        n: u32,
+    }
+    impl Bits {
+        /// `n` bits of `v`, least significant first (RFC 1951 3.1.1).
+        fn put(&mut self, v: u64, n: u32) {
+            self.acc |= v << self.n;
+            self.n += n;
+            while self.n >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.n -= 8;
+            }
+        }
+        /// A Huffman code, most significant bit first.
+        fn code(&mut self, code: u64, len: u32) {
+            let rev = code.reverse_bits() >> (64 - len);
+            self.put(rev, len);
+        }
+    }
+    let mut b = Bits {
+        out: Vec::new(),
+        acc: 0,
+        n: 0,
+    };
+    b.put(0b010, 3); // BFINAL 0, BTYPE 01 (fixed codes)
+    b.code(0x30 + u64::from(b'a'), 8); // literal 'a'
+    for _ in 0..repeats {
+        b.code(0b1100_0000 + 5, 8); // length symbol 285: 258 bytes
+        b.code(0, 5); // distance code 0: distance 1
+    }
+    b.code(0, 7); // end of block (256)
+    b.put(0, 7); // pad to a byte
+    b.out
+}
+
+#[cfg(feature = "deflate")]
+#[test]
+fn a_decompression_bomb_closes_with_1009_and_peak_heap_stays_near_the_limit() {
+    use wscore::{ClosedReason, ProtocolError};
+    let limit = 4usize << 20;
+    for streaming in [false, true] {
+        let config = cfg(|c| {
+            c.max_message_size = limit as u64;
+            c.streaming = streaming;
+        });
+        // 64 KiB of input that would inflate to about 10 MiB, sent as one
+        // frame and then as 1 KiB frames.
+        let bomb = deflate_bomb(40_000);
+        assert!(bomb.len() < 66_000);
+        for frame in [bomb.len(), 1024] {
+            let mut wire = Vec::new();
+            let mut chunks = bomb.chunks(frame).peekable();
+            let mut first = true;
+            while let Some(chunk) = chunks.next() {
+                let fin = if chunks.peek().is_none() { 0x80 } else { 0 };
+                let b0 = fin | if first { 0x42 } else { 0x00 };
+                wire.extend(server_frame(b0, chunk));
+                first = false;
+            }
+            let (mut client, _) =
+                common::deflate::connections(&Default::default(), &config, &Config::default());
+            let mut end = None;
+            let peak = peak_during(|| {
+                client.handle_input(t(0), &wire);
+                while let Some(e) = client.poll_event() {
+                    if let Event::Closed(r) = e {
+                        end = Some(r);
+                    }
+                }
+            });
+            assert_eq!(
+                end,
+                Some(ClosedReason::ProtocolError(ProtocolError::MessageTooLarge)),
+                "streaming {streaming}, frames of {frame}"
+            );
+            // The input (held until drained) plus the message up to the
+            // limit (whole mode) or one piece (streaming), plus the
+            // inflater's tables and slack.
+            let bound = wire.len() + if streaming { 64 << 10 } else { limit } + (64 << 10);
+            println!(
+                "bomb, streaming {streaming}, frames of {frame}: peak {peak} bytes, bound {bound}"
+            );
+            assert!(peak <= bound, "peak {peak} > {bound}");
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //!
 //! See [`Connection`] for how to drive it.
 
+mod deflate;
 mod event;
 mod recv;
 mod send;
@@ -20,6 +21,7 @@ use crate::error::ProtocolError;
 use crate::handshake::Negotiated;
 use crate::role::Role;
 use crate::time::Instant;
+use deflate::Deflate;
 use recv::{Limits, Receiver};
 use send::Tx;
 use timer::{Timer, TimerTable};
@@ -92,6 +94,10 @@ pub struct Connection {
     /// Everything else; disjoint from `rx`, so a [`Sender`] can borrow it
     /// while an event borrows `rx`.
     core: Core,
+    /// permessage-deflate, when the handshake agreed on it: boxed, so a
+    /// connection without it pays one pointer. A compressed message's
+    /// event borrows its inflater, and the [`Sender`] its compressor.
+    deflate: Option<alloc::boxed::Box<Deflate>>,
 }
 
 /// The connection apart from its input buffer.
@@ -144,9 +150,6 @@ struct Settings {
     close_timeout: u32,
     /// 0 is "off".
     fragment_size: u32,
-    retain: u32,
-    auto_pong: bool,
-    auto_close: bool,
 }
 
 const OFF: u32 = u32::MAX;
@@ -174,6 +177,9 @@ impl Settings {
                 max_frame: config.max_frame_size,
                 max_message: config.max_message_size,
                 streaming: config.streaming,
+                retain: u32::try_from(config.retain_buffer).unwrap_or(u32::MAX),
+                auto_pong: config.auto_pong,
+                auto_close: config.auto_close,
             },
             // A zero interval would mean "ping continuously": treat it as off.
             keepalive: millis(config.keepalive_interval.filter(|d| !d.is_zero())),
@@ -182,9 +188,6 @@ impl Settings {
             fragment_size: config
                 .fragment_size
                 .map_or(0, |n| u32::try_from(n.max(1)).unwrap_or(u32::MAX)),
-            retain: u32::try_from(config.retain_buffer).unwrap_or(u32::MAX),
-            auto_pong: config.auto_pong,
-            auto_close: config.auto_close,
         }
     }
 }
@@ -276,7 +279,7 @@ impl Connection {
             Role::Server,
             "a server connection needs the server's handshake result"
         );
-        Connection::server(config, now)
+        Connection::server(config, now).with_extensions(config, &negotiated)
     }
 
     /// A client's connection for the handshake that
@@ -300,7 +303,27 @@ impl Connection {
             Role::Client,
             "a client connection needs the client's handshake result"
         );
-        Connection::client(config, now, mask)
+        Connection::client(config, now, mask).with_extensions(config, &negotiated)
+    }
+
+    /// Run the extensions the handshake agreed on. permessage-deflate is
+    /// the one implemented; an element the connection does not know is
+    /// left alone, and a frame with the RSV bits it would claim then fails
+    /// the connection (1002), as section 5.2 requires.
+    #[allow(unused_variables, unused_mut)]
+    fn with_extensions(mut self, config: &Config, negotiated: &Negotiated) -> Connection {
+        #[cfg(feature = "deflate")]
+        if let Some(params) = crate::deflate::DeflateParams::from_extensions(&negotiated.extensions)
+        {
+            let role = self.core.settings.limits.role;
+            self.deflate = Some(alloc::boxed::Box::new(Deflate::new(
+                &params,
+                role,
+                &config.deflate,
+            )));
+            self.rx.allowed_rsv = crate::frame::Rsv::RSV1;
+        }
+        self
     }
 
     fn new(role: Role, config: &Config, now: Instant, tx: Tx) -> Connection {
@@ -318,6 +341,7 @@ impl Connection {
         Connection {
             rx: Receiver::default(),
             core,
+            deflate: None,
         }
     }
 
@@ -357,7 +381,9 @@ impl Connection {
     /// [`MaskSource`] is not counted.
     #[must_use]
     pub fn heap_usage(&self) -> usize {
-        self.rx.capacity() + self.core.tx.out.capacity()
+        self.rx.capacity()
+            + self.core.tx.out.capacity()
+            + self.deflate.as_ref().map_or(0, |d| d.heap_usage())
     }
 
     /// Bytes the receive path has moved inside its buffer so far, besides
@@ -377,7 +403,7 @@ impl Connection {
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize {
         self.core
             .tx
-            .drain_into(buf, self.core.settings.retain as usize)
+            .drain_into(buf, self.core.settings.limits.retain as usize)
     }
 
     /// The next event, borrowed from the connection until its next `&mut`
@@ -413,7 +439,11 @@ impl Connection {
     /// ```
     #[inline]
     pub fn poll_event_with_sender(&mut self) -> Option<(Event<'_>, Sender<'_>)> {
-        let Connection { rx, core } = self;
+        let Connection { rx, core, deflate } = self;
+        let (inflater, deflate) = match deflate.as_deref_mut().map(Deflate::split) {
+            Some((inflater, tx)) => (Some(inflater), Some(tx)),
+            None => (None, None),
+        };
         if core.receiving() {
             // The common frame first: a small whole data message, parsed
             // without the general machinery (which stays the one place
@@ -426,17 +456,19 @@ impl Connection {
                         Some(text) => Event::Text(text),
                         None => {
                             core.fail(ProtocolError::InvalidUtf8);
-                            return core.after_input().map(|event| (event, Sender { core }));
+                            return core
+                                .after_input()
+                                .map(|event| (event, Sender { core, deflate }));
                         }
                     },
                 };
-                return Some((event, Sender { core }));
+                return Some((event, Sender { core, deflate }));
             }
-            rx.reset_if_drained(core.settings.retain as usize);
-            match rx.next(&core.settings.limits) {
+            rx.reset_if_drained(core.settings.limits.retain as usize);
+            match rx.next(&core.settings.limits, inflater) {
                 Ok(Some(event)) => {
                     core.on_event(&event);
-                    return Some((event, Sender { core }));
+                    return Some((event, Sender { core, deflate }));
                 }
                 Ok(None) if core.eof => core.finish(ClosedReason::Eof),
                 Ok(None) => return None,
@@ -446,7 +478,8 @@ impl Connection {
         } else if !rx.is_empty() {
             rx.reset();
         }
-        core.after_input().map(|event| (event, Sender { core }))
+        core.after_input()
+            .map(|event| (event, Sender { core, deflate }))
     }
 
     /// The next deadline at which [`handle_timeout`](Self::handle_timeout)
@@ -473,7 +506,7 @@ impl Connection {
             }
             return;
         }
-        self.rx.compact(self.core.settings.retain as usize);
+        self.rx.compact(self.core.settings.limits.retain as usize);
         if input.is_empty() {
             return;
         }
@@ -513,7 +546,7 @@ impl Connection {
                 self.rx.reset();
             }
         } else if !self.core.eof {
-            self.rx.compact(self.core.settings.retain as usize);
+            self.rx.compact(self.core.settings.limits.retain as usize);
         }
         // After EOF the frames received before it are still to be handed
         // out; the space lent lies past them, and commit_input ignores it.
@@ -569,6 +602,9 @@ impl Connection {
     /// says. Useful for connections the application knows will be idle.
     pub fn release_buffers(&mut self) {
         self.rx.release();
+        if let Some(deflate) = &mut self.deflate {
+            deflate.release();
+        }
         if self.core.tx.out.is_empty() {
             self.core.tx.out = Vec::new();
         }
@@ -586,6 +622,16 @@ impl Connection {
     #[inline]
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), crate::SendError> {
         self.sender().send_binary(data)
+    }
+
+    /// Send a whole message without compressing it. See
+    /// [`Sender::send_uncompressed`].
+    pub fn send_uncompressed(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+    ) -> Result<(), crate::SendError> {
+        self.sender().send_uncompressed(kind, data)
     }
 
     /// Send a whole message without copying its payload: masked in place,
@@ -628,6 +674,7 @@ impl Connection {
     fn sender(&mut self) -> Sender<'_> {
         Sender {
             core: &mut self.core,
+            deflate: self.deflate.as_deref_mut().map(|d| d.split().1),
         }
     }
 }
@@ -715,7 +762,7 @@ impl Core {
     /// React to a parsed event: answer a Ping, note a Close.
     fn on_event(&mut self, event: &Event<'_>) {
         match *event {
-            Event::Ping(payload) if self.settings.auto_pong && !self.tx.sent_close => {
+            Event::Ping(payload) if self.settings.limits.auto_pong && !self.tx.sent_close => {
                 self.tx.auto_pong(payload);
             }
             Event::Close { code, .. } => self.on_close_received(code),
@@ -743,7 +790,7 @@ impl Core {
     /// automatic Close reply, then the end.
     fn after_input(&mut self) -> Option<Event<'static>> {
         if let State::CloseReceived(code) = self.state {
-            if self.settings.auto_close {
+            if self.settings.limits.auto_close {
                 // Echo the code the peer sent; an empty Close answers an
                 // empty one (1005 is never on the wire, so it means "none").
                 let echo = (code != CloseCode::NO_STATUS_RECEIVED).then_some(code);

@@ -39,6 +39,7 @@ use alloc::vec::Vec;
 use core::ops::Range;
 
 use super::MessageKind;
+use super::deflate::Inflater;
 use super::event::Event;
 use super::utf8;
 use crate::close::CloseCode;
@@ -60,6 +61,11 @@ pub(super) struct Limits {
     pub(super) max_frame: u64,
     pub(super) max_message: u64,
     pub(super) streaming: bool,
+    /// The rest are not the parser's, but packed here (in this struct's
+    /// padding) they keep the connection within its 256-byte budget.
+    pub(super) retain: u32,
+    pub(super) auto_pong: bool,
+    pub(super) auto_close: bool,
 }
 
 impl Limits {
@@ -107,6 +113,9 @@ pub(super) struct Receiver {
     msg_kind: Option<MessageKind>,
     /// A whole-mode message is being assembled in `buf[keep..fill]`.
     assembling: bool,
+    /// The data message in progress is compressed (RSV1 on its first
+    /// frame, RFC 7692 section 6): its payload goes to the inflater.
+    compressed: bool,
     /// Streaming text: one character cut between two pieces.
     carry: utf8::Carry,
     /// RSV bits negotiated extensions claim.
@@ -359,14 +368,34 @@ impl Receiver {
 
     /// Parse up to the next thing to hand out. `Ok(None)`: more input is
     /// needed. On `Err` the receiver's state is meaningless and the
-    /// connection ends; it is reset on the next call.
-    pub(super) fn next(&mut self, limits: &Limits) -> Result<Option<Event<'_>>, ProtocolError> {
-        loop {
-            if !self.frame.active && !self.read_header(limits)? {
-                return Ok(None);
+    /// connection ends; it is reset on the next call. `inflater` is there
+    /// when permessage-deflate was agreed; a compressed message's event
+    /// borrows from it.
+    pub(super) fn next<'a>(
+        &'a mut self,
+        limits: &Limits,
+        mut inflater: Option<&'a mut Inflater>,
+    ) -> Result<Option<Event<'a>>, ProtocolError> {
+        if let Some(inf) = inflater.as_deref_mut() {
+            inf.settle(limits.retain as usize);
+        }
+        // The loop ends with a step that hands something out; building the
+        // event after it keeps the borrow it returns out of the loop.
+        let step = loop {
+            if !self.frame.active {
+                if !self.read_header(limits)? {
+                    return Ok(None);
+                }
+                if self.compressed && self.frame.opcode & 0x8 == 0 && self.frame.opcode != 0 {
+                    let inf = inflater.as_deref_mut().ok_or(ProtocolError::ReservedBits)?;
+                    inf.begin(limits.retain as usize);
+                }
             }
             let step = if self.frame.opcode & 0x8 != 0 {
                 self.control_payload()
+            } else if self.compressed {
+                let inf = inflater.as_deref_mut().ok_or(ProtocolError::ReservedBits)?;
+                self.compressed_payload(limits, inf)?
             } else if limits.streaming {
                 self.streamed_payload()?
             } else {
@@ -375,14 +404,22 @@ impl Receiver {
             match step {
                 Step::Wait => return Ok(None),
                 Step::Continue => {}
-                Step::Message(kind, range) => return self.message(kind, range).map(Some),
-                Step::Piece(kind, range, fin) => return self.piece(kind, range, fin).map(Some),
-                Step::Carried(fin) => {
-                    let data = utf8::as_str(self.carry.take()).ok_or(ProtocolError::InvalidUtf8)?;
-                    return Ok(Some(Event::TextFragment { data, fin }));
-                }
-                Step::Control(opcode, range) => return self.control(opcode, range).map(Some),
+                step => break step,
             }
+        };
+        match step {
+            Step::Message(kind, range) => self.message(kind, range).map(Some),
+            Step::Piece(kind, range, fin) => self.piece(kind, range, fin).map(Some),
+            Step::Carried(fin) => {
+                let data = utf8::as_str(self.carry.take()).ok_or(ProtocolError::InvalidUtf8)?;
+                Ok(Some(Event::TextFragment { data, fin }))
+            }
+            Step::Control(opcode, range) => self.control(opcode, range).map(Some),
+            Step::Inflated(kind, fin) => match inflater {
+                Some(inf) => inflated_event(inf, kind, fin, limits.streaming).map(Some),
+                None => Err(ProtocolError::ReservedBits),
+            },
+            Step::Wait | Step::Continue => Ok(None),
         }
     }
 
@@ -530,7 +567,22 @@ impl Receiver {
             }
             _ => {}
         }
-        if !h.opcode.is_control() && self.msg_len.saturating_add(h.payload_len) > limits.max_message
+        // RFC 7692 section 6.1: RSV1 marks the first frame of a compressed
+        // message; on a continuation or a control frame it means nothing
+        // and is an error (section 6: "MUST fail the connection").
+        if h.rsv1 && (h.opcode.is_control() || h.opcode == Opcode::Continuation) {
+            return Err(ProtocolError::ReservedBits);
+        }
+        let compressed = match h.opcode {
+            Opcode::Continuation => self.compressed,
+            _ => h.rsv1,
+        };
+        // A compressed message's limit applies to what it inflates to
+        // (counted by the inflater, exactly); its compressed bytes are
+        // never buffered, so they need no cap beyond the frame's.
+        if !h.opcode.is_control()
+            && !compressed
+            && self.msg_len.saturating_add(h.payload_len) > limits.max_message
         {
             // Refused at the header: none of this payload is processed.
             return Err(ProtocolError::MessageTooLarge);
@@ -544,7 +596,8 @@ impl Receiver {
                     MessageKind::Binary
                 });
                 self.msg_len = 0;
-                if !limits.streaming {
+                self.compressed = h.rsv1;
+                if !limits.streaming && !h.rsv1 {
                     self.assembling = true;
                     self.keep = self.pos;
                     self.fill = self.pos;
@@ -667,9 +720,15 @@ enum Step {
     Piece(MessageKind, Range<usize>, bool),
     /// The carried character is complete; `fin` as for `Piece`.
     Carried(bool),
+    /// The inflater holds a compressed message's bytes to hand out: the
+    /// whole message, or in streaming mode a piece (`true`: the last).
+    Inflated(MessageKind, bool),
     Control(Opcode, Range<usize>),
 }
 
+mod inflate;
 mod stream;
+
+use inflate::inflated_event;
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+use super::deflate::DeflateTx;
 use super::utf8::Carry;
 use super::{Core, MessageKind, State};
 use crate::close::CloseCode;
@@ -71,8 +72,14 @@ impl Tx {
 
     /// Encode one frame into `out`, masked if we are a client.
     fn write_frame(&mut self, opcode: Opcode, fin: bool, payload: &[u8]) {
+        self.write_frame_rsv1(opcode, fin, false, payload);
+    }
+
+    /// [`write_frame`](Self::write_frame), with RSV1 as given: set on the
+    /// first frame of a compressed message (RFC 7692 section 6).
+    fn write_frame_rsv1(&mut self, opcode: Opcode, fin: bool, rsv1: bool, payload: &[u8]) {
         self.pong_at = NO_PONG;
-        let b0 = (fin as u8) << 7 | opcode.as_u8();
+        let b0 = (fin as u8) << 7 | (rsv1 as u8) << 6 | opcode.as_u8();
         match self.mask.as_mut() {
             // The common server case, a small frame: two header bytes and
             // the payload, with one capacity check.
@@ -85,6 +92,7 @@ impl Tx {
                 let key = mask.map(|m| m.mask_key());
                 let header = FrameHeader {
                     fin,
+                    rsv1,
                     mask: key,
                     ..FrameHeader::new(opcode, payload.len() as u64)
                 };
@@ -174,6 +182,8 @@ impl Tx {
 /// returns a [`SendError`] and changes nothing.
 pub struct Sender<'a> {
     pub(super) core: &'a mut Core,
+    /// The compressor, when permessage-deflate was agreed.
+    pub(super) deflate: Option<&'a mut DeflateTx>,
 }
 
 impl core::fmt::Debug for Sender<'_> {
@@ -187,14 +197,39 @@ impl core::fmt::Debug for Sender<'_> {
 impl Sender<'_> {
     /// Send a whole text message.
     #[inline]
+    ///
+    /// With permessage-deflate agreed, a message of at least
+    /// [`DeflateConfig::min_size`](crate::deflate::DeflateConfig::min_size)
+    /// bytes is compressed; [`send_uncompressed`](Self::send_uncompressed)
+    /// sends one as it is.
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
-        self.core.send_message(Opcode::Text, text.as_bytes())
+        self.core
+            .send_message(self.deflate.as_deref_mut(), Opcode::Text, text.as_bytes())
     }
 
     /// Send a whole binary message.
     #[inline]
+    ///
+    /// Compressed as [`send_text`](Self::send_text) says.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
-        self.core.send_message(Opcode::Binary, data)
+        self.core
+            .send_message(self.deflate.as_deref_mut(), Opcode::Binary, data)
+    }
+
+    /// Send a whole message without compressing it, even with
+    /// permessage-deflate agreed: for data that does not compress
+    /// (already compressed media, random bytes) or whose length must not
+    /// leak through its compressed size. Text must be valid UTF-8
+    /// ([`SendError::InvalidUtf8`] otherwise).
+    pub fn send_uncompressed(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), SendError> {
+        let opcode = match kind {
+            MessageKind::Text if super::utf8::as_str(data).is_none() => {
+                return Err(SendError::InvalidUtf8);
+            }
+            MessageKind::Text => Opcode::Text,
+            MessageKind::Binary => Opcode::Binary,
+        };
+        self.core.send_message(None, opcode, data)
     }
 
     /// Send a whole message whose payload stays where it is: a client masks
@@ -205,7 +240,8 @@ impl Sender<'_> {
     /// anything `poll_transmit` gives afterwards. So that nothing can come
     /// between them, the call is refused with
     /// [`SendError::TransmitPending`] while `poll_transmit` holds bytes.
-    /// The message goes as one frame; `fragment_size` does not apply.
+    /// The message goes as one frame; `fragment_size` does not apply, and
+    /// it is never compressed (compression would have to copy it).
     /// After a client's call, `payload` holds the masked bytes.
     pub fn send_in_place(
         &mut self,
@@ -216,9 +252,15 @@ impl Sender<'_> {
     }
 
     /// Start a message to be sent in pieces with
-    /// [`send_fragment`](Self::send_fragment). Nothing goes out yet.
+    /// [`send_fragment`](Self::send_fragment). Nothing goes out yet. With
+    /// permessage-deflate agreed, each piece is compressed as it is sent
+    /// (and flushed, so the peer can inflate it at once).
     pub fn begin_message(&mut self, kind: MessageKind) -> Result<(), SendError> {
-        self.core.begin_message(kind)
+        self.core.begin_message(kind)?;
+        if let Some(d) = self.deflate.as_deref_mut() {
+            d.set_fragments(true);
+        }
+        Ok(())
     }
 
     /// Send the next piece of the message started with
@@ -226,7 +268,8 @@ impl Sender<'_> {
     /// message. Text pieces may cut a character, but must join into valid
     /// UTF-8 ([`SendError::InvalidUtf8`] otherwise, and nothing is sent).
     pub fn send_fragment(&mut self, data: &[u8], fin: bool) -> Result<(), SendError> {
-        self.core.send_fragment(data, fin)
+        self.core
+            .send_fragment(self.deflate.as_deref_mut(), data, fin)
     }
 
     /// Send a Ping (at most 125 bytes of payload).
@@ -269,7 +312,17 @@ impl Core {
     /// The common case first: a server's small whole message in an open
     /// connection is two header bytes and the payload, written inline.
     #[inline]
-    pub(super) fn send_message(&mut self, opcode: Opcode, data: &[u8]) -> Result<(), SendError> {
+    pub(super) fn send_message(
+        &mut self,
+        deflate: Option<&mut DeflateTx>,
+        opcode: Opcode,
+        data: &[u8],
+    ) -> Result<(), SendError> {
+        if let Some(d) = deflate {
+            if d.wants(data.len()) {
+                return self.send_compressed(d, opcode, data);
+            }
+        }
         let size = self.settings.fragment_size as usize;
         if data.len() < 126
             && self.tx.mask.is_none()
@@ -286,6 +339,36 @@ impl Core {
             return Ok(());
         }
         self.send_message_general(opcode, data)
+    }
+
+    /// A whole message through the compressor (RFC 7692 section 7.2.1):
+    /// one frame, or `fragment_size` pieces of the compressed payload with
+    /// RSV1 on the first only.
+    fn send_compressed(
+        &mut self,
+        d: &mut DeflateTx,
+        opcode: Opcode,
+        data: &[u8],
+    ) -> Result<(), SendError> {
+        self.check_data_allowed()?;
+        if self.tx.streaming.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        let payload = d.compress(data, true, self.settings.limits.retain as usize);
+        let size = self.settings.fragment_size as usize;
+        if size == 0 || payload.len() <= size {
+            self.tx.write_frame_rsv1(opcode, true, true, payload);
+            return Ok(());
+        }
+        let mut chunks = payload.chunks(size).peekable();
+        let mut op = opcode;
+        while let Some(chunk) = chunks.next() {
+            let first = op == opcode;
+            self.tx
+                .write_frame_rsv1(op, chunks.peek().is_none(), first, chunk);
+            op = Opcode::Continuation;
+        }
+        Ok(())
     }
 
     fn send_message_general(&mut self, opcode: Opcode, data: &[u8]) -> Result<(), SendError> {
@@ -349,7 +432,12 @@ impl Core {
         Ok(())
     }
 
-    pub(super) fn send_fragment(&mut self, data: &[u8], fin: bool) -> Result<(), SendError> {
+    pub(super) fn send_fragment(
+        &mut self,
+        deflate: Option<&mut DeflateTx>,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), SendError> {
         self.check_data_allowed()?;
         let Some((kind, started)) = self.tx.streaming else {
             return Err(SendError::NoMessageStarted);
@@ -370,7 +458,14 @@ impl Core {
             (false, MessageKind::Text) => Opcode::Text,
             (false, MessageKind::Binary) => Opcode::Binary,
         };
-        self.tx.write_frame(opcode, fin, data);
+        match deflate {
+            Some(d) if d.fragments() => {
+                let payload = d.compress(data, fin, self.settings.limits.retain as usize);
+                self.tx.write_frame_rsv1(opcode, fin, !started, payload);
+                d.set_fragments(!fin);
+            }
+            _ => self.tx.write_frame(opcode, fin, data),
+        }
         self.tx.streaming = if fin { None } else { Some((kind, true)) };
         Ok(())
     }

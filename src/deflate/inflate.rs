@@ -1,4 +1,44 @@
-//! The inflater (RFC 7692 section 7.2.2), on miniz_oxide. PLACEHOLDER.
+//! The inflater (RFC 7692 section 7.2.2), on miniz_oxide's decoder.
+//!
+//! Output goes into one buffer laid out as
+//!
+//! ```text
+//! [0, start)    history: bytes already handed out, kept (up to two
+//!               windows) for the peer's back-references when it keeps
+//!               its context between messages
+//! [start, pos)  inflated and not handed out yet: the message (whole
+//!               mode) or the next piece (streaming mode)
+//! [pos, len)    initialized spare room
+//! ```
+//!
+//! miniz_oxide's non-wrapping mode decodes straight into it, and refuses a
+//! distance reaching before the buffer's start, so a message never sees
+//! bytes it should not: without context takeover the history is empty.
+//! Inflating straight into the buffer the event borrows means each
+//! inflated byte is written once; the history slides down by a window at
+//! most once per window of output, so that copy is amortized below one
+//! byte per byte.
+//!
+//! Every call is given how many bytes the message may still grow by, and
+//! the decoder is handed at most one byte more room than that: a frame
+//! that would inflate to gigabytes stops at the limit plus one byte, which
+//! is how a message one byte over the limit is told from one at it.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use miniz_oxide::inflate::TINFLStatus;
+use miniz_oxide::inflate::core::inflate_flags::{
+    TINFL_FLAG_HAS_MORE_INPUT, TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+};
+use miniz_oxide::inflate::core::{DecompressorOxide, decompress};
+
+/// What the sender's sync flush ended with and section 7.2.1 had it strip;
+/// section 7.2.2 appends it back before inflating the message's end.
+pub(crate) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// Spare room added when the output buffer grows from empty.
+const MIN_GROWTH: usize = 4096;
 
 /// Why a compressed message could not be inflated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -10,5 +50,208 @@ pub(crate) enum InflateError {
 }
 
 /// Inflates the compressed messages of one connection.
-#[derive(Debug)]
-pub(crate) struct Inflater;
+pub(crate) struct Inflater {
+    /// Boxed: the decoder's tables are about 10 KiB, allocated once.
+    state: Box<DecompressorOxide>,
+    out: Vec<u8>,
+    start: usize,
+    pos: usize,
+    /// The peer's window, `2^window_bits` bytes: the history kept.
+    window: usize,
+    /// The peer keeps its context between messages, so we keep ours.
+    takeover: bool,
+    /// The decoder reached the end of a final block (BFINAL): more input
+    /// starts a new stream, still over the same history (section 7.2.3.3
+    /// lets a sender end each message that way).
+    stream_done: bool,
+    /// Bytes of the current message inflated so far.
+    produced: u64,
+}
+
+impl core::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Inflater")
+            .field("window", &self.window)
+            .field("takeover", &self.takeover)
+            .field("pending", &(self.pos - self.start))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inflater {
+    /// An inflater for a peer compressing with a `2^window_bits`-byte
+    /// window, keeping its context between messages unless
+    /// `no_context_takeover`.
+    pub(crate) fn new(window_bits: u8, no_context_takeover: bool) -> Inflater {
+        Inflater {
+            state: Box::default(),
+            out: Vec::new(),
+            start: 0,
+            pos: 0,
+            window: 1 << window_bits.clamp(8, 15),
+            takeover: !no_context_takeover,
+            stream_done: false,
+            produced: 0,
+        }
+    }
+
+    /// Start a new message.
+    pub(crate) fn begin(&mut self, retain: usize) {
+        self.produced = 0;
+        self.settle(retain);
+        if !self.takeover {
+            self.state.init();
+            self.stream_done = false;
+        }
+    }
+
+    /// Bytes inflated and not handed out yet.
+    pub(crate) fn pending(&self) -> &[u8] {
+        &self.out[self.start..self.pos]
+    }
+
+    /// The first `n` pending bytes were handed out.
+    pub(crate) fn hand_out(&mut self, n: usize) {
+        self.start += n.min(self.pos - self.start);
+    }
+
+    /// The last `n` bytes handed out.
+    pub(crate) fn handed_out(&self, n: usize) -> &[u8] {
+        &self.out[self.start - n..self.start]
+    }
+
+    /// Bytes of the current message inflated so far.
+    pub(crate) fn produced(&self) -> u64 {
+        self.produced
+    }
+
+    /// Inflate `input` (the next bytes of the current message; the
+    /// message's [`TAIL`] after its last byte) as far as `limit` (what the
+    /// message may hold in all) and `piece` (how many bytes may wait
+    /// un-handed-out; `usize::MAX` for no bound) allow. Returns how many
+    /// input bytes were used: fewer than given only when `piece` is
+    /// reached, and then the caller hands out the piece and calls again
+    /// with the rest.
+    pub(crate) fn inflate(
+        &mut self,
+        mut input: &[u8],
+        limit: u64,
+        piece: usize,
+    ) -> Result<usize, InflateError> {
+        let given = input.len();
+        let flags = TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF | TINFL_FLAG_HAS_MORE_INPUT;
+        loop {
+            if self.stream_done {
+                if input.is_empty() {
+                    break;
+                }
+                self.state.init();
+                self.stream_done = false;
+            }
+            // One byte past what the message may still hold: reaching it
+            // proves the message too large without inflating more.
+            let allowed = limit.saturating_sub(self.produced).saturating_add(1);
+            let budget = usize::try_from(allowed).unwrap_or(usize::MAX);
+            let piece_room = piece.saturating_sub(self.pos - self.start);
+            let end = self.pos.saturating_add(budget.min(piece_room));
+            if piece_room == 0 {
+                break;
+            }
+            if self.pos == self.out.len() {
+                self.grow(end);
+            }
+            let end = end.min(self.out.len());
+            let (status, used, written) = decompress(
+                &mut self.state,
+                input,
+                &mut self.out[..end],
+                self.pos,
+                flags,
+            );
+            input = &input[used..];
+            self.pos += written;
+            self.produced += written as u64;
+            if self.produced > limit {
+                return Err(InflateError::TooLarge);
+            }
+            match status {
+                TINFLStatus::NeedsMoreInput => break,
+                TINFLStatus::HasMoreOutput => {}
+                TINFLStatus::Done => self.stream_done = true,
+                _ => return Err(InflateError::Invalid),
+            }
+        }
+        Ok(given - input.len())
+    }
+
+    /// Make room past `pos`, writing no further than `end`, the furthest
+    /// the next call may write. History the peer can no longer refer to
+    /// is dropped first when that frees half the buffer (so each byte
+    /// moves at most once, and a stream of small messages over a kept
+    /// context lives in two windows); otherwise the buffer grows,
+    /// geometrically but never past `end`: the buffer of a message at the
+    /// limit is the limit plus the history, not twice the limit.
+    fn grow(&mut self, end: usize) {
+        let len = self.out.len();
+        let drop = self.droppable();
+        if drop > 0 && drop * 2 >= len {
+            self.slide(drop);
+            return;
+        }
+        let target = len.saturating_mul(2).max(len + MIN_GROWTH).min(end);
+        if target > len {
+            self.out.reserve_exact(target - len);
+            self.out.resize(target, 0);
+        }
+    }
+
+    /// Bytes at the front the peer can no longer refer to: those handed out,
+    /// all of them without context takeover, and all but the last window
+    /// with it.
+    fn droppable(&self) -> usize {
+        if self.takeover {
+            self.start.min(self.pos.saturating_sub(self.window))
+        } else {
+            self.start
+        }
+    }
+
+    fn slide(&mut self, drop: usize) {
+        self.out.copy_within(drop..self.pos, 0);
+        self.start -= drop;
+        self.pos -= drop;
+    }
+
+    /// After a message or piece was handed out: start over at the front
+    /// when nothing needs keeping, and give back a buffer that grew for a
+    /// large message, down to `retain` plus the history it must keep.
+    pub(crate) fn settle(&mut self, retain: usize) {
+        let drop = self.droppable();
+        if drop == self.pos {
+            self.start = 0;
+            self.pos = 0;
+        } else if self.out.len() > retain.saturating_add(2 * self.window) && drop > 0 {
+            self.slide(drop);
+        }
+        let needed = self.pos.max(retain);
+        if self.out.len() > needed.saturating_add(2 * self.window) {
+            self.out.truncate(needed);
+            self.out.shrink_to(needed);
+        }
+    }
+
+    /// Free the output buffer if nothing in it is needed (no history, no
+    /// pending bytes), e.g. for an idle connection.
+    pub(crate) fn release(&mut self) {
+        if !self.takeover && self.start == self.pos {
+            self.out = Vec::new();
+            self.start = 0;
+            self.pos = 0;
+        }
+    }
+
+    /// Heap bytes held.
+    pub(crate) fn heap_usage(&self) -> usize {
+        core::mem::size_of::<DecompressorOxide>() + self.out.capacity()
+    }
+}

@@ -3,6 +3,8 @@
 //! directly.
 #![allow(dead_code)]
 pub mod authority;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod handshake;
 
 use std::time::Duration;

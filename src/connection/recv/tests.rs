@@ -31,6 +31,9 @@ fn limits() -> Limits {
         max_frame: 1 << 20,
         max_message: 1 << 20,
         streaming: false,
+        retain: 64,
+        auto_pong: true,
+        auto_close: true,
     }
 }
 
@@ -43,7 +46,7 @@ fn run(wire: &[u8], read: usize) -> (Vec<String>, Option<ProtocolError>) {
         rx.compact(64);
         rx.append(piece, &limits());
         loop {
-            match rx.next(&limits()) {
+            match rx.next(&limits(), None) {
                 Ok(Some(Event::Text(t))) => texts.push(String::from(t)),
                 Ok(Some(_)) => {}
                 Ok(None) => break,

@@ -1,0 +1,195 @@
+//! The connection's side of permessage-deflate (RFC 7692 sections 6 and
+//! 7.2): the compressor, its scratch output and the inflater, in one box
+//! that exists only when the handshake agreed on the extension.
+//!
+//! Without the `deflate` feature the types are empty enums, so the code
+//! that uses them compiles unchanged and every `Option` of them is `None`.
+
+#[cfg(feature = "deflate")]
+pub(crate) use with::*;
+#[cfg(not(feature = "deflate"))]
+pub(crate) use without::*;
+
+#[cfg(feature = "deflate")]
+mod with {
+    use alloc::vec::Vec;
+
+    use crate::deflate::{Compressor, DeflateConfig, DeflateParams};
+    pub(crate) use crate::deflate::{INFLATE_TAIL, InflateError, Inflater};
+    use crate::role::Role;
+
+    /// Both directions of the extension.
+    #[derive(Debug)]
+    pub(crate) struct Deflate {
+        pub(crate) inflater: Inflater,
+        pub(crate) tx: DeflateTx,
+    }
+
+    impl Deflate {
+        /// The codec for what the handshake agreed (`params`), run by the
+        /// side playing `role`, with our preferences from `config`.
+        pub(crate) fn new(params: &DeflateParams, role: Role, config: &DeflateConfig) -> Deflate {
+            let (own_bits, own_reset) = params.own(role);
+            let (peer_bits, peer_reset) = params.peer(role);
+            Deflate {
+                inflater: Inflater::new(peer_bits, peer_reset),
+                tx: DeflateTx {
+                    // The agreed window is an upper bound; our policy may be
+                    // smaller still (a smaller window is always allowed).
+                    compressor: Compressor::new(
+                        own_bits.min(config.max_window_bits.clamp(8, 15)),
+                        config.level,
+                    ),
+                    scratch: Vec::new(),
+                    reset: own_reset || config.no_context_takeover,
+                    min_size: config.min_size,
+                    fragments: false,
+                },
+            }
+        }
+
+        /// The two directions, borrowed apart.
+        pub(crate) fn split(&mut self) -> (&mut Inflater, &mut DeflateTx) {
+            (&mut self.inflater, &mut self.tx)
+        }
+
+        /// Heap bytes held by the box and what it owns.
+        pub(crate) fn heap_usage(&self) -> usize {
+            core::mem::size_of::<Deflate>()
+                + self.inflater.heap_usage()
+                + self.tx.compressor.heap_usage()
+                + self.tx.scratch.capacity()
+        }
+
+        /// Free what an idle connection need not keep: everything but
+        /// the history a kept context needs.
+        pub(crate) fn release(&mut self) {
+            self.inflater.release();
+            self.tx.scratch = Vec::new();
+            if self.tx.reset && !self.tx.fragments {
+                self.tx.compressor.release();
+            }
+        }
+    }
+
+    /// The sending direction.
+    #[derive(Debug)]
+    pub(crate) struct DeflateTx {
+        compressor: Compressor,
+        /// The compressed payload of the message being sent, kept for reuse.
+        scratch: Vec<u8>,
+        /// Forget the context after every message (our side's
+        /// `*_no_context_takeover`, agreed or chosen).
+        reset: bool,
+        min_size: u32,
+        /// A message sent in pieces is being compressed.
+        fragments: bool,
+    }
+
+    impl DeflateTx {
+        /// Whether the message being sent in pieces is compressed.
+        pub(crate) fn fragments(&self) -> bool {
+            self.fragments
+        }
+
+        /// Start or end compressing a message sent in pieces.
+        pub(crate) fn set_fragments(&mut self, on: bool) {
+            self.fragments = on;
+        }
+
+        /// Whether a whole message of `len` bytes goes compressed.
+        pub(crate) fn wants(&self, len: usize) -> bool {
+            len >= self.min_size as usize
+        }
+
+        /// Compress the next piece of a message (all of it when `fin`
+        /// comes with the first) and return the payload to frame.
+        pub(crate) fn compress(&mut self, data: &[u8], fin: bool, retain: usize) -> &[u8] {
+            if self.scratch.capacity() > retain.max(data.len() + 64) {
+                self.scratch = Vec::new();
+            }
+            self.scratch.clear();
+            self.compressor.compress(data, fin, &mut self.scratch);
+            if fin && self.reset {
+                self.compressor.reset();
+            }
+            &self.scratch
+        }
+    }
+}
+
+#[cfg(not(feature = "deflate"))]
+#[allow(dead_code)]
+mod without {
+    /// Never constructed without the `deflate` feature.
+    #[derive(Debug)]
+    pub(crate) enum Deflate {}
+
+    impl Deflate {
+        pub(crate) fn split(&mut self) -> (&mut Inflater, &mut DeflateTx) {
+            match *self {}
+        }
+        pub(crate) fn heap_usage(&self) -> usize {
+            match *self {}
+        }
+        pub(crate) fn release(&mut self) {
+            match *self {}
+        }
+    }
+
+    /// Never constructed without the `deflate` feature.
+    #[derive(Debug)]
+    pub(crate) enum DeflateTx {}
+
+    impl DeflateTx {
+        pub(crate) fn wants(&self, _: usize) -> bool {
+            match *self {}
+        }
+        pub(crate) fn compress(&mut self, _: &[u8], _: bool, _: usize) -> &[u8] {
+            match *self {}
+        }
+        pub(crate) fn set_fragments(&mut self, _: bool) {
+            match *self {}
+        }
+        pub(crate) fn fragments(&self) -> bool {
+            match *self {}
+        }
+    }
+
+    /// Never constructed without the `deflate` feature.
+    #[derive(Debug)]
+    pub(crate) enum Inflater {}
+
+    pub(crate) enum InflateError {
+        TooLarge,
+        Invalid,
+    }
+
+    pub(crate) const INFLATE_TAIL: [u8; 4] = [0, 0, 0xff, 0xff];
+
+    impl Inflater {
+        pub(crate) fn settle(&mut self, _: usize) {
+            match *self {}
+        }
+        pub(crate) fn begin(&mut self, _: usize) {
+            match *self {}
+        }
+        pub(crate) fn inflate(
+            &mut self,
+            _: &[u8],
+            _: u64,
+            _: usize,
+        ) -> Result<usize, InflateError> {
+            match *self {}
+        }
+        pub(crate) fn pending(&self) -> &[u8] {
+            match *self {}
+        }
+        pub(crate) fn hand_out(&mut self, _: usize) {
+            match *self {}
+        }
+        pub(crate) fn handed_out(&self, _: usize) -> &[u8] {
+            match *self {}
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Compressed messages (RFC 7692 section 7.2.2): their payload goes to the
+//! inflater as it arrives, never assembled in the input buffer, and the
+//! event borrows the inflated bytes from the inflater.
+
+use super::{Limits, MessageKind, ProtocolError, Receiver, Step, utf8};
+use crate::connection::deflate::{INFLATE_TAIL, InflateError, Inflater};
+use crate::connection::event::Event;
+use crate::frame::{apply_mask, rotate_key};
+
+/// In streaming mode, the most inflated bytes handed out as one piece: a
+/// small frame that inflates to gigabytes comes out in pieces this size.
+const PIECE: usize = 64 << 10;
+
+/// How much masked payload is unmasked on the stack per inflater call in
+/// streaming mode (see `feed_pieces`).
+const STACK_STEP: usize = 2048;
+
+impl From<InflateError> for ProtocolError {
+    fn from(e: InflateError) -> ProtocolError {
+        match e {
+            InflateError::TooLarge => ProtocolError::MessageTooLarge,
+            InflateError::Invalid => ProtocolError::InvalidCompressedData,
+        }
+    }
+}
+
+impl Receiver {
+    /// A compressed message's data frame: inflate what has arrived.
+    pub(super) fn compressed_payload(
+        &mut self,
+        limits: &Limits,
+        inf: &mut Inflater,
+    ) -> Result<Step, ProtocolError> {
+        let kind = self.msg_kind.unwrap_or(MessageKind::Binary);
+        let all_used = if limits.streaming {
+            self.feed_pieces(limits, inf)?
+        } else {
+            // Whole mode: unmask in place and inflate everything; only the
+            // message limit bounds the output.
+            let avail = self.available();
+            let range = self.consume(avail);
+            inf.inflate(&self.buf[range], limits.max_message, usize::MAX)?;
+            true
+        };
+        let ends = all_used && !self.frame.active && self.frame.fin;
+        if ends {
+            // Section 7.2.2: append the tail the sender removed. It adds
+            // four bytes of input, which may still finish a block.
+            inf.inflate(&INFLATE_TAIL, limits.max_message, usize::MAX)?;
+            self.msg_kind = None;
+            self.compressed = false;
+            return Ok(Step::Inflated(kind, true));
+        }
+        // A piece says something: bytes to hand out, beyond at most an
+        // unfinished character (an invalid one is reported by the event).
+        let has_piece = match kind {
+            MessageKind::Binary => !inf.pending().is_empty(),
+            MessageKind::Text => utf8::valid_prefix(inf.pending()).map_or(true, |n| n > 0),
+        };
+        if limits.streaming && (!all_used || has_piece) {
+            return Ok(Step::Inflated(kind, false));
+        }
+        Ok(if self.frame.active {
+            Step::Wait
+        } else {
+            Step::Continue
+        })
+    }
+
+    /// Streaming mode: inflate no more than a piece. Masked payload is
+    /// unmasked a step at a time into a stack buffer rather than in place,
+    /// so the bytes the inflater leaves for the next piece stay as they
+    /// were and nothing needs to remember how far unmasking went. Returns
+    /// whether all the payload that arrived was used.
+    fn feed_pieces(&mut self, limits: &Limits, inf: &mut Inflater) -> Result<bool, ProtocolError> {
+        loop {
+            let avail = self.available();
+            if avail == 0 {
+                return Ok(true);
+            }
+            let n = avail.min(STACK_STEP);
+            let mut step = [0u8; STACK_STEP];
+            step[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            if self.frame.masked {
+                apply_mask(&mut step[..n], self.frame.key, 0);
+            }
+            let used = inf.inflate(&step[..n], limits.max_message, PIECE)?;
+            self.skip(used);
+            if used < n {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Pass over `n` payload bytes that were used from a copy.
+    fn skip(&mut self, n: usize) {
+        if self.frame.masked {
+            self.frame.key = rotate_key(self.frame.key, n);
+        }
+        self.pos += n;
+        self.frame.remaining -= n as u64;
+        self.frame.active = self.frame.remaining > 0;
+    }
+}
+
+/// The event for what the inflater holds: the whole message, or a piece
+/// (text cut only at character boundaries; an unfinished character waits
+/// in the inflater for the next piece).
+pub(super) fn inflated_event(
+    inf: &mut Inflater,
+    kind: MessageKind,
+    fin: bool,
+    streaming: bool,
+) -> Result<Event<'_>, ProtocolError> {
+    let n = match kind {
+        MessageKind::Text if streaming => {
+            let valid =
+                utf8::valid_prefix(inf.pending()).map_err(|()| ProtocolError::InvalidUtf8)?;
+            if fin && valid != inf.pending().len() {
+                return Err(ProtocolError::InvalidUtf8);
+            }
+            valid
+        }
+        _ => inf.pending().len(),
+    };
+    inf.hand_out(n);
+    let data = inf.handed_out(n);
+    Ok(match (kind, streaming) {
+        (MessageKind::Binary, false) => Event::Binary(data),
+        (MessageKind::Binary, true) => Event::BinaryFragment { data, fin },
+        (MessageKind::Text, false) => {
+            Event::Text(utf8::as_str(data).ok_or(ProtocolError::InvalidUtf8)?)
+        }
+        (MessageKind::Text, true) => Event::TextFragment {
+            // Checked above by `valid_prefix`; this second look is the
+            // safe way to make it a `str`.
+            data: utf8::as_str(data).ok_or(ProtocolError::InvalidUtf8)?,
+            fin,
+        },
+    })
+}
