@@ -156,6 +156,11 @@ fn main() {
     let mut window12 = default.clone();
     window12.deflate.max_window_bits = 12;
     window12.deflate.peer_max_window_bits = 12;
+    let mut level1 = default.clone();
+    level1.deflate.level = 1;
+    let mut level1_reset = level1.clone();
+    level1_reset.deflate.no_context_takeover = true;
+    level1_reset.deflate.peer_no_context_takeover = true;
     let mut off = default.clone();
     off.deflate = DeflateConfig::DISABLED;
     let ws = [
@@ -176,6 +181,18 @@ fn main() {
             window12,
             Some(wscore_drv::deflate_window(12)),
             "same as default, both windows 12 bits (negotiated)",
+        ),
+        (
+            "wscore level 1",
+            level1,
+            Some(wscore_drv::deflate_default()),
+            "same as default, `deflate.level` = 1 (as ratchet's default)",
+        ),
+        (
+            "wscore level 1, no takeover",
+            level1_reset,
+            Some(wscore_drv::deflate_no_takeover()),
+            "level 1, no context takeover either way (soketto's mode)",
         ),
         (
             "wscore no compression",

@@ -51,6 +51,18 @@ pub fn deflate_window(bits: u8) -> Deflate {
     }
 }
 
+/// No context takeover either way (soketto's only mode).
+pub fn deflate_no_takeover() -> Deflate {
+    Deflate {
+        offer: Extension::new("permessage-deflate")
+            .with_param("server_no_context_takeover")
+            .with_param("client_no_context_takeover"),
+        accept: Extension::new("permessage-deflate")
+            .with_param("server_no_context_takeover")
+            .with_param("client_no_context_takeover"),
+    }
+}
+
 pub fn connect(config: &Config, deflate: Option<Deflate>) -> Pair {
     let now = Instant::ZERO;
     let mut request = ClientRequest::new("localhost", [7; 16]);
