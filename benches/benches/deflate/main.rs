@@ -317,6 +317,32 @@ fn main() {
     if let Some((name, m)) = best_peer {
         println!("\nwscore default ÷ best peer ({name}): {:.2}", base / m);
     }
+    // Like against like, from the same run: speed (median ÷ median) and
+    // client-to-server wire bytes (wscore's ÷ the other's).
+    let find = |name: &str| {
+        cases
+            .iter()
+            .zip(&results)
+            .find(|(c, _)| c.name == name)
+            .map(|(_, r)| r)
+    };
+    println!("\n| Same settings | speed ratio | wire ratio (c→s) |\n|---|---:|---:|");
+    for (ours, theirs) in [
+        ("wscore default", "ratchet 1.2.1 level 6"),
+        ("wscore level 1", "ratchet 1.2.1"),
+        ("wscore level 1, no takeover", "soketto 0.8.1"),
+        ("wscore default", "raw zlib level 6"),
+        ("wscore default", "raw miniz_oxide level 6"),
+        ("wscore level 1", "raw zlib level 1"),
+    ] {
+        if let (Some(a), Some(b)) = (find(ours), find(theirs)) {
+            println!(
+                "| {ours} ÷ {theirs} | {:.2} | {:.3} |",
+                a.stats.median / b.stats.median,
+                a.wire.c2s as f64 / b.wire.c2s as f64,
+            );
+        }
+    }
     println!(
         "\n- Cells: median (min–max) over {reps} timed runs of {passes} × {MESSAGES} round trips each; a round trip is one message each way.\n\
          - B/msg: bytes written to the transport per message (frame headers and masks included; raw rows: compressed payload only), over all timed runs; payload is {mean:.0} B/msg.\n\
