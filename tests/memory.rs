@@ -542,3 +542,144 @@ fn a_decompression_bomb_closes_with_1009_and_peak_heap_stays_near_the_limit() {
         }
     }
 }
+
+/// Both directions compressed, steady traffic of chat-sized messages: after
+/// warm-up, not one allocation per message, on either side. (Twenty
+/// messages are queued per round, so `retain_buffer` is raised to keep
+/// the transmit queue's size; the deflate state needs no such help.)
+#[cfg(feature = "deflate")]
+#[test]
+fn zero_allocations_per_message_with_deflate_in_steady_state() {
+    for p in [
+        common::deflate::params(false, false, 15, 15),
+        common::deflate::params(true, true, 8, 8),
+        common::deflate::params(false, true, 10, 12),
+    ] {
+        let config = cfg(|c| c.retain_buffer = 256 << 10);
+        let (mut c, mut s) = common::deflate::connections(&p, &config, &config);
+        let messages: Vec<String> = (0..20)
+            .map(|i| {
+                format!(
+                    r#"{{"type":"message","user":"user{i}","text":"{}"}}"#,
+                    "hello ".repeat(i * 20)
+                )
+            })
+            .collect();
+        let (mut c_out, mut s_out) = (Vec::with_capacity(1 << 16), Vec::with_capacity(1 << 16));
+        let mut round = |c: &mut Connection, s: &mut Connection| {
+            for m in &messages {
+                c.send_text(m).unwrap();
+            }
+            c.poll_transmit(&mut c_out);
+            s.handle_input(t(0), &c_out);
+            c_out.clear();
+            while let Some((e, mut tx)) = s.poll_event_with_sender() {
+                if let Event::Text(text) = e {
+                    tx.send_text(text).unwrap();
+                }
+            }
+            s.poll_transmit(&mut s_out);
+            c.handle_input(t(0), &s_out);
+            s_out.clear();
+            let mut n = 0;
+            while let Some(e) = c.poll_event() {
+                assert!(matches!(e, Event::Text(_)), "{e:?}");
+                n += 1;
+            }
+            n
+        };
+        for _ in 0..3 {
+            round(&mut c, &mut s);
+        }
+        let before = allocs();
+        for _ in 0..50 {
+            assert_eq!(round(&mut c, &mut s), messages.len());
+        }
+        assert_eq!(
+            allocs() - before,
+            0,
+            "allocations in steady state with {p:?}"
+        );
+    }
+}
+
+/// What permessage-deflate costs a connection, measured with the counting
+/// allocator and checked against `heap_usage`: after one 2 KiB JSON
+/// message each way, and after `release_buffers`. The README's table of
+/// these figures comes from this test's output (`cargo test --test memory
+/// deflate_state -- --nocapture`).
+#[cfg(feature = "deflate")]
+#[test]
+fn deflate_state_per_connection_is_bounded_and_released() {
+    let json: String = (0..20)
+        .map(|i| format!(r#"{{"user":"u{i}","text":"message number {i} of twenty"}},"#))
+        .collect();
+    // (params, bound after traffic, bound after release), per connection.
+    let cases = [
+        (
+            "defaults (15/15, context kept)",
+            common::deflate::params(false, false, 15, 15),
+            360_000,
+            360_000,
+        ),
+        (
+            "window 12 both, context kept",
+            common::deflate::params(false, false, 12, 12),
+            120_000,
+            120_000,
+        ),
+        (
+            "window 9 both, no context takeover",
+            common::deflate::params(true, true, 9, 9),
+            80_000,
+            1_000,
+        ),
+        (
+            "window 8 both, no context takeover",
+            common::deflate::params(true, true, 8, 8),
+            80_000,
+            1_000,
+        ),
+    ];
+    for (name, p, bound, released_bound) in cases {
+        let base = live();
+        let (mut c, mut s) =
+            common::deflate::connections(&p, &Config::default(), &Config::default());
+        let idle = live() - base;
+        c.send_text(&json).unwrap();
+        s.handle_input(t(0), &transmit(&mut c));
+        while let Some((e, mut tx)) = s.poll_event_with_sender() {
+            if let Event::Text(text) = e {
+                tx.send_text(text).unwrap();
+            }
+        }
+        c.handle_input(t(0), &transmit(&mut s));
+        while c.poll_event().is_some() {}
+        let busy = (live() - base) as usize;
+        let usage = c.heap_usage() + s.heap_usage();
+        c.release_buffers();
+        s.release_buffers();
+        let released = (live() - base) as usize;
+        let released_usage = c.heap_usage() + s.heap_usage();
+        println!(
+            "{name}: idle {idle} B for two connections; after one message each way {} B per connection \
+             (heap_usage {}), after release_buffers {} B (heap_usage {})",
+            busy / 2,
+            usage / 2,
+            released / 2,
+            released_usage / 2
+        );
+        assert!(busy / 2 <= bound, "{name}: {} > {bound}", busy / 2);
+        assert!(
+            released / 2 <= released_bound,
+            "{name}: {} > {released_bound}",
+            released / 2
+        );
+        // heap_usage accounts for what the allocator saw, within the few
+        // small allocations it does not track (the client's mask box).
+        assert!(
+            usage.abs_diff(busy) <= 256,
+            "heap_usage {usage} vs allocator {busy}"
+        );
+    }
+}

@@ -62,3 +62,61 @@ pub fn check_wire(wire: &[u8], sender: Role) {
         rest = &rest[n + len..];
     }
 }
+
+/// A client and a server connection that agreed on permessage-deflate with
+/// the parameters `bits` picks (its low bits: the two no-context-takeover
+/// flags; the next six: both window sizes), through the real handshake.
+pub fn deflate_pair(
+    bits: u8,
+    bits2: u8,
+    client_config: &wscore::Config,
+    server_config: &wscore::Config,
+) -> (wscore::Connection, wscore::Connection) {
+    use wscore::handshake::client::ClientRequest;
+    use wscore::handshake::server::{Accept, ServerHandshake};
+    use wscore::handshake::{Extension, HandshakeLimits};
+    use wscore::{Connection, Instant, Status};
+    let server_bits = 8 + (bits >> 2) % 8;
+    let client_bits = 8 + bits2 % 8;
+    let mut offer = Extension::new("permessage-deflate");
+    let mut response = Extension::new("permessage-deflate");
+    for (flag, name) in [
+        (1, "server_no_context_takeover"),
+        (2, "client_no_context_takeover"),
+    ] {
+        if bits & flag != 0 {
+            offer = offer.with_param(name);
+            response = response.with_param(name);
+        }
+    }
+    offer = offer
+        .with_param_value("server_max_window_bits", server_bits.to_string())
+        .with_param("client_max_window_bits");
+    response = response
+        .with_param_value("server_max_window_bits", server_bits.to_string())
+        .with_param_value("client_max_window_bits", client_bits.to_string());
+    let mut request = Vec::new();
+    let mut client_hs = ClientRequest::new("example.com", [1; 16])
+        .extension(offer)
+        .write(&mut request)
+        .expect("a valid request");
+    let mut server_hs = ServerHandshake::new(HandshakeLimits::default());
+    let Ok(Status::Complete((req, _))) = server_hs.handle_input(&request) else {
+        panic!("our own request is valid");
+    };
+    let mut answer = Vec::new();
+    let negotiated = req
+        .accept(&Accept::new().extension(response), &mut answer)
+        .expect("the response answers the offer");
+    let server = Connection::from_server_handshake(server_config, Instant::ZERO, negotiated);
+    let Ok(Status::Complete((res, _))) = client_hs.handle_input(&answer) else {
+        panic!("the client accepts an answer to its offer");
+    };
+    let client = Connection::from_client_handshake(
+        client_config,
+        Instant::ZERO,
+        res.negotiated().clone(),
+        || [9, 8, 7, 6],
+    );
+    (client, server)
+}

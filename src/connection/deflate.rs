@@ -62,9 +62,10 @@ mod with {
         }
 
         /// Free what an idle connection need not keep: everything but
-        /// the history a kept context needs.
-        pub(crate) fn release(&mut self) {
-            self.inflater.release();
+        /// the history a kept context needs. `receiving` says a compressed
+        /// message is half received, so the inflater's state is needed.
+        pub(crate) fn release(&mut self, receiving: bool) {
+            self.inflater.release(!receiving);
             self.tx.scratch = Vec::new();
             if self.tx.reset && !self.tx.fragments {
                 self.tx.compressor.release();
@@ -132,7 +133,7 @@ mod without {
         pub(crate) fn heap_usage(&self) -> usize {
             match *self {}
         }
-        pub(crate) fn release(&mut self) {
+        pub(crate) fn release(&mut self, _: bool) {
             match *self {}
         }
     }

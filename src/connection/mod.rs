@@ -222,9 +222,12 @@ impl Connection {
     /// Taking the [`Negotiated`] result (rather than only a role) is what
     /// lets the connection run the extensions the handshake agreed on: the
     /// subprotocol is the application's business, but an extension such as
-    /// permessage-deflate changes how frames are read and written. No
-    /// extension is implemented yet, so today this is
-    /// [`server`](Self::server); accept no extension until one is.
+    /// permessage-deflate changes how frames are read and written. With
+    /// the `deflate` feature (on by default), a `permessage-deflate`
+    /// element in `negotiated.extensions` turns it on with the agreed
+    /// parameters and `config.deflate`'s preferences; without the feature,
+    /// or for any other extension, this is [`server`](Self::server), and a
+    /// frame using the extension's RSV bits fails the connection (1002).
     ///
     /// `negotiated` must be the server's (`negotiated.role` is
     /// [`Role::Server`]); debug builds check it.
@@ -603,7 +606,7 @@ impl Connection {
     pub fn release_buffers(&mut self) {
         self.rx.release();
         if let Some(deflate) = &mut self.deflate {
-            deflate.release();
+            deflate.release(self.rx.in_compressed_message());
         }
         if self.core.tx.out.is_empty() {
             self.core.tx.out = Vec::new();

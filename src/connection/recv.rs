@@ -135,6 +135,11 @@ impl Receiver {
         self.moved
     }
 
+    /// Whether a compressed message is half received.
+    pub(super) fn in_compressed_message(&self) -> bool {
+        self.compressed
+    }
+
     /// Heap bytes held.
     pub(super) fn capacity(&self) -> usize {
         self.buf.capacity()

@@ -51,8 +51,9 @@ pub(crate) enum InflateError {
 
 /// Inflates the compressed messages of one connection.
 pub(crate) struct Inflater {
-    /// Boxed: the decoder's tables are about 10 KiB, allocated once.
-    state: Box<DecompressorOxide>,
+    /// Boxed: the decoder's tables are about 10 KiB, allocated once, and
+    /// freed by `release` when no context is kept.
+    state: Option<Box<DecompressorOxide>>,
     out: Vec<u8>,
     start: usize,
     pos: usize,
@@ -84,7 +85,7 @@ impl Inflater {
     /// `no_context_takeover`.
     pub(crate) fn new(window_bits: u8, no_context_takeover: bool) -> Inflater {
         Inflater {
-            state: Box::default(),
+            state: None,
             out: Vec::new(),
             start: 0,
             pos: 0,
@@ -99,10 +100,12 @@ impl Inflater {
     pub(crate) fn begin(&mut self, retain: usize) {
         self.produced = 0;
         self.settle(retain);
-        if !self.takeover {
-            self.state.init();
-            self.stream_done = false;
+        match &mut self.state {
+            None => self.state = Some(Box::default()),
+            Some(state) if !self.takeover => state.init(),
+            Some(_) => return,
         }
+        self.stream_done = false;
     }
 
     /// Bytes inflated and not handed out yet.
@@ -145,7 +148,9 @@ impl Inflater {
                 if input.is_empty() {
                     break;
                 }
-                self.state.init();
+                if let Some(state) = &mut self.state {
+                    state.init();
+                }
                 self.stream_done = false;
             }
             // One byte past what the message may still hold: reaching it
@@ -161,13 +166,11 @@ impl Inflater {
                 self.grow(end);
             }
             let end = end.min(self.out.len());
-            let (status, used, written) = decompress(
-                &mut self.state,
-                input,
-                &mut self.out[..end],
-                self.pos,
-                flags,
-            );
+            // `begin` made it; input without a `begin` would be a caller's
+            // bug, which gets a fresh decoder here rather than a panic.
+            let state = self.state.get_or_insert_with(Box::default);
+            let (status, used, written) =
+                decompress(state, input, &mut self.out[..end], self.pos, flags);
             input = &input[used..];
             self.pos += written;
             self.produced += written as u64;
@@ -240,18 +243,23 @@ impl Inflater {
         }
     }
 
-    /// Free the output buffer if nothing in it is needed (no history, no
-    /// pending bytes), e.g. for an idle connection.
-    pub(crate) fn release(&mut self) {
-        if !self.takeover && self.start == self.pos {
+    /// Free the output buffer and the decoder if nothing in them is needed
+    /// (no history, nothing pending, and `between_messages`: the decoder
+    /// holds no message's state), e.g. for an idle connection.
+    pub(crate) fn release(&mut self, between_messages: bool) {
+        if !self.takeover && self.start == self.pos && between_messages {
             self.out = Vec::new();
             self.start = 0;
             self.pos = 0;
+            self.state = None;
         }
     }
 
     /// Heap bytes held.
     pub(crate) fn heap_usage(&self) -> usize {
-        core::mem::size_of::<DecompressorOxide>() + self.out.capacity()
+        self.state
+            .as_ref()
+            .map_or(0, |_| core::mem::size_of::<DecompressorOxide>())
+            + self.out.capacity()
     }
 }
