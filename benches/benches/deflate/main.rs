@@ -11,8 +11,9 @@
 //! a mismatch panics. Each implementation keeps one connected pair for the
 //! whole run (context takeover carries on across runs). Runs are
 //! interleaved: one untimed warm-up per implementation, then rep 1 of every
-//! implementation, rep 2 of every implementation, and so on; cells give the
-//! median with min and max.
+//! implementation, rep 2 of every implementation, and so on, each round
+//! starting one implementation further on; cells give the median with min
+//! and max.
 //!
 //! `DEFLATE_REPS=n` (default 7) and `DEFLATE_PASSES=n` (corpus passes per
 //! run, default 3) change the load; `DEFLATE_VERBOSE=1` prints every run.
@@ -82,14 +83,19 @@ struct Result {
     wire: Wire,
 }
 
-/// Warm up each case once, then run `reps` interleaved rounds. The wire
-/// bytes are the timed runs' total.
+/// Warm up each case once, then run `reps` interleaved rounds (every case
+/// once per round, the starting case rotating). The wire bytes are the
+/// timed runs' total.
 fn measure(cases: &mut [Case], reps: usize, per_run: f64) -> Vec<Result> {
     let verbose = std::env::var_os("DEFLATE_VERBOSE").is_some();
     let mut times = vec![Vec::with_capacity(reps); cases.len()];
     let mut wires = vec![Wire::default(); cases.len()];
+    let n = cases.len();
     for round in 0..=reps {
-        for (i, case) in cases.iter_mut().enumerate() {
+        // Each round starts one case further on, so no implementation
+        // always runs first (after the slowest ones, caches cold).
+        for i in (0..n).map(|k| (k + round) % n) {
+            let case = &mut cases[i];
             let start = Instant::now();
             let wire = (case.run)();
             let elapsed = start.elapsed();
