@@ -162,9 +162,14 @@ fn upgrade(mut req: hyper::Request<Incoming>, room: Arc<Room>) -> hyper::Respons
         .map(clean_name)
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "anonymous".into());
-    // No subprotocol, no extension: permessage-deflate is not implemented
-    // yet, so a browser's offer of it is declined.
-    let (negotiated, response) = match offer.accept_http(&Accept::new()) {
+    // No subprotocol; permessage-deflate when the browser offers it (every
+    // browser does), with the crate's default preferences.
+    let config = Config::default()
+        .with_max_message_size(MAX_MESSAGE)
+        .with_max_frame_size(MAX_MESSAGE)
+        .with_keepalive_interval(Some(KEEPALIVE));
+    let accept = Accept::new().deflate(&offer, &config.deflate);
+    let (negotiated, response) = match offer.accept_http(&accept) {
         Ok(accepted) => accepted,
         Err(_) => return status(StatusCode::INTERNAL_SERVER_ERROR, "cannot accept\n"),
     };
@@ -174,10 +179,6 @@ fn upgrade(mut req: hyper::Request<Incoming>, room: Arc<Room>) -> hyper::Respons
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
-        let config = Config::default()
-            .with_max_message_size(MAX_MESSAGE)
-            .with_max_frame_size(MAX_MESSAGE)
-            .with_keepalive_interval(Some(KEEPALIVE));
         let epoch = tokio::time::Instant::now();
         let conn = Connection::from_server_handshake(&config, Instant::ZERO, negotiated);
         let ws =

@@ -81,7 +81,7 @@ pub fn accept_within(
             Ok(Status::Complete((request, used))) => {
                 let mut response = Vec::new();
                 let negotiated = request
-                    .accept(&Accept::new(), &mut response)
+                    .accept(&accept_choice(request, config), &mut response)
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
                 stream.write_all(&response)?;
                 let mut conn = Connection::from_server_handshake(config, now(), negotiated);
@@ -204,6 +204,19 @@ pub fn parse_url(url: &str) -> Result<WsUrl, String> {
     })
 }
 
+/// How the server answers a request: permessage-deflate when the client
+/// offers it and `config.deflate` allows it (on by default), no
+/// subprotocol.
+fn accept_choice(request: &wscore::handshake::server::Request, config: &Config) -> Accept {
+    #[cfg(feature = "deflate")]
+    return Accept::new().deflate(request, &config.deflate);
+    #[cfg(not(feature = "deflate"))]
+    {
+        let _ = (request, config);
+        Accept::new()
+    }
+}
+
 /// Connect and handshake; returns the socket and the connection, with the
 /// server's first frames (if they came with the 101) already fed in.
 pub fn connect(url: &WsUrl, config: &Config) -> Result<(TcpStream, Connection), String> {
@@ -213,10 +226,11 @@ pub fn connect(url: &WsUrl, config: &Config) -> Result<(TcpStream, Connection), 
     let mut nonce = [0u8; 16];
     getrandom::getrandom(&mut nonce).map_err(|e| e.to_string())?;
     let mut request = Vec::new();
-    let mut handshake = ClientRequest::new(url.host_header(), nonce)
-        .target(url.target.clone())
-        .write(&mut request)
-        .map_err(|e| e.to_string())?;
+    let offer = ClientRequest::new(url.host_header(), nonce).target(url.target.clone());
+    // Offer permessage-deflate as `config.deflate` says (on by default).
+    #[cfg(feature = "deflate")]
+    let offer = offer.deflate(&config.deflate);
+    let mut handshake = offer.write(&mut request).map_err(|e| e.to_string())?;
     stream
         .write_all(&request)
         .map_err(|e| format!("write: {e}"))?;

@@ -95,6 +95,35 @@ impl ClientRequest {
         self
     }
 
+    /// Offer permessage-deflate (RFC 7692) as `config` says: appends
+    /// [`DeflateConfig::offers`](crate::deflate::DeflateConfig::offers),
+    /// nothing if it is disabled. The handshake then checks the server's
+    /// answer against these offers (section 7.1).
+    ///
+    /// ```
+    /// use wscore::deflate::DeflateConfig;
+    /// use wscore::handshake::client::ClientRequest;
+    ///
+    /// let mut out = Vec::new();
+    /// ClientRequest::new("example.com", [0; 16])
+    ///     .deflate(&DeflateConfig::DEFAULT)
+    ///     .write(&mut out)
+    ///     .unwrap();
+    /// let head = String::from_utf8(out).unwrap();
+    /// assert!(head.contains("\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"));
+    /// ```
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, config: &crate::deflate::DeflateConfig) -> ClientRequest {
+        self.extensions.extend(config.offers());
+        self
+    }
+
+    /// Whether an extension called `name` is among the offers.
+    #[cfg(all(feature = "deflate", feature = "tokio"))]
+    pub(crate) fn offers_extension(&self, name: &str) -> bool {
+        self.extensions.iter().any(|e| e.name() == name)
+    }
+
     /// Add an extra header (`Cookie`, `Authorization`, `User-Agent`...).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> ClientRequest {
         self.headers.push((name.into(), value.into()));
@@ -222,7 +251,9 @@ impl ClientRequest {
 /// response"), in order: caps, HTTP syntax, status 101, HTTP/1.1,
 /// `Upgrade: websocket`, `Connection: upgrade`, `Sec-WebSocket-Accept`,
 /// `Sec-WebSocket-Protocol` (at most one, offered), and
-/// `Sec-WebSocket-Extensions` (valid, each offered).
+/// `Sec-WebSocket-Extensions` (valid, each offered; with the `deflate`
+/// feature, a permessage-deflate element at most once and a valid answer
+/// to one of our offers of it, RFC 7692 section 7.1).
 #[derive(Clone, Debug)]
 pub struct ClientHandshake {
     limits: HandshakeLimits,
@@ -369,6 +400,8 @@ impl ClientHandshake {
         {
             return Err(ClientHandshakeError::ExtensionNotOffered);
         }
+        #[cfg(feature = "deflate")]
+        self.check_deflate(&extensions)?;
 
         Ok(Response {
             reason,
@@ -379,6 +412,22 @@ impl ClientHandshake {
                 extensions,
             },
         })
+    }
+
+    /// RFC 7692 section 7.1: at most one permessage-deflate element, valid,
+    /// and a valid answer to one of our permessage-deflate offers.
+    #[cfg(feature = "deflate")]
+    fn check_deflate(&self, extensions: &[Extension]) -> Result<(), ClientHandshakeError> {
+        use crate::deflate::{DeflateParams, EXTENSION_NAME};
+        let mut deflate = extensions.iter().filter(|e| e.name() == EXTENSION_NAME);
+        if let Some(response) = deflate.next() {
+            if deflate.next().is_some()
+                || DeflateParams::from_response_to(response, &self.extensions).is_none()
+            {
+                return Err(ClientHandshakeError::InvalidExtensionResponse);
+            }
+        }
+        Ok(())
     }
 
     /// The response, once a valid 101 is complete.

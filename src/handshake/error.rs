@@ -223,6 +223,13 @@ pub enum ClientHandshakeError {
     InvalidExtensions,
     /// `Sec-WebSocket-Extensions` names an extension we did not offer.
     ExtensionNotOffered,
+    /// The server's answer to our permessage-deflate offers is not one RFC
+    /// 7692 section 7.1 allows: the element appears twice, has an unknown
+    /// or repeated parameter or an invalid value, or does not fit any of
+    /// our offers (a window larger than we asked, `client_max_window_bits`
+    /// we did not offer, `server_no_context_takeover` we asked for but
+    /// missing). Checked with the `deflate` feature.
+    InvalidExtensionResponse,
 }
 
 impl fmt::Display for ClientHandshakeError {
@@ -255,6 +262,9 @@ impl fmt::Display for ClientHandshakeError {
             }
             ClientHandshakeError::ExtensionNotOffered => {
                 f.write_str("the server chose an extension that was not offered")
+            }
+            ClientHandshakeError::InvalidExtensionResponse => {
+                f.write_str("the server's extension parameters do not answer our offer")
             }
         }
     }
@@ -332,6 +342,11 @@ pub enum BuildError {
     ProtocolNotOffered,
     /// An extension in the response is not one the client offered (section 9.1).
     ExtensionNotOffered,
+    /// A permessage-deflate element in the response is not a valid answer
+    /// to any of the client's offers of it (RFC 7692 section 7.1), or
+    /// appears twice. Checked with the `deflate` feature;
+    /// `Accept::deflate` builds a valid one.
+    InvalidExtensionResponse,
 }
 
 impl fmt::Display for BuildError {
@@ -350,6 +365,9 @@ impl fmt::Display for BuildError {
             BuildError::InvalidStatus => "status is not a final status (200-999)",
             BuildError::ProtocolNotOffered => "subprotocol was not offered by the client",
             BuildError::ExtensionNotOffered => "extension was not offered by the client",
+            BuildError::InvalidExtensionResponse => {
+                "extension parameters do not answer the client's offer"
+            }
         })
     }
 }

@@ -76,6 +76,53 @@ impl Accept {
         self
     }
 
+    /// Accept permessage-deflate (RFC 7692) if the client offered it in a
+    /// form `config` accepts: adds the response element
+    /// [`DeflateConfig::negotiate`](crate::deflate::DeflateConfig::negotiate)
+    /// builds for the first acceptable offer, and nothing if there is none
+    /// or `config` is disabled.
+    ///
+    /// ```
+    /// use wscore::deflate::{DeflateConfig, DeflateParams};
+    /// use wscore::handshake::client::ClientRequest;
+    /// use wscore::handshake::server::{Accept, ServerHandshake};
+    /// use wscore::handshake::HandshakeLimits;
+    /// use wscore::Status;
+    ///
+    /// let mut to_server = Vec::new();
+    /// ClientRequest::new("example.com", [7; 16])
+    ///     .deflate(&DeflateConfig::DEFAULT)
+    ///     .write(&mut to_server)
+    ///     .unwrap();
+    /// let mut server = ServerHandshake::new(HandshakeLimits::default());
+    /// let Status::Complete((request, _)) = server.handle_input(&to_server).unwrap() else {
+    ///     panic!("the head is complete");
+    /// };
+    /// let accept = Accept::new().deflate(request, &DeflateConfig::DEFAULT);
+    /// let negotiated = request.accept(&accept, &mut Vec::new()).unwrap();
+    /// assert_eq!(
+    ///     DeflateParams::from_extensions(&negotiated.extensions),
+    ///     Some(DeflateParams::default())
+    /// );
+    /// ```
+    #[cfg(feature = "deflate")]
+    pub fn deflate(
+        self,
+        request: &super::server::Request,
+        config: &crate::deflate::DeflateConfig,
+    ) -> Accept {
+        match config.negotiate(request.extensions()) {
+            Some((response, _)) => self.extension(response),
+            None => self,
+        }
+    }
+
+    /// Whether an extension called `name` is among those accepted.
+    #[cfg(all(feature = "deflate", feature = "tokio"))]
+    pub(crate) fn has_extension(&self, name: &str) -> bool {
+        self.extensions.iter().any(|e| e.name() == name)
+    }
+
     /// Add an extra header to the 101 response.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Accept {
         self.headers.push((name.into(), value.into()));
@@ -100,7 +147,8 @@ impl Accept {
     }
 
     /// Check this choice against the client's offer: the subprotocol and
-    /// each extension's name must be offered, the extras well-formed.
+    /// each extension's name must be offered, a permessage-deflate element
+    /// must answer an offer of it, the extras must be well-formed.
     pub(crate) fn check(
         &self,
         offered_protocols: &[String],
@@ -119,6 +167,8 @@ impl Accept {
                 return Err(BuildError::ExtensionNotOffered);
             }
         }
+        #[cfg(feature = "deflate")]
+        self.check_deflate(offered_extensions)?;
         for (name, value) in &self.headers {
             check_extra_header(name, value)?;
         }
@@ -127,6 +177,25 @@ impl Accept {
             protocol: self.protocol.clone(),
             extensions: self.extensions.clone(),
         })
+    }
+
+    /// RFC 7692 section 7.1: a permessage-deflate element built by hand
+    /// must answer one of the offers, and appear at most once.
+    #[cfg(feature = "deflate")]
+    fn check_deflate(&self, offered_extensions: &[Extension]) -> Result<(), BuildError> {
+        use crate::deflate::{DeflateParams, EXTENSION_NAME};
+        let mut deflate = self
+            .extensions
+            .iter()
+            .filter(|e| e.name() == EXTENSION_NAME);
+        if let Some(response) = deflate.next() {
+            if deflate.next().is_some()
+                || DeflateParams::from_response_to(response, offered_extensions).is_none()
+            {
+                return Err(BuildError::InvalidExtensionResponse);
+            }
+        }
+        Ok(())
     }
 
     /// The header fields of the 101 (section 4.2.2 item 5), once

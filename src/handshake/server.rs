@@ -261,7 +261,8 @@ impl Request {
 
     /// The extensions offered, in the client's order of preference, with
     /// their parameters (section 9.1). One extension may appear several
-    /// times with different parameters, as alternatives.
+    /// times with different parameters, as alternatives. For
+    /// permessage-deflate, `Accept::deflate` picks among them.
     #[must_use]
     pub fn extensions(&self) -> &[Extension] {
         &self.extensions
@@ -275,7 +276,9 @@ impl Request {
 
     /// Accept the handshake: check `accept` against this request (the
     /// subprotocol must be one offered, each extension's name one offered,
-    /// extra headers well-formed and not ones the handshake writes), then
+    /// with the `deflate` feature a permessage-deflate element a valid
+    /// answer to an offer of it, extra headers well-formed and not ones the
+    /// handshake writes), then
     /// append the 101 Switching Protocols response to `out` (section 4.2.2)
     /// and return what was agreed, for the connection.
     ///

@@ -20,8 +20,8 @@ use crate::time::Instant;
 const HANDSHAKE_READ: usize = 4096;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
-    /// Answer a client's opening handshake on `io` with the defaults
-    /// (no subprotocol, no extensions), within
+    /// Answer a client's opening handshake on `io` with the defaults (no
+    /// subprotocol; permessage-deflate as `Config::deflate` says), within
     /// [`Options::handshake_timeout`]. See [`accept_with`](Self::accept_with).
     pub async fn accept(io: S, config: &Config, options: Options) -> io::Result<WebSocket<S>> {
         WebSocket::accept_with(io, config, options, |_| Ok(Accept::new())).await
@@ -36,6 +36,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// a rejected one gets the rejection, and
     /// [`PermissionDenied`](io::ErrorKind::PermissionDenied). Frames the
     /// client sent behind its request are kept for the connection.
+    ///
+    /// Unless the [`Accept`] from `decide` has a permessage-deflate element
+    /// already, permessage-deflate is accepted as `Config::deflate` says
+    /// (see `Accept::deflate`; turn it off there to never accept it).
     pub async fn accept_with(
         mut io: S,
         config: &Config,
@@ -58,6 +62,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// subprotocol). A refusal is [`InvalidData`](io::ErrorKind::InvalidData)
     /// with the [`ClientHandshakeError`](crate::handshake::ClientHandshakeError)
     /// as its source.
+    ///
+    /// Unless `request` offers permessage-deflate already, it is offered as
+    /// `Config::deflate` says (see `ClientRequest::deflate`; turn it off
+    /// there to never offer it).
     pub async fn connect(
         mut io: S,
         request: &ClientRequest,
@@ -106,12 +114,14 @@ async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
         match handshake.handle_input(&buf[..n]) {
             Ok(Status::Partial) => continue,
             Ok(Status::Complete((request, used))) => {
-                // Nothing negotiated concerns the connection yet: no
-                // extension is implemented.
-                let _negotiated = match decide(request) {
-                    Ok(accept) => request
-                        .accept(&accept, &mut response)
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
+                let negotiated = match decide(request) {
+                    Ok(accept) => {
+                        #[cfg(feature = "deflate")]
+                        let accept = with_deflate(accept, request, config);
+                        request
+                            .accept(&accept, &mut response)
+                            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?
+                    }
                     Err(reject) => {
                         reject
                             .write(&mut response)
@@ -125,7 +135,7 @@ async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
                 };
                 io.write_all(&response).await?;
                 io.flush().await?;
-                let mut conn = Connection::server(config, now(epoch));
+                let mut conn = Connection::from_server_handshake(config, now(epoch), negotiated);
                 conn.handle_input(now(epoch), &buf[used..n]);
                 return Ok(conn);
             }
@@ -134,6 +144,17 @@ async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
                 return Err(io::Error::new(io::ErrorKind::InvalidData, error));
             }
         }
+    }
+}
+
+/// The application's `accept`, with permessage-deflate accepted per
+/// `config` unless the application answered that offer itself.
+#[cfg(feature = "deflate")]
+fn with_deflate(accept: Accept, request: &Request, config: &Config) -> Accept {
+    if config.deflate.enabled && !accept.has_extension(crate::deflate::EXTENSION_NAME) {
+        accept.deflate(request, &config.deflate)
+    } else {
+        accept
     }
 }
 
@@ -151,6 +172,16 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     config: &Config,
     epoch: TokioInstant,
 ) -> io::Result<(Connection, Response)> {
+    #[cfg(feature = "deflate")]
+    let offered;
+    #[cfg(feature = "deflate")]
+    let request =
+        if config.deflate.enabled && !request.offers_extension(crate::deflate::EXTENSION_NAME) {
+            offered = request.clone().deflate(&config.deflate);
+            &offered
+        } else {
+            request
+        };
     let mut head = Vec::new();
     let mut handshake = request
         .write(&mut head)
@@ -170,7 +201,9 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(Status::Partial) => continue,
             Ok(Status::Complete((response, used))) => {
                 let response = response.clone();
-                let mut conn = Connection::client(config, now(epoch), mask);
+                let negotiated = response.negotiated().clone();
+                let mut conn =
+                    Connection::from_client_handshake(config, now(epoch), negotiated, mask);
                 conn.handle_input(now(epoch), &buf[used..n]);
                 return Ok((conn, response));
             }
