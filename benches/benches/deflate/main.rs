@@ -173,43 +173,33 @@ fn main() {
         (
             "wscore default",
             default,
-            Some(wscore_drv::deflate_default()),
             "`Config::default()`: level 6, window 15, context takeover",
         ),
-        (
-            "wscore reuse",
-            reuse,
-            Some(wscore_drv::deflate_default()),
-            "same + `retain_buffer` = 1 MiB",
-        ),
+        ("wscore reuse", reuse, "same + `retain_buffer` = 1 MiB"),
         (
             "wscore window 12",
             window12,
-            Some(wscore_drv::deflate_window(12)),
             "same as default, both windows 12 bits (negotiated)",
         ),
         (
             "wscore level 1",
             level1,
-            Some(wscore_drv::deflate_default()),
             "same as default, `deflate.level` = 1 (as ratchet's default)",
         ),
         (
             "wscore level 1, no takeover",
             level1_reset,
-            Some(wscore_drv::deflate_no_takeover()),
             "level 1, no context takeover either way (soketto's mode)",
         ),
         (
             "wscore no compression",
             off,
-            None,
             "`deflate: DeflateConfig::DISABLED`, nothing offered (context only)",
         ),
     ];
-    for (name, config, deflate, what) in ws {
-        let compresses = deflate.is_some();
-        let mut pair = wscore_drv::connect(&config, deflate);
+    for (name, config, what) in ws {
+        let compresses = config.deflate.enabled;
+        let mut pair = wscore_drv::connect(&config);
         let settings = if pair.negotiated.is_empty() {
             what.to_string()
         } else {

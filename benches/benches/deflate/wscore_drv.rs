@@ -1,14 +1,15 @@
 //! wscore: a client and a server connected through the real opening
-//! handshake (`ClientRequest` offering permessage-deflate, the server's
-//! `Request::accept` accepting it), so the connections run what was
+//! handshake (`ClientRequest` with the offers `DeflateConfig::offers`
+//! makes, the server's `Request::accept` with the answer
+//! `DeflateConfig::negotiate` picks), so the connections run what was
 //! negotiated. Sans-IO: the driver moves each side's `poll_transmit` output
 //! into the other's `input_buffer` (one copy, as a socket read would be)
 //! and drains `poll_event_with_sender`; the server echoes straight from the
 //! borrowed event with its `Sender`.
 
+use wscore::handshake::HandshakeLimits;
 use wscore::handshake::client::ClientRequest;
 use wscore::handshake::server::{Accept, ServerHandshake};
-use wscore::handshake::{Extension, HandshakeLimits};
 use wscore::{Config, Connection, Event, Instant, Status};
 
 use crate::Wire;
@@ -21,55 +22,13 @@ pub struct Pair {
     pub negotiated: String,
 }
 
-/// What the client offers and the server answers, or `None` for no
-/// extension (compression off).
-pub struct Deflate {
-    pub offer: Extension,
-    pub accept: Extension,
-}
-
-/// permessage-deflate with no parameters beyond `client_max_window_bits`
-/// in the offer (which a browser sends too): window 15 and context
-/// takeover both ways.
-pub fn deflate_default() -> Deflate {
-    Deflate {
-        offer: Extension::new("permessage-deflate").with_param("client_max_window_bits"),
-        accept: Extension::new("permessage-deflate"),
-    }
-}
-
-/// Both windows limited to `bits`.
-pub fn deflate_window(bits: u8) -> Deflate {
-    let b = bits.to_string();
-    Deflate {
-        offer: Extension::new("permessage-deflate")
-            .with_param_value("server_max_window_bits", b.clone())
-            .with_param_value("client_max_window_bits", b.clone()),
-        accept: Extension::new("permessage-deflate")
-            .with_param_value("server_max_window_bits", b.clone())
-            .with_param_value("client_max_window_bits", b),
-    }
-}
-
-/// No context takeover either way (soketto's only mode).
-pub fn deflate_no_takeover() -> Deflate {
-    Deflate {
-        offer: Extension::new("permessage-deflate")
-            .with_param("server_no_context_takeover")
-            .with_param("client_no_context_takeover"),
-        accept: Extension::new("permessage-deflate")
-            .with_param("server_no_context_takeover")
-            .with_param("client_no_context_takeover"),
-    }
-}
-
-pub fn connect(config: &Config, deflate: Option<Deflate>) -> Pair {
+pub fn connect(config: &Config) -> Pair {
     let now = Instant::ZERO;
+    // The client offers what its config asks for (`DeflateConfig::offers`);
+    // the server answers with `DeflateConfig::negotiate` over the offers.
     let mut request = ClientRequest::new("localhost", [7; 16]);
-    let mut accept = Accept::new();
-    if let Some(d) = deflate {
-        request = request.extension(d.offer);
-        accept = accept.extension(d.accept);
+    for offer in config.deflate.offers() {
+        request = request.extension(offer);
     }
     let mut to_server = Vec::new();
     let mut client_hs = request.write(&mut to_server).expect("wscore: request");
@@ -79,6 +38,10 @@ pub fn connect(config: &Config, deflate: Option<Deflate>) -> Pair {
         panic!("wscore: the request is complete");
     };
     assert_eq!(used, to_server.len());
+    let mut accept = Accept::new();
+    if let Some((response, _)) = config.deflate.negotiate(req.extensions()) {
+        accept = accept.extension(response);
+    }
     let mut to_client = Vec::new();
     let negotiated = req.accept(&accept, &mut to_client).expect("wscore: accept");
     let server = Connection::from_server_handshake(config, now, negotiated);
