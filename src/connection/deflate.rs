@@ -15,7 +15,7 @@ mod with {
     use alloc::vec::Vec;
 
     use crate::deflate::{Compressor, DeflateConfig, DeflateParams};
-    pub(crate) use crate::deflate::{INFLATE_TAIL, InflateError, Inflater};
+    pub(crate) use crate::deflate::{InflateError, Inflater};
     use crate::role::Role;
 
     /// Both directions of the extension.
@@ -166,7 +166,6 @@ mod without {
         Invalid,
     }
 
-    pub(crate) const INFLATE_TAIL: [u8; 4] = [0, 0, 0xff, 0xff];
 
     impl Inflater {
         pub(crate) fn settle(&mut self, _: usize) {
@@ -181,6 +180,9 @@ mod without {
             _: u64,
             _: usize,
         ) -> Result<usize, InflateError> {
+            match *self {}
+        }
+        pub(crate) fn finish(&mut self, _: u64) -> Result<(), InflateError> {
             match *self {}
         }
         pub(crate) fn pending(&self) -> &[u8] {

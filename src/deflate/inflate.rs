@@ -29,13 +29,17 @@ use alloc::vec::Vec;
 
 use miniz_oxide::inflate::TINFLStatus;
 use miniz_oxide::inflate::core::inflate_flags::{
-    TINFL_FLAG_HAS_MORE_INPUT, TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+    TINFL_FLAG_HAS_MORE_INPUT, TINFL_FLAG_STOP_ON_BLOCK_BOUNDARY,
+    TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
 };
 use miniz_oxide::inflate::core::{DecompressorOxide, decompress};
 
 /// What the sender's sync flush ended with and section 7.2.1 had it strip;
 /// section 7.2.2 appends it back before inflating the message's end.
 pub(crate) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// The farthest back a deflate match may reach (RFC 1951 section 3.2.5).
+const MAX_DISTANCE: usize = 32 << 10;
 
 /// Spare room added when the output buffer grows from empty.
 const MIN_GROWTH: usize = 4096;
@@ -67,6 +71,8 @@ pub(crate) struct Inflater {
     stream_done: bool,
     /// Bytes of the current message inflated so far.
     produced: u64,
+    /// A message was begun and not finished.
+    in_message: bool,
 }
 
 impl core::fmt::Debug for Inflater {
@@ -93,6 +99,7 @@ impl Inflater {
             takeover: !no_context_takeover,
             stream_done: false,
             produced: 0,
+            in_message: false,
         }
     }
 
@@ -100,12 +107,28 @@ impl Inflater {
     pub(crate) fn begin(&mut self, retain: usize) {
         self.produced = 0;
         self.settle(retain);
+        self.in_message = true;
         match &mut self.state {
             None => self.state = Some(Box::default()),
             Some(state) if !self.takeover => state.init(),
             Some(_) => return,
         }
         self.stream_done = false;
+    }
+
+    /// The message's last frame was inflated: append the [`TAIL`] the
+    /// sender removed (section 7.2.2) and check that the data ends where
+    /// section 7.2.1 says it must, at the end of a block. A message cut
+    /// inside a block (or inside a match) is invalid, and refusing it is
+    /// also what lets the next message start from a decoder that owes no
+    /// bytes from the history.
+    pub(crate) fn finish(&mut self, limit: u64) -> Result<(), InflateError> {
+        let (_, boundary) = self.decode(&TAIL, limit, usize::MAX, true)?;
+        if !boundary {
+            return Err(InflateError::Invalid);
+        }
+        self.in_message = false;
+        Ok(())
     }
 
     /// Bytes inflated and not handed out yet.
@@ -128,24 +151,40 @@ impl Inflater {
         self.produced
     }
 
-    /// Inflate `input` (the next bytes of the current message; the
-    /// message's [`TAIL`] after its last byte) as far as `limit` (what the
-    /// message may hold in all) and `piece` (how many bytes may wait
-    /// un-handed-out; `usize::MAX` for no bound) allow. Returns how many
-    /// input bytes were used: fewer than given only when `piece` is
-    /// reached, and then the caller hands out the piece and calls again
-    /// with the rest.
+    /// Inflate `input` (the next bytes of the current message) as far as
+    /// `limit` (what the message may hold in all) and `piece` (how many
+    /// bytes may wait un-handed-out; `usize::MAX` for no bound) allow.
+    /// Returns how many input bytes were used: fewer than given only when
+    /// `piece` is reached, and then the caller hands out the piece and
+    /// calls again with the rest.
     pub(crate) fn inflate(
+        &mut self,
+        input: &[u8],
+        limit: u64,
+        piece: usize,
+    ) -> Result<usize, InflateError> {
+        self.decode(input, limit, piece, false).map(|(used, _)| used)
+    }
+
+    /// The decoding loop; with `boundaries`, also whether the input ended
+    /// exactly at the end of a block.
+    fn decode(
         &mut self,
         mut input: &[u8],
         limit: u64,
         piece: usize,
-    ) -> Result<usize, InflateError> {
+        boundaries: bool,
+    ) -> Result<(usize, bool), InflateError> {
         let given = input.len();
-        let flags = TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF | TINFL_FLAG_HAS_MORE_INPUT;
+        let mut flags = TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF | TINFL_FLAG_HAS_MORE_INPUT;
+        if boundaries {
+            flags |= TINFL_FLAG_STOP_ON_BLOCK_BOUNDARY;
+        }
+        let mut boundary = false;
         loop {
             if self.stream_done {
                 if input.is_empty() {
+                    boundary = true;
                     break;
                 }
                 if let Some(state) = &mut self.state {
@@ -157,15 +196,18 @@ impl Inflater {
             // proves the message too large without inflating more.
             let allowed = limit.saturating_sub(self.produced).saturating_add(1);
             let budget = usize::try_from(allowed).unwrap_or(usize::MAX);
-            let piece_room = piece.saturating_sub(self.pos - self.start);
-            let end = self.pos.saturating_add(budget.min(piece_room));
-            if piece_room == 0 {
+            if piece.saturating_sub(self.pos - self.start) == 0 {
                 break;
             }
             if self.pos == self.out.len() {
-                self.grow(end);
+                self.make_room(self.pos.saturating_add(budget));
             }
-            let end = end.min(self.out.len());
+            // After `make_room`, which may have slid the buffer down.
+            let piece_room = piece.saturating_sub(self.pos - self.start);
+            let end = self
+                .pos
+                .saturating_add(budget.min(piece_room))
+                .min(self.out.len());
             // `begin` made it; input without a `begin` would be a caller's
             // bug, which gets a fresh decoder here rather than a panic.
             let state = self.state.get_or_insert_with(Box::default);
@@ -177,14 +219,20 @@ impl Inflater {
             if self.produced > limit {
                 return Err(InflateError::TooLarge);
             }
+            boundary = false;
             match status {
                 TINFLStatus::NeedsMoreInput => break,
                 TINFLStatus::HasMoreOutput => {}
+                TINFLStatus::BlockBoundary if input.is_empty() => {
+                    boundary = true;
+                    break;
+                }
+                TINFLStatus::BlockBoundary => {}
                 TINFLStatus::Done => self.stream_done = true,
                 _ => return Err(InflateError::Invalid),
             }
         }
-        Ok(given - input.len())
+        Ok((given - input.len(), boundary))
     }
 
     /// Make room past `pos`, writing no further than `end`, the furthest
@@ -194,7 +242,7 @@ impl Inflater {
     /// context lives in two windows); otherwise the buffer grows,
     /// geometrically but never past `end`: the buffer of a message at the
     /// limit is the limit plus the history, not twice the limit.
-    fn grow(&mut self, end: usize) {
+    fn make_room(&mut self, end: usize) {
         let len = self.out.len();
         let drop = self.droppable();
         if drop > 0 && drop * 2 >= len {
@@ -208,15 +256,22 @@ impl Inflater {
         }
     }
 
-    /// Bytes at the front the peer can no longer refer to: those handed out,
-    /// all of them without context takeover, and all but the last window
-    /// with it.
+    /// Bytes at the front that can go: handed out, and out of reach.
+    /// Inside a message the decoder may be in the middle of copying a
+    /// match from as far back as deflate allows (32 KiB), whatever window
+    /// was negotiated, and miniz_oxide does not check the distance again
+    /// when it resumes: so that much stays. Between messages (the data
+    /// ended on a block boundary, checked by `finish`) the peer can reach
+    /// back only its window with context takeover, and nothing without.
     fn droppable(&self) -> usize {
-        if self.takeover {
-            self.start.min(self.pos.saturating_sub(self.window))
+        let keep = if self.in_message {
+            self.window.max(MAX_DISTANCE)
+        } else if self.takeover {
+            self.window
         } else {
-            self.start
-        }
+            0
+        };
+        self.start.min(self.pos.saturating_sub(keep))
     }
 
     fn slide(&mut self, drop: usize) {

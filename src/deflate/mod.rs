@@ -23,7 +23,7 @@ mod negotiate;
 #[allow(unused_imports)]
 pub(crate) use compress::Compressor;
 #[allow(unused_imports)]
-pub(crate) use inflate::{InflateError, Inflater, TAIL as INFLATE_TAIL};
+pub(crate) use inflate::{InflateError, Inflater};
 #[allow(unused_imports)]
 pub use negotiate::*;
 

@@ -3,7 +3,7 @@
 //! event borrows the inflated bytes from the inflater.
 
 use super::{Limits, MessageKind, ProtocolError, Receiver, Step, utf8};
-use crate::connection::deflate::{INFLATE_TAIL, InflateError, Inflater};
+use crate::connection::deflate::{InflateError, Inflater};
 use crate::connection::event::Event;
 use crate::frame::{apply_mask, rotate_key};
 
@@ -46,7 +46,7 @@ impl Receiver {
         if ends {
             // Section 7.2.2: append the tail the sender removed. It adds
             // four bytes of input, which may still finish a block.
-            inf.inflate(&INFLATE_TAIL, limits.max_message, usize::MAX)?;
+            inf.finish(limits.max_message)?;
             self.msg_kind = None;
             self.compressed = false;
             return Ok(Step::Inflated(kind, true));

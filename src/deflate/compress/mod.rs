@@ -1,0 +1,167 @@
+//! The compressor (RFC 7692 section 7.2.1): raw deflate (RFC 1951) whose
+//! match distances never exceed the negotiated window, 8 to 15 bits.
+//!
+//! miniz_oxide (our inflater) compresses with a fixed 32 KiB window and
+//! zlib cannot use a 256-byte one, so the encoder is our own:
+//! - `lz77`: hash-chain matching over a window of `2^w` bytes, with chain
+//!   length and lazy matching set by the level;
+//! - `tokens`: the matches and literals of a block and their counts;
+//! - `huffman`: length-limited code lengths;
+//! - `block`: each block as dynamic Huffman, fixed Huffman or stored,
+//!   whichever is smallest;
+//! - `bits`, `symbols`: the bit writer and the format's tables.
+//!
+//! The window limit is enforced where candidates are accepted (`lz77`): a
+//! position is used only if it is at most `2^w` bytes back and not before
+//! the last reset, whatever the hash tables say, and its bytes are
+//! compared for real. Memory grows with the window: a history buffer of
+//! `2^w + max(2^w, 2 KiB)` bytes, a chain of `2^w` and a hash head of
+//! `2^(w+1)` (10 to 15 bits) `u16` entries, a token buffer of
+//! `2^(w+1)` (2Ki to 16Ki) `u32` entries, and ~9 KB of fixed-size tables:
+//! about 22 KB at w=8, 74 KB at w=12 and 271 KB at w=15.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+mod bits;
+mod block;
+mod huffman;
+mod lz77;
+#[cfg(test)]
+mod reference;
+mod symbols;
+#[cfg(test)]
+mod tests;
+mod tokens;
+
+use bits::BitWriter;
+use block::{BlockCodes, write_block};
+use lz77::{Effort, Window};
+use tokens::Tokens;
+
+/// Compresses the data messages of one connection (RFC 7692 section 7.2.1).
+#[derive(Debug)]
+pub(crate) struct Compressor {
+    /// Window size in bits, 8..=15.
+    window_bits: u8,
+    /// Compression level, 1..=9.
+    level: u8,
+    /// Working memory, allocated at the first non-empty message.
+    engine: Option<Box<Engine>>,
+}
+
+/// Everything a compressor allocates.
+#[derive(Debug)]
+struct Engine {
+    /// History and hash chains.
+    window: Window,
+    /// The block being built.
+    tokens: Tokens,
+    /// Scratch for the block's codes.
+    codes: BlockCodes,
+    /// Search parameters of the level.
+    effort: Effort,
+}
+
+impl Compressor {
+    /// A compressor whose match distances stay within `2^window_bits`
+    /// (8..=15; clamped), at `level` 1..=9 (clamped; 0 acts as 1).
+    /// Allocates nothing until the first message.
+    pub(crate) fn new(window_bits: u8, level: u8) -> Compressor {
+        Compressor {
+            window_bits: window_bits.clamp(8, 15),
+            level: level.clamp(1, 9),
+            engine: None,
+        }
+    }
+
+    /// Compress `input` as the next piece of the current message and append
+    /// the deflate data to `out`. The output always ends on a byte boundary
+    /// holding every input byte (a sync flush); with `fin` (the message's
+    /// last piece) the flush's `00 00 ff ff` tail is left off (section
+    /// 7.2.1). BFINAL is never set, so the stream goes on.
+    pub(crate) fn compress(&mut self, input: &[u8], fin: bool, out: &mut Vec<u8>) {
+        let mut w = BitWriter::new(out);
+        if !input.is_empty() {
+            let (bits, level) = (self.window_bits, self.level);
+            let engine = self
+                .engine
+                .get_or_insert_with(|| Box::new(Engine::new(bits, level)));
+            engine.compress(input, &mut w);
+        }
+        // Sync flush: an empty stored block, whose header ends the last
+        // byte. Its LEN/NLEN are the 00 00 ff ff that `fin` leaves off.
+        w.put(0, 3);
+        w.align();
+        if !fin {
+            w.bytes(&[0, 0, 0xff, 0xff]);
+        }
+    }
+
+    /// Forget the history (no context takeover), keeping the allocations.
+    pub(crate) fn reset(&mut self) {
+        if let Some(engine) = &mut self.engine {
+            engine.window.reset();
+        }
+    }
+
+    /// Free the working memory. Only for a compressor whose history may be
+    /// dropped (after `reset`); the next message allocates again.
+    pub(crate) fn release(&mut self) {
+        self.engine = None;
+    }
+
+    /// Heap bytes held now.
+    pub(crate) fn heap_usage(&self) -> usize {
+        self.engine.as_ref().map_or(0, |e| {
+            core::mem::size_of::<Engine>() + e.window.heap_usage() + 4 * e.tokens.list.capacity()
+        })
+    }
+}
+
+impl Engine {
+    /// Working memory for a `2^window_bits` window at `level`.
+    fn new(window_bits: u8, level: u8) -> Engine {
+        // Blocks of up to 16Ki tokens amortise a dynamic header well; a
+        // small window gets fewer (2^(w+1), at least 2Ki) so the token
+        // buffer does not dwarf the window's own memory.
+        let tokens = (2usize << window_bits).clamp(2048, 16384);
+        Engine {
+            window: Window::new(window_bits),
+            tokens: Tokens::new(tokens),
+            codes: BlockCodes::new(),
+            effort: Effort::for_level(level),
+        }
+    }
+
+    /// Encode all of `input` as blocks. Blocks never span calls, so a
+    /// block's bytes are always a slice of `input` (what a stored block
+    /// copies), whatever the window has slid past.
+    fn compress(&mut self, input: &[u8], w: &mut BitWriter<'_>) {
+        let mut taken = 0;
+        let mut block_start = 0;
+        loop {
+            taken += self.window.fill(&input[taken..]);
+            let more = taken < input.len();
+            loop {
+                self.window.tokenize(&mut self.tokens, &self.effort, more);
+                if !self.tokens.is_full() {
+                    break;
+                }
+                block_start = self.flush(input, block_start, w);
+            }
+            if !more {
+                break;
+            }
+        }
+        self.flush(input, block_start, w);
+    }
+
+    /// Write the pending tokens as a block; return where the next starts.
+    fn flush(&mut self, input: &[u8], start: usize, w: &mut BitWriter<'_>) -> usize {
+        let end = start + self.tokens.bytes;
+        write_block(&mut self.tokens, &input[start..end], &mut self.codes, w);
+        self.tokens.clear();
+        end
+    }
+}
