@@ -4,7 +4,7 @@
 //! (section 7.2.2), once each way, with one compressor and one inflater per
 //! direction kept across messages (context takeover) or reset after each
 //! message (no context takeover, soketto's only mode). Raw deflate (no zlib
-//! header), window 15. No framing, masking or transport; the wire bytes
+//! header), window 15 unless a row says otherwise. No framing, masking or transport; the wire bytes
 //! reported are compressed payload only.
 //!
 //! Two libraries: flate2 (built here on C zlib, as both peers build it;
@@ -41,21 +41,30 @@ pub enum Lib {
     Miniz,
 }
 
-pub fn new(lib: Lib, level: u8, context_takeover: bool) -> Pair {
+/// `window` in bits; miniz_oxide's compressor always uses 15.
+pub fn new(lib: Lib, level: u8, window: u8, context_takeover: bool) -> Pair {
     let dir = || -> Box<dyn Direction> {
         match lib {
             Lib::Zlib => Box::new(Zlib {
-                compress: Compress::new_with_window_bits(Compression::new(level.into()), false, 15),
-                inflate: Decompress::new_with_window_bits(false, 15),
+                compress: Compress::new_with_window_bits(
+                    Compression::new(level.into()),
+                    false,
+                    window,
+                ),
+                inflate: Decompress::new_with_window_bits(false, window),
                 z: Vec::new(),
                 out: Vec::new(),
             }),
             Lib::Miniz => Box::new(Miniz {
-                compress: Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
-                    level.into(),
-                    -15,
-                    0,
-                ))),
+                // Its compressor has a fixed 32 KiB window.
+                compress: {
+                    assert_eq!(window, 15, "miniz_oxide compresses with window 15 only");
+                    Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
+                        level.into(),
+                        -15,
+                        0,
+                    )))
+                },
                 inflate: InflateState::new_boxed(DataFormat::Raw),
                 z: Vec::new(),
                 out: Vec::new(),
