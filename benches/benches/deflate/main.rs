@@ -16,7 +16,9 @@
 //! and max.
 //!
 //! `DEFLATE_REPS=n` (default 7) and `DEFLATE_PASSES=n` (corpus passes per
-//! run, default 3) change the load; `DEFLATE_VERBOSE=1` prints every run.
+//! run, default 3) change the load; `DEFLATE_VERBOSE=1` prints every run;
+//! `DEFLATE_ONLY=text` keeps only the rows whose name contains `text` (for
+//! profiling one implementation).
 
 mod corpus;
 mod duplex;
@@ -270,6 +272,10 @@ fn main() {
         });
     }
 
+    if let Ok(only) = std::env::var("DEFLATE_ONLY") {
+        cases.retain(|c| c.name.contains(only.as_str()));
+        assert!(!cases.is_empty(), "DEFLATE_ONLY={only} matches no row");
+    }
     let per_run = (MESSAGES * passes) as f64;
     let results = measure(&mut cases, reps, per_run);
 
@@ -286,7 +292,11 @@ fn main() {
         "| Implementation | round trips/s | ÷ wscore default | client→server B/msg | server→client B/msg | wire ÷ payload (c→s / s→c) | settings |"
     );
     println!("|---|---:|---:|---:|---:|---:|---|");
-    let base = results[0].stats.median;
+    let base = cases
+        .iter()
+        .zip(&results)
+        .find(|(c, _)| c.name == "wscore default")
+        .map(|(_, r)| r.stats.median);
     for (case, r) in cases.iter().zip(&results) {
         let s = r.stats;
         let c2s = r.wire.c2s as f64 / msgs;
@@ -297,12 +307,12 @@ fn main() {
             ""
         };
         println!(
-            "| {} | {} ({}–{}) | {:.2} | {c2s:.1} | {s2c:.1} | {:.3} / {:.3}{warn} | {} |",
+            "| {} | {} ({}–{}) | {} | {c2s:.1} | {s2c:.1} | {:.3} / {:.3}{warn} | {} |",
             case.name,
             sig3(s.median),
             sig3(s.min),
             sig3(s.max),
-            s.median / base,
+            base.map_or("n/a".into(), |b| format!("{:.2}", s.median / b)),
             c2s / mean,
             s2c / mean,
             case.settings,
@@ -318,7 +328,7 @@ fn main() {
             .find(|(c, _)| c.name == name)
             .map(|(_, r)| r)
     };
-    println!("\n| Same settings | speed ratio | wire ratio (c→s) |\n|---|---:|---:|");
+    let mut same = Vec::new();
     for (ours, theirs) in [
         ("wscore default", "ratchet 1.2.1 level 6"),
         ("wscore level 1", "ratchet 1.2.1"),
@@ -329,11 +339,17 @@ fn main() {
         ("wscore level 1", "raw zlib level 1"),
     ] {
         if let (Some(a), Some(b)) = (find(ours), find(theirs)) {
-            println!(
+            same.push(format!(
                 "| {ours} ÷ {theirs} | {:.2} | {:.3} |",
                 a.stats.median / b.stats.median,
                 a.wire.c2s as f64 / b.wire.c2s as f64,
-            );
+            ));
+        }
+    }
+    if !same.is_empty() {
+        println!("\n| Same settings | speed ratio | wire ratio (c→s) |\n|---|---:|---:|");
+        for line in same {
+            println!("{line}");
         }
     }
     println!(
