@@ -166,7 +166,6 @@ mod without {
         Invalid,
     }
 
-
     impl Inflater {
         pub(crate) fn settle(&mut self, _: usize) {
             match *self {}

@@ -123,7 +123,9 @@ impl Inflater {
     /// also what lets the next message start from a decoder that owes no
     /// bytes from the history.
     pub(crate) fn finish(&mut self, limit: u64) -> Result<(), InflateError> {
-        let (_, boundary) = self.decode(&TAIL, limit, usize::MAX, true)?;
+        // Data that ended with a final block (section 7.2.3.4) is complete;
+        // the tail would be bytes past its end, which zlib ignores too.
+        let boundary = self.stream_done || self.decode(&TAIL, limit, usize::MAX, true)?.1;
         if !boundary {
             return Err(InflateError::Invalid);
         }
@@ -146,11 +148,6 @@ impl Inflater {
         &self.out[self.start - n..self.start]
     }
 
-    /// Bytes of the current message inflated so far.
-    pub(crate) fn produced(&self) -> u64 {
-        self.produced
-    }
-
     /// Inflate `input` (the next bytes of the current message) as far as
     /// `limit` (what the message may hold in all) and `piece` (how many
     /// bytes may wait un-handed-out; `usize::MAX` for no bound) allow.
@@ -163,7 +160,8 @@ impl Inflater {
         limit: u64,
         piece: usize,
     ) -> Result<usize, InflateError> {
-        self.decode(input, limit, piece, false).map(|(used, _)| used)
+        self.decode(input, limit, piece, false)
+            .map(|(used, _)| used)
     }
 
     /// The decoding loop; with `boundaries`, also whether the input ended
@@ -196,11 +194,12 @@ impl Inflater {
             // proves the message too large without inflating more.
             let allowed = limit.saturating_sub(self.produced).saturating_add(1);
             let budget = usize::try_from(allowed).unwrap_or(usize::MAX);
-            if piece.saturating_sub(self.pos - self.start) == 0 {
+            let piece_room = piece.saturating_sub(self.pos - self.start);
+            if piece_room == 0 {
                 break;
             }
             if self.pos == self.out.len() {
-                self.make_room(self.pos.saturating_add(budget));
+                self.make_room(self.pos.saturating_add(budget.min(piece_room)));
             }
             // After `make_room`, which may have slid the buffer down.
             let piece_room = piece.saturating_sub(self.pos - self.start);
@@ -228,6 +227,13 @@ impl Inflater {
                     break;
                 }
                 TINFLStatus::BlockBoundary => {}
+                // The tail completed a final block: the rest of it is past
+                // the stream's end.
+                TINFLStatus::Done if boundaries => {
+                    self.stream_done = true;
+                    boundary = true;
+                    break;
+                }
                 TINFLStatus::Done => self.stream_done = true,
                 _ => return Err(InflateError::Invalid),
             }

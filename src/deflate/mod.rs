@@ -13,19 +13,12 @@
 //! never emits a match distance past the negotiated window (8 to 15 bits),
 //! and the inflater keeps only the window the peer may use.
 
-// Until the connection runs the codec (this session), parts are unused.
-#![allow(dead_code)]
-
 mod compress;
 mod inflate;
 mod negotiate;
 
-#[allow(unused_imports)]
 pub(crate) use compress::Compressor;
-#[allow(unused_imports)]
 pub(crate) use inflate::{InflateError, Inflater};
-#[allow(unused_imports)]
-pub use negotiate::*;
 
 use crate::handshake::Extension;
 use crate::role::Role;
