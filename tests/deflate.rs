@@ -525,3 +525,20 @@ fn compressible_messages_get_smaller_on_the_wire() {
         json.len() * 10
     );
 }
+
+#[test]
+fn a_message_that_does_not_end_on_a_block_boundary_fails_with_1007() {
+    // "Hello" cut after three of its seven bytes (RFC 7692 7.2.3.1): with
+    // the tail appended, the data stops inside a block, which section
+    // 7.2.1's sync flush never produces.
+    client_fails_with(
+        &[0xc1, 0x03, 0xf2, 0x48, 0xcd],
+        ProtocolError::InvalidCompressedData,
+    );
+    // The same cut in the first of two fragments is fine: the message
+    // goes on.
+    let wire = [
+        0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00,
+    ];
+    assert_eq!(client_receives(&wire), [hello()]);
+}

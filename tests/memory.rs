@@ -620,26 +620,26 @@ fn deflate_state_per_connection_is_bounded_and_released() {
         (
             "defaults (15/15, context kept)",
             common::deflate::params(false, false, 15, 15),
-            360_000,
-            360_000,
+            300_000,
+            300_000,
         ),
         (
             "window 12 both, context kept",
             common::deflate::params(false, false, 12, 12),
-            120_000,
-            120_000,
+            100_000,
+            100_000,
         ),
         (
             "window 9 both, no context takeover",
             common::deflate::params(true, true, 9, 9),
-            80_000,
-            1_000,
+            48_000,
+            256,
         ),
         (
             "window 8 both, no context takeover",
             common::deflate::params(true, true, 8, 8),
-            80_000,
-            1_000,
+            48_000,
+            256,
         ),
     ];
     for (name, p, bound, released_bound) in cases {
