@@ -53,6 +53,11 @@ mod with {
             (&mut self.inflater, &mut self.tx)
         }
 
+        /// Bytes the inflater moved inside its buffer so far.
+        pub(crate) fn bytes_moved(&self) -> u64 {
+            self.inflater.bytes_moved()
+        }
+
         /// Heap bytes held by the box and what it owns.
         pub(crate) fn heap_usage(&self) -> usize {
             core::mem::size_of::<Deflate>()
@@ -133,6 +138,9 @@ mod without {
         pub(crate) fn heap_usage(&self) -> usize {
             match *self {}
         }
+        pub(crate) fn bytes_moved(&self) -> u64 {
+            match *self {}
+        }
         pub(crate) fn release(&mut self, _: bool) {
             match *self {}
         }
@@ -167,7 +175,7 @@ mod without {
     }
 
     impl Inflater {
-        pub(crate) fn settle(&mut self, _: usize) {
+        pub(crate) fn settle(&mut self, _: usize, _: bool) {
             match *self {}
         }
         pub(crate) fn begin(&mut self, _: usize) {

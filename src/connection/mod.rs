@@ -395,7 +395,7 @@ impl Connection {
     /// read it; it is cheap enough to leave on for monitoring.
     #[must_use]
     pub fn bytes_moved(&self) -> u64 {
-        self.rx.bytes_moved()
+        self.rx.bytes_moved() + self.deflate.as_ref().map_or(0, |d| d.bytes_moved())
     }
 
     // ---- output ----

@@ -382,7 +382,7 @@ impl Receiver {
         mut inflater: Option<&'a mut Inflater>,
     ) -> Result<Option<Event<'a>>, ProtocolError> {
         if let Some(inf) = inflater.as_deref_mut() {
-            inf.settle(limits.retain as usize);
+            inf.settle(limits.retain as usize, self.compressed);
         }
         // The loop ends with a step that hands something out; building the
         // event after it keeps the borrow it returns out of the loop.

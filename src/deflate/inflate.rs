@@ -73,6 +73,9 @@ pub(crate) struct Inflater {
     produced: u64,
     /// A message was begun and not finished.
     in_message: bool,
+    /// Bytes moved inside `out` by slides so far, for the linear-work
+    /// bound (`Connection::bytes_moved`).
+    moved: u64,
 }
 
 impl core::fmt::Debug for Inflater {
@@ -100,13 +103,14 @@ impl Inflater {
             stream_done: false,
             produced: 0,
             in_message: false,
+            moved: 0,
         }
     }
 
     /// Start a new message.
     pub(crate) fn begin(&mut self, retain: usize) {
         self.produced = 0;
-        self.settle(retain);
+        self.settle(retain, false);
         self.in_message = true;
         match &mut self.state {
             None => self.state = Some(Box::default()),
@@ -281,6 +285,7 @@ impl Inflater {
     }
 
     fn slide(&mut self, drop: usize) {
+        self.moved += (self.pos - drop) as u64;
         self.out.copy_within(drop..self.pos, 0);
         self.start -= drop;
         self.pos -= drop;
@@ -289,16 +294,28 @@ impl Inflater {
     /// After a message or piece was handed out: start over at the front
     /// when nothing needs keeping, and give back a buffer that grew for a
     /// large message, down to `retain` plus the history it must keep.
-    pub(crate) fn settle(&mut self, retain: usize) {
+    ///
+    /// Not while a message is in progress (`mid_message`): a whole-mode
+    /// message's buffer is about twice what it holds (it grows
+    /// geometrically), so cutting it back to what it holds on every call
+    /// would copy the message so far once per read, and grow it again.
+    pub(crate) fn settle(&mut self, retain: usize, mid_message: bool) {
         let drop = self.droppable();
         if drop == self.pos {
             self.start = 0;
             self.pos = 0;
-        } else if self.out.len() > retain.saturating_add(2 * self.window) && drop > 0 {
+        } else if self.out.len() > retain.saturating_add(2 * self.window)
+            && drop > 0
+            && drop >= self.pos - drop
+        {
+            // Only when it frees at least what it moves: a slide of the
+            // whole window for each few bytes inflated would make the
+            // work per byte the window's size (small reads, a buffer
+            // just over this bound).
             self.slide(drop);
         }
         let needed = self.pos.max(retain);
-        if self.out.len() > needed.saturating_add(2 * self.window) {
+        if !mid_message && self.out.len() > needed.saturating_add(2 * self.window) {
             self.out.truncate(needed);
             self.out.shrink_to(needed);
         }
@@ -314,6 +331,11 @@ impl Inflater {
             self.pos = 0;
             self.state = None;
         }
+    }
+
+    /// Bytes moved inside the output buffer so far.
+    pub(crate) fn bytes_moved(&self) -> u64 {
+        self.moved
     }
 
     /// Heap bytes held.

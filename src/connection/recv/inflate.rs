@@ -51,14 +51,18 @@ impl Receiver {
             self.compressed = false;
             return Ok(Step::Inflated(kind, true));
         }
-        // A piece says something: bytes to hand out, beyond at most an
-        // unfinished character (an invalid one is reported by the event).
-        let has_piece = match kind {
-            MessageKind::Binary => !inf.pending().is_empty(),
-            MessageKind::Text => utf8::valid_prefix(inf.pending()).map_or(true, |n| n > 0),
-        };
-        if limits.streaming && (!all_used || has_piece) {
-            return Ok(Step::Inflated(kind, false));
+        if limits.streaming {
+            // A piece says something: bytes to hand out, beyond at most an
+            // unfinished character (an invalid one is reported by the
+            // event). Only here: in whole mode `pending` is the message so
+            // far, and looking through it on every read is quadratic.
+            let has_piece = match kind {
+                MessageKind::Binary => !inf.pending().is_empty(),
+                MessageKind::Text => utf8::valid_prefix(inf.pending()).map_or(true, |n| n > 0),
+            };
+            if !all_used || has_piece {
+                return Ok(Step::Inflated(kind, false));
+            }
         }
         Ok(if self.frame.active {
             Step::Wait
@@ -76,6 +80,9 @@ impl Receiver {
         loop {
             let avail = self.available();
             if avail == 0 {
+                // An empty frame (or its end) is over now: `skip` is what
+                // marks a frame done, and with no payload it never ran.
+                self.skip(0);
                 return Ok(true);
             }
             let n = avail.min(STACK_STEP);
