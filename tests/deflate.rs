@@ -542,3 +542,30 @@ fn a_message_that_does_not_end_on_a_block_boundary_fails_with_1007() {
     ];
     assert_eq!(client_receives(&wire), [hello()]);
 }
+
+#[test]
+fn release_buffers_frees_the_compressor_after_our_close_and_everything_at_the_end() {
+    let mut p = pair(
+        &DeflateParams::default(),
+        &Config::default(),
+        &Config::default(),
+    );
+    let json = r#"{"type":"message","room":"general","text":"context is kept between messages"}"#;
+    p.client.send_text(&json.repeat(20)).unwrap();
+    p.drive();
+    p.client.release_buffers();
+    let kept = p.client.heap_usage();
+    // Context takeover: the compressor's window must stay while we may send.
+    assert!(kept > 100_000, "{kept}");
+    p.client.begin_message(MessageKind::Text).unwrap();
+    p.client.send_fragment(b"cut short", false).unwrap();
+    p.client.close(wscore::CloseCode::NORMAL, "").unwrap();
+    p.client.release_buffers();
+    let after_close = p.client.heap_usage();
+    assert!(after_close < kept - 100_000, "{kept} -> {after_close}");
+    p.drive();
+    p.server_closes_transport();
+    assert!(p.client.is_closed());
+    p.client.release_buffers();
+    assert_eq!(p.client.heap_usage(), 0);
+}

@@ -69,10 +69,12 @@ mod with {
         /// Free what an idle connection need not keep: everything but
         /// the history a kept context needs. `receiving` says a compressed
         /// message is half received, so the inflater's state is needed.
-        pub(crate) fn release(&mut self, receiving: bool) {
+        /// `closed`: our Close went out, so nothing will be compressed
+        /// again, whatever the context rules.
+        pub(crate) fn release(&mut self, receiving: bool, closed: bool) {
             self.inflater.release(!receiving);
             self.tx.scratch = Vec::new();
-            if self.tx.reset && !self.tx.fragments {
+            if closed || (self.tx.reset && !self.tx.fragments) {
                 self.tx.compressor.release();
             }
         }
@@ -141,7 +143,7 @@ mod without {
         pub(crate) fn bytes_moved(&self) -> u64 {
             match *self {}
         }
-        pub(crate) fn release(&mut self, _: bool) {
+        pub(crate) fn release(&mut self, _: bool, _: bool) {
             match *self {}
         }
     }

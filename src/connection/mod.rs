@@ -605,8 +605,11 @@ impl Connection {
     /// says. Useful for connections the application knows will be idle.
     pub fn release_buffers(&mut self) {
         self.rx.release();
-        if let Some(deflate) = &mut self.deflate {
-            deflate.release(self.rx.in_compressed_message());
+        if self.core.tx.sent_close && !self.core.receiving() {
+            // Nothing will be compressed or inflated any more.
+            self.deflate = None;
+        } else if let Some(deflate) = &mut self.deflate {
+            deflate.release(self.rx.in_compressed_message(), self.core.tx.sent_close);
         }
         if self.core.tx.out.is_empty() {
             self.core.tx.out = Vec::new();

@@ -290,7 +290,12 @@ impl Sender<'_> {
     /// No frame may be sent after this. The connection then waits for the
     /// peer's Close, up to [`Config::close_timeout`](crate::Config::close_timeout).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        self.core.close(code, reason)
+        self.core.close(code, reason)?;
+        // A compressed message cut short by the Close is over.
+        if let Some(d) = self.deflate.as_deref_mut() {
+            d.set_fragments(false);
+        }
+        Ok(())
     }
 
     /// The number of bytes queued for `poll_transmit`, for backpressure.

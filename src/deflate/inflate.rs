@@ -98,7 +98,11 @@ impl Inflater {
             out: Vec::new(),
             start: 0,
             pos: 0,
-            window: 1 << window_bits.clamp(8, 15),
+            // An agreed 8-bit window keeps 512 bytes: zlib, asked for 8,
+            // compresses with 9 (and then reaches at most 250 bytes back,
+            // but a peer that reaches 512 costs us 256 bytes to tolerate
+            // rather than a 1007 that depends on when history slides).
+            window: 1 << window_bits.clamp(9, 15),
             takeover: !no_context_takeover,
             stream_done: false,
             produced: 0,
