@@ -20,8 +20,8 @@
 //!   kernel's buffers, the sockets' send buffers are kept small
 //!   ([`SEND_BUFFER`]).
 //!
-//! permessage-deflate is not implemented in wscore yet, so nothing is
-//! offered back to a browser that asks for it: `ws.extensions` is empty.
+//! Browsers offer permessage-deflate and the room accepts it with the
+//! crate's defaults, so `ws.extensions` is `permessage-deflate`.
 
 use std::collections::HashMap;
 use std::convert::Infallible;

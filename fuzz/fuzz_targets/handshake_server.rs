@@ -113,9 +113,18 @@ fuzz_target!(|input: &[u8]| {
             if let Some(p) = request.protocols().first() {
                 accept = accept.protocol(p.clone());
             }
-            if let Some(e) = request.extensions().first() {
+            // An offer copied back is a valid answer for extensions we do
+            // not run; permessage-deflate's answer follows RFC 7692 7.1
+            // (an offer's valueless `client_max_window_bits` is not a
+            // valid answer), so it is chosen by the negotiation instead.
+            if let Some(e) = request
+                .extensions()
+                .iter()
+                .find(|e| e.name() != "permessage-deflate")
+            {
                 accept = accept.extension(e.clone());
             }
+            accept = accept.deflate(&request, &wscore::deflate::DeflateConfig::DEFAULT);
             let mut out = Vec::new();
             request
                 .accept(&accept, &mut out)

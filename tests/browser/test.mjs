@@ -129,7 +129,15 @@ try {
   let kicked = false;
   while (!kicked && batches < MAX_BATCHES) {
     await alice.evaluate(({ n, size, b }) => {
-      for (let i = 0; i < n; i++) window.chat.ws.send(`flood ${b}.${i} ` + 'x'.repeat(size));
+      // Random printable text: permessage-deflate is on, and a repeated
+      // character would shrink a 32 KiB line to a few dozen bytes, so
+      // nothing would ever fill carol's queue.
+      const noise = (k) => {
+        const c = new Array(k);
+        for (let j = 0; j < k; j++) c[j] = String.fromCharCode(33 + Math.floor(Math.random() * 94));
+        return c.join('');
+      };
+      for (let i = 0; i < n; i++) window.chat.ws.send(`flood ${b}.${i} ` + noise(size));
     }, { n: BATCH, size: LINE, b: batches });
     batches += 1;
     await alice.waitForFunction(() => window.chat.ws.bufferedAmount === 0);
