@@ -6,7 +6,7 @@
 mod common;
 
 use common::deflate::{connections, pair, params};
-use common::{Chunking, Ev, cfg, events, parse_wire, server_frame, t, transmit};
+use common::{Chunking, Ev, cfg, events, parse_wire, server_frame, t, transmit, whole};
 use proptest::prelude::*;
 use wscore::deflate::DeflateParams;
 use wscore::frame::Opcode;
@@ -437,30 +437,6 @@ fn expected(msgs: &[Msg]) -> Vec<Ev> {
             Msg::Binary(b) => Ev::Binary(b.clone()),
         })
         .collect()
-}
-
-/// Join streamed pieces into whole-message events.
-fn whole(evs: Vec<Ev>) -> Vec<Ev> {
-    let mut out = Vec::new();
-    let (mut text, mut bin) = (String::new(), Vec::new());
-    for e in evs {
-        match e {
-            Ev::TextFragment(s, fin) => {
-                text.push_str(&s);
-                if fin {
-                    out.push(Ev::Text(std::mem::take(&mut text)));
-                }
-            }
-            Ev::BinaryFragment(b, fin) => {
-                bin.extend_from_slice(&b);
-                if fin {
-                    out.push(Ev::Binary(std::mem::take(&mut bin)));
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 proptest! {

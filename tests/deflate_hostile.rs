@@ -6,7 +6,7 @@
 mod common;
 
 use common::deflate::{connections, params};
-use common::{Ev, cfg, events, server_frame, t};
+use common::{Ev, cfg, events, server_frame, t, whole};
 use miniz_oxide::deflate::core::{
     CompressorOxide, TDEFLFlush, TDEFLStatus, compress, create_comp_flags_from_zip_params,
 };
@@ -57,30 +57,6 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 
 fn client_with(p: &DeflateParams, streaming: bool) -> Connection {
     connections(p, &cfg(|c| c.streaming = streaming), &Config::default()).0
-}
-
-/// Join streamed pieces into whole messages (and keep everything else).
-fn whole(evs: Vec<Ev>) -> Vec<Ev> {
-    let mut out = Vec::new();
-    let (mut text, mut bin) = (String::new(), Vec::new());
-    for e in evs {
-        match e {
-            Ev::TextFragment(s, fin) => {
-                text.push_str(&s);
-                if fin {
-                    out.push(Ev::Text(std::mem::take(&mut text)));
-                }
-            }
-            Ev::BinaryFragment(b, fin) => {
-                bin.extend_from_slice(&b);
-                if fin {
-                    out.push(Ev::Binary(std::mem::take(&mut bin)));
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 fn receive(p: &DeflateParams, streaming: bool, wire: &[u8]) -> Vec<Ev> {

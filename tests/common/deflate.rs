@@ -7,7 +7,7 @@ use wscore::handshake::server::{Accept, ServerHandshake};
 use wscore::handshake::{Extension, HandshakeLimits};
 use wscore::{Config, Connection, Status};
 
-use super::{Chunking, Pair, counter_mask, t};
+use super::{Pair, counter_mask, t};
 
 /// The offer that allows `p` (every parameter the response will carry),
 /// and the response that agrees on exactly `p`.
@@ -74,16 +74,7 @@ pub fn connections(
 /// A [`Pair`] that agreed on `p`.
 pub fn pair(p: &DeflateParams, client_cfg: &Config, server_cfg: &Config) -> Pair {
     let (client, server) = connections(p, client_cfg, server_cfg);
-    Pair {
-        client,
-        server,
-        now: t(0),
-        chunking: Chunking::Whole,
-        client_events: Vec::new(),
-        server_events: Vec::new(),
-        client_wire: Vec::new(),
-        server_wire: Vec::new(),
-    }
+    Pair::from_connections(client, server)
 }
 
 /// Every combination of the four parameters, with windows `8..=15`.

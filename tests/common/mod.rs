@@ -133,9 +133,14 @@ impl Pair {
     }
 
     pub fn with_configs(client_config: &Config, server_config: &Config) -> Pair {
+        Pair::from_connections(client(client_config), server(server_config))
+    }
+
+    /// A pair of connections made elsewhere (e.g. through a handshake).
+    pub fn from_connections(client: Connection, server: Connection) -> Pair {
         Pair {
-            client: client(client_config),
-            server: server(server_config),
+            client,
+            server,
             now: t(0),
             chunking: Chunking::Whole,
             client_events: Vec::new(),
@@ -271,4 +276,29 @@ pub fn cfg(f: impl FnOnce(&mut Config)) -> Config {
     let mut c = Config::default();
     f(&mut c);
     c
+}
+
+/// Join streamed pieces into whole-message events (and keep everything
+/// else), to compare a streaming run with a whole-message one.
+pub fn whole(evs: Vec<Ev>) -> Vec<Ev> {
+    let mut out = Vec::new();
+    let (mut text, mut bin) = (String::new(), Vec::new());
+    for e in evs {
+        match e {
+            Ev::TextFragment(s, fin) => {
+                text.push_str(&s);
+                if fin {
+                    out.push(Ev::Text(std::mem::take(&mut text)));
+                }
+            }
+            Ev::BinaryFragment(b, fin) => {
+                bin.extend_from_slice(&b);
+                if fin {
+                    out.push(Ev::Binary(std::mem::take(&mut bin)));
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
