@@ -71,10 +71,21 @@ pub struct Config {
     /// finish (and, for a client, for the server to close the transport).
     /// Default: 30 s.
     pub close_timeout: Option<Duration>,
-    /// Buffers whose capacity is at most this many bytes are kept for reuse
-    /// when they empty, so steady traffic allocates nothing; larger ones are
-    /// freed. Default: 16 KiB.
-    pub retain_buffer: usize,
+    /// How long the connection may go without traffic (no input and no
+    /// command) before it gives its buffers back. While messages flow, the
+    /// input buffer, the transmit queue and the permessage-deflate scratch
+    /// keep their size, so a steady stream allocates nothing; once the
+    /// connection has been quiet for this long, [`handle_timeout`] frees
+    /// them, leaving the protocol state and the deflate history that the
+    /// agreed context takeover needs. Every such period that did see
+    /// traffic, a buffer more than twice the size it needs (and over 64 KiB)
+    /// is shrunk, so one large message does not pin its buffer on a busy
+    /// connection either. `None` keeps buffers until
+    /// [`release_buffers`](crate::Connection::release_buffers); zero counts
+    /// as one millisecond. Default: 1 s.
+    ///
+    /// [`handle_timeout`]: crate::Connection::handle_timeout
+    pub buffer_release: Option<Duration>,
     /// permessage-deflate (RFC 7692): whether a client offers it and a
     /// server accepts it, and with what windows, context takeover and
     /// threshold. It takes effect only when the handshake agreed on it
@@ -105,7 +116,7 @@ impl Config {
         keepalive_interval: None,
         keepalive_timeout: Some(Duration::from_secs(30)),
         close_timeout: Some(Duration::from_secs(30)),
-        retain_buffer: 16 << 10,
+        buffer_release: Some(Duration::from_secs(1)),
         #[cfg(feature = "deflate")]
         deflate: crate::deflate::DeflateConfig::DEFAULT,
     };
@@ -173,10 +184,10 @@ impl Config {
         self
     }
 
-    /// The largest emptied buffer kept for reuse, in bytes: sets [`retain_buffer`](Self::retain_buffer).
+    /// How long without traffic before buffers are given back; `None` keeps them: sets [`buffer_release`](Self::buffer_release).
     #[must_use]
-    pub const fn with_retain_buffer(mut self, retain_buffer: usize) -> Config {
-        self.retain_buffer = retain_buffer;
+    pub const fn with_buffer_release(mut self, buffer_release: Option<Duration>) -> Config {
+        self.buffer_release = buffer_release;
         self
     }
 

@@ -15,7 +15,7 @@ const CUSTOM: Config = Config::DEFAULT
     .with_keepalive_interval(Some(Duration::from_secs(5)))
     .with_keepalive_timeout(Some(Duration::from_secs(2)))
     .with_close_timeout(None)
-    .with_retain_buffer(0);
+    .with_buffer_release(None);
 
 #[test]
 fn a_fully_custom_config_builds_in_one_expression() {
@@ -29,7 +29,7 @@ fn a_fully_custom_config_builds_in_one_expression() {
     expected.keepalive_interval = Some(Duration::from_secs(5));
     expected.keepalive_timeout = Some(Duration::from_secs(2));
     expected.close_timeout = None;
-    expected.retain_buffer = 0;
+    expected.buffer_release = None;
     assert_eq!(CUSTOM, expected);
     // Every field differs from the default, so none was left out above.
     let default = Config::default();
@@ -42,7 +42,7 @@ fn a_fully_custom_config_builds_in_one_expression() {
     assert_ne!(CUSTOM.keepalive_interval, default.keepalive_interval);
     assert_ne!(CUSTOM.keepalive_timeout, default.keepalive_timeout);
     assert_ne!(CUSTOM.close_timeout, default.close_timeout);
-    assert_ne!(CUSTOM.retain_buffer, default.retain_buffer);
+    assert_ne!(CUSTOM.buffer_release, default.buffer_release);
 }
 
 #[test]

@@ -11,10 +11,18 @@ use common::*;
 use proptest::prelude::*;
 use wscore::{ClosedReason, Config, Connection, Event, Instant};
 
+/// Keepalive alone: the buffer release timer is another deadline, which
+/// would add steps to the deadline walks below; `with_release` tests the
+/// two together.
 fn settings(interval: Option<u64>, timeout: Option<u64>) -> Config {
+    with_release(interval, timeout, None)
+}
+
+fn with_release(interval: Option<u64>, timeout: Option<u64>, release: Option<u64>) -> Config {
     cfg(|c| {
         c.keepalive_interval = interval.map(Duration::from_millis);
         c.keepalive_timeout = timeout.map(Duration::from_millis);
+        c.buffer_release = release.map(Duration::from_millis);
     })
 }
 
@@ -100,6 +108,26 @@ proptest! {
                 prop_assert_eq!(pings, 1, "one Ping per silence");
             }
         }
+    }
+
+    #[test]
+    fn the_buffer_release_timer_changes_no_keepalive_verdict(
+        interval in millis(),
+        timeout in millis(),
+        release in millis(),
+    ) {
+        // The release deadlines come and go between keepalive's: the
+        // verdict and its instant are the same as with keepalive alone.
+        let mut alone = server(&settings(interval, timeout));
+        let mut both = server(&with_release(interval, timeout, release));
+        let horizon = t(1_000_000);
+        let (closed_alone, _) = silent_peer(&mut alone, horizon);
+        let (closed_both, _) = silent_peer(&mut both, horizon);
+        if closed_alone.is_some() {
+            prop_assert_eq!(closed_alone, closed_both);
+        }
+        // An idle server holds nothing once its deadlines are followed.
+        prop_assert_eq!(both.heap_usage(), 0);
     }
 
     #[test]

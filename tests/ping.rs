@@ -75,7 +75,12 @@ fn silent_peer_is_declared_dead() {
     let mut s = server(&keepalive());
     s.handle_timeout(t(10_000));
     assert_eq!(parse_wire(&transmit(&mut s))[0].0.opcode, Opcode::Ping);
+    // Alive until the timeout's very end (the release timer's deadline
+    // comes between and changes nothing)...
+    s.handle_timeout(t(14_999));
+    assert!(events(&mut s).is_empty());
     assert_eq!(s.poll_timeout(), Some(t(15_000)));
+    // ...and dead at it.
     s.handle_timeout(t(15_000));
     assert_eq!(
         events(&mut s),

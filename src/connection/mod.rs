@@ -80,14 +80,22 @@ pub enum MessageKind {
 ///
 /// # Memory
 ///
-/// An idle connection holds no heap (beyond a client's boxed
-/// [`MaskSource`], nothing for a zero-sized one) and `size_of::<Connection>()`
-/// bytes. Under traffic it holds the input fed and not yet drained through
+/// Buffers follow the connection's life, not each message. Under traffic
+/// the connection holds the input fed and not yet drained through
 /// `poll_event`, the message being assembled (capped by
-/// [`Config::max_message_size`]), and the bytes queued for transmit.
-/// Emptied buffers up to [`Config::retain_buffer`] bytes are kept for reuse;
-/// [`release_buffers`](Self::release_buffers) frees them. The README's
-/// "Guarantees" section states each bound and the test that checks it.
+/// [`Config::max_message_size`], and grown as its bytes arrive, never for
+/// what a header only announced), and the bytes queued for transmit; the
+/// buffers keep their size between messages, so a steady stream allocates
+/// nothing. Once the connection has seen no traffic for
+/// [`Config::buffer_release`] (1 s by default), the deadline from
+/// [`poll_timeout`](Self::poll_timeout) comes, and
+/// [`handle_timeout`](Self::handle_timeout) frees them: an idle connection
+/// holds no heap (beyond a client's boxed [`MaskSource`], nothing for a
+/// zero-sized one, and the deflate history an agreed context takeover
+/// needs) and `size_of::<Connection>()` bytes.
+/// [`release_buffers`](Self::release_buffers) does the same at once. The
+/// README's "Guarantees" section states each bound and the test that
+/// checks it.
 pub struct Connection {
     /// The input buffer events borrow from.
     rx: Receiver,
@@ -113,6 +121,8 @@ pub(crate) struct Core {
     /// A command (`close`) armed the close deadline from `last_now`, which
     /// may be long past: the next `now` the connection is given re-bases it.
     rebase_close: bool,
+    /// Bytes came in or went out since the release timer last looked.
+    traffic: bool,
 }
 
 /// The close handshake (section 7), as states that carry their data.
@@ -177,7 +187,9 @@ impl Settings {
                 max_frame: config.max_frame_size,
                 max_message: config.max_message_size,
                 streaming: config.streaming,
-                retain: u32::try_from(config.retain_buffer).unwrap_or(u32::MAX),
+                // Zero would re-arm the deadline at the instant it fires,
+                // forever: the shortest period is one millisecond.
+                buffer_release: millis(config.buffer_release).max(1),
                 auto_pong: config.auto_pong,
                 auto_close: config.auto_close,
             },
@@ -338,6 +350,7 @@ impl Connection {
             state: State::Open,
             eof: false,
             rebase_close: false,
+            traffic: false,
         };
         core.touch(now);
         core.arm_keepalive();
@@ -404,9 +417,26 @@ impl Connection {
     /// many were appended. When `buf` is empty its allocation is swapped with
     /// the connection's instead of copied.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize {
-        self.core
-            .tx
-            .drain_into(buf, self.core.settings.limits.retain as usize)
+        let n = self.core.tx.drain_into(buf);
+        if n > 0 {
+            self.core.note_traffic();
+        }
+        n
+    }
+
+    /// Hand back a buffer that [`poll_transmit`](Self::poll_transmit)
+    /// filled, once its bytes are written: the connection queues its next
+    /// frames in that allocation, so a driver keeps no write buffer of its
+    /// own between writes, and an idle connection's one buffer is freed by
+    /// the release timer (see [`Config::buffer_release`]). The buffer is
+    /// cleared first; it is dropped if the connection's queue already holds
+    /// frames or a larger allocation.
+    pub fn recycle_transmit(&mut self, mut buf: Vec<u8>) {
+        buf.clear();
+        let out = &mut self.core.tx.out;
+        if out.is_empty() && out.capacity() < buf.capacity() {
+            *out = buf;
+        }
     }
 
     /// The next event, borrowed from the connection until its next `&mut`
@@ -467,7 +497,7 @@ impl Connection {
                 };
                 return Some((event, Sender { core, deflate }));
             }
-            rx.reset_if_drained(core.settings.limits.retain as usize);
+            rx.reset_if_drained();
             match rx.next(&core.settings.limits, inflater) {
                 Ok(Some(event)) => {
                     core.on_event(&event);
@@ -494,10 +524,15 @@ impl Connection {
 
     // ---- input ----
 
-    /// Take bytes read from the transport. They are appended to the input
+    /// Take bytes read from the transport. They are copied into the input
     /// buffer (their one copy) and parsed, in place, by
     /// [`poll_event`](Self::poll_event): drain it before feeding more, or
-    /// the buffer grows with what you feed.
+    /// the buffer grows with what you feed. The payload of a large message
+    /// is unmasked on its way in and written straight where the message is
+    /// assembled, so reading into one buffer shared by many connections
+    /// and calling this costs no more than
+    /// [`input_buffer`](Self::input_buffer), and idle connections hold no
+    /// read buffer.
     ///
     /// Input after the peer's Close, or after the connection ended, is
     /// ignored (section 5.5.1: Close is the last frame).
@@ -509,7 +544,7 @@ impl Connection {
             }
             return;
         }
-        self.rx.compact(self.core.settings.limits.retain as usize);
+        self.rx.compact();
         if input.is_empty() {
             return;
         }
@@ -538,10 +573,11 @@ impl Connection {
     ///
     /// When the buffer is full it grows (geometrically, and not past the
     /// message cap plus an eighth unless `min` needs it), so the caps still
-    /// bound it by the message size plus one read. A buffer of the size
-    /// asked for is kept between reads even over
-    /// [`Config::retain_buffer`], since the next read asks for it again;
-    /// [`release_buffers`](Self::release_buffers) frees it.
+    /// bound it by the message size plus one read. The buffer lent is the
+    /// connection's own, so it is held while the driver waits on the
+    /// transport: prefer [`handle_input`](Self::handle_input) from a buffer
+    /// shared by many connections (a per-thread one) where connections sit
+    /// idle, and keep this for connections that carry bulk data.
     pub fn input_buffer(&mut self, min: usize) -> &mut [u8] {
         if !self.core.receiving() {
             // Input would be ignored: drop what is held and lend scratch.
@@ -549,7 +585,7 @@ impl Connection {
                 self.rx.reset();
             }
         } else if !self.core.eof {
-            self.rx.compact(self.core.settings.limits.retain as usize);
+            self.rx.compact();
         }
         // After EOF the frames received before it are still to be handed
         // out; the space lent lies past them, and commit_input ignores it.
@@ -596,13 +632,33 @@ impl Connection {
         self.core.touch(now);
         for timer in timer::ALL {
             if self.core.timers.take_due(timer, now) {
-                self.core.on_timer(timer);
+                match timer {
+                    Timer::Release => self.on_release_timer(),
+                    _ => self.core.on_timer(timer),
+                }
             }
         }
     }
 
-    /// Free every emptied buffer now, whatever [`Config::retain_buffer`]
-    /// says. Useful for connections the application knows will be idle.
+    /// The release timer: a connection without traffic for a whole period
+    /// gives back its buffers (and is not looked at again until traffic
+    /// comes); a busy one only shrinks buffers far larger than they need
+    /// to be, and is looked at again a period later.
+    fn on_release_timer(&mut self) {
+        if core::mem::take(&mut self.core.traffic) {
+            self.rx.shrink_oversized();
+            self.core.tx.shrink_oversized();
+            self.core.arm_release();
+        } else {
+            self.release_buffers();
+        }
+    }
+
+    /// Free every buffer that holds nothing still needed, now, as the
+    /// release timer does once the connection has been idle for
+    /// [`Config::buffer_release`]. What stays: unparsed input and a message
+    /// half received (cut to their size), unsent frames, and the deflate
+    /// history the agreed context takeover needs.
     pub fn release_buffers(&mut self) {
         self.rx.release();
         if self.core.tx.sent_close && !self.core.receiving() {
@@ -611,9 +667,7 @@ impl Connection {
         } else if let Some(deflate) = &mut self.deflate {
             deflate.release(self.rx.in_compressed_message(), self.core.tx.sent_close);
         }
-        if self.core.tx.out.is_empty() {
-            self.core.tx.out = Vec::new();
-        }
+        self.core.tx.release();
     }
 
     // ---- commands ----
@@ -714,9 +768,29 @@ impl Core {
     /// Input arrived: the peer is alive, so the keepalive interval starts
     /// over and any keepalive timeout is off.
     fn note_activity(&mut self) {
+        self.note_traffic();
         self.timers.stop(Timer::KeepaliveTimeout);
         if self.state == State::Open {
             self.arm_keepalive();
+        }
+    }
+
+    /// Bytes moved: buffers are in use, so the release timer must run, and
+    /// it will see this period as busy. Cheap enough for every input and
+    /// every `poll_transmit`: a flag and, once per period, a deadline.
+    fn note_traffic(&mut self) {
+        self.traffic = true;
+        if !self.timers.is_set(Timer::Release) {
+            self.arm_release();
+        }
+    }
+
+    fn arm_release(&mut self) {
+        if self.is_closed() {
+            return;
+        }
+        if let Some(at) = add_millis(self.last_now, self.settings.limits.buffer_release) {
+            self.timers.set(Timer::Release, at);
         }
     }
 
@@ -753,7 +827,7 @@ impl Core {
                     None => self.arm_keepalive(),
                 }
             }
-            Timer::Keepalive => {}
+            Timer::Keepalive | Timer::Release => {}
             Timer::KeepaliveTimeout => self.finish(ClosedReason::KeepaliveTimeout),
             Timer::Close => match self.state {
                 // The handshake finished; only the server's transport close

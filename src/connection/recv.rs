@@ -1,12 +1,17 @@
 //! Receiving: one input buffer, parsed in place (RFC 6455 sections 5.2 to
 //! 5.6).
 //!
-//! `handle_input` only appends the transport's bytes to `buf`: the one copy
-//! a payload gets on its way in. `poll_event` parses the next frame where it
-//! lies, unmasks its payload in place, and hands out a view borrowed from
-//! `buf`. Nothing is queued in between, so what a peer can make the
-//! connection hold is the input the application fed and has not drained,
-//! plus the message being assembled, which the limits cap.
+//! `handle_input` copies the transport's bytes into `buf`: the one copy a
+//! payload gets on its way in. Usually it only appends them, and
+//! `poll_event` parses the next frame where it lies, unmasks its payload in
+//! place, and hands out a view borrowed from `buf`. When nothing is left
+//! unparsed and a large whole-mode data frame is being read, the copy
+//! unmasks too and writes straight to the end of the message being
+//! assembled (`buffer::append_direct`), so a large payload is never moved
+//! inside `buf` afterwards. Nothing is queued in between, so what a peer
+//! can make the connection hold is the input the application fed and has
+//! not drained, plus the message being assembled, which the limits cap;
+//! room is made as bytes arrive, never for what a header only announced.
 //!
 //! The buffer's regions, in order (offsets into `buf`):
 //!
@@ -44,7 +49,7 @@ use super::event::Event;
 use super::utf8;
 use crate::close::CloseCode;
 use crate::error::ProtocolError;
-use crate::frame::{FrameHeader, FrameRules, Opcode, Rsv, Status, apply_mask, rotate_key};
+use crate::frame::{FrameHeader, Opcode, Rsv, Status, apply_mask, rotate_key};
 use crate::role::Role;
 
 /// How much text is unmasked before it is checked (see `whole_payload`):
@@ -62,9 +67,10 @@ pub(super) struct Limits {
     pub(super) max_message: u64,
     pub(super) streaming: bool,
     /// The rest are not the parser's, but packed here (in this struct's
-    /// padding) they keep the connection within its 256-byte budget.
-    pub(super) retain: u32,
+    /// padding) they keep the connection within its size budget.
     pub(super) auto_pong: bool,
+    /// `Config::buffer_release` in milliseconds (see `Settings`).
+    pub(super) buffer_release: u32,
     pub(super) auto_close: bool,
 }
 
@@ -120,10 +126,6 @@ pub(super) struct Receiver {
     carry: utf8::Carry,
     /// RSV bits negotiated extensions claim.
     pub(super) allowed_rsv: Rsv,
-    /// How much the driver last asked `input_buffer` for: a buffer that
-    /// size (plus headroom) is kept even over `retain`, since the next read
-    /// asks for it again.
-    lend: u32,
     /// Bytes moved inside `buf` so far (compaction and fragment assembly),
     /// for the linear-work bound; the copy in from the input is not counted.
     moved: u64,
@@ -147,11 +149,10 @@ impl Receiver {
 
     /// Drop the input and any message in progress.
     pub(super) fn reset(&mut self) {
-        let (allowed_rsv, moved, lend) = (self.allowed_rsv, self.moved, self.lend);
+        let (allowed_rsv, moved) = (self.allowed_rsv, self.moved);
         *self = Receiver {
             allowed_rsv,
             moved,
-            lend,
             ..Receiver::default()
         };
     }
@@ -159,216 +160,6 @@ impl Receiver {
     /// Whether nothing is stored.
     pub(super) fn is_empty(&self) -> bool {
         self.buf.capacity() == 0
-    }
-
-    /// Free the buffer if it holds nothing still needed.
-    pub(super) fn release(&mut self) {
-        self.compact(0);
-        if self.end == 0 {
-            self.buf = Vec::new();
-        }
-    }
-
-    /// Where the bytes still needed start, and where the assembled part ends.
-    fn live_bounds(&self) -> (usize, usize) {
-        if self.assembling {
-            (self.keep, self.fill)
-        } else {
-            (self.pos, self.pos)
-        }
-    }
-
-    /// Start over at offset 0 if nothing in the buffer is live, freeing it if
-    /// it is over `retain` bytes; returns whether it did. Cheap: `poll_event`
-    /// calls it every time, so a drained connection gives its memory back at
-    /// once.
-    pub(super) fn reset_if_drained(&mut self, retain: usize) -> bool {
-        let (a, _) = self.live_bounds();
-        if a != self.end {
-            return false;
-        }
-        if self.buf.capacity() > self.kept(retain) {
-            self.buf = Vec::new();
-        }
-        self.end = 0;
-        self.keep = 0;
-        self.fill = 0;
-        self.pos = 0;
-        self.checked = 0;
-        true
-    }
-
-    /// The largest buffer kept for reuse: `retain`, or what the driver
-    /// reads into (`input_buffer`) if that is more.
-    fn kept(&self, retain: usize) -> usize {
-        retain.max((self.lend as usize).saturating_add(HEADROOM))
-    }
-
-    /// Reclaim dead bytes where that costs no more than it frees. Runs at the
-    /// top of `handle_input` and `input_buffer`, before new bytes need room;
-    /// not while events are drained, where moving bytes about to be
-    /// consumed would be waste. A buffer that grew past what is kept for
-    /// reuse shrinks back once what it must hold fits.
-    pub(super) fn compact(&mut self, retain: usize) {
-        if self.reset_if_drained(retain) {
-            return;
-        }
-        self.shrink_if_oversized(retain);
-        let (a, b) = self.live_bounds();
-        let assembled = b - a;
-        let gap = self.pos - b;
-        let unparsed = self.end - self.pos;
-        if a >= assembled + unparsed {
-            self.shift_down();
-        } else if gap > 0 && gap >= unparsed {
-            self.close_gap();
-        }
-    }
-
-    /// Give back a buffer that grew for a large message once what it must
-    /// hold (the live bytes, and the rest of a frame being assembled) fits
-    /// in half of what is kept for reuse: traffic whose reads straddle
-    /// frames never leaves the buffer empty, so `reset_if_drained` alone
-    /// would keep it forever. The copy is at most half the kept size, and
-    /// the buffer must grow past it again before the next shrink, so the
-    /// work stays linear.
-    fn shrink_if_oversized(&mut self, retain: usize) {
-        let kept = self.kept(retain);
-        if self.buf.capacity() <= kept {
-            return;
-        }
-        let (a, _) = self.live_bounds();
-        let pending = if self.assembling && self.frame.active {
-            usize::try_from(self.frame.remaining).unwrap_or(usize::MAX)
-        } else {
-            0
-        };
-        if (self.end - a).saturating_add(pending) > kept / 2 {
-            return;
-        }
-        if a > 0 || self.pos > self.live_bounds().1 {
-            self.shift_down();
-        }
-        self.buf.truncate(self.end);
-        self.buf.shrink_to(kept);
-    }
-
-    /// Move the live regions to the start of the buffer, closing the gap.
-    fn shift_down(&mut self) {
-        let (a, b) = self.live_bounds();
-        let assembled = b - a;
-        self.buf.copy_within(a..b, 0);
-        let unparsed = self.end - self.pos;
-        self.buf.copy_within(self.pos..self.end, assembled);
-        self.end = assembled + unparsed;
-        self.checked = self.checked.saturating_sub(a);
-        self.keep = 0;
-        self.fill = assembled;
-        self.pos = assembled;
-        self.moved += (assembled + unparsed) as u64;
-    }
-
-    /// Move the unparsed bytes down onto the end of the assembled message.
-    fn close_gap(&mut self) {
-        let unparsed = self.end - self.pos;
-        self.buf.copy_within(self.pos..self.end, self.fill);
-        self.end = self.fill + unparsed;
-        self.pos = self.fill;
-        self.moved += unparsed as u64;
-    }
-
-    /// Append bytes from the transport.
-    pub(super) fn append(&mut self, input: &[u8], limits: &Limits) {
-        let need = self.end + input.len();
-        if need > self.buf.capacity() {
-            self.grow(need, limits.soft_limit());
-        }
-        if self.buf.len() >= need {
-            self.buf[self.end..need].copy_from_slice(input);
-        } else {
-            self.buf.truncate(self.end);
-            self.buf.extend_from_slice(input);
-        }
-        self.end = need;
-    }
-
-    /// Lend the spare end of the buffer for the driver to read into (see
-    /// `Connection::input_buffer`): `min` bytes, or what room is left when
-    /// that is less, the buffer holds `min` at least, and the rest of the
-    /// frame being read fits in it: room reserved for a large frame is
-    /// filled, not doubled near its end. A buffer smaller than `min` grows
-    /// instead: one sized for a small frame (a 1 KiB one, kept under
-    /// `retain_buffer`) would otherwise cut every later read short, as the
-    /// rest of each partial frame always fits. Bytes are zeroed the first
-    /// time they are lent, not on every call.
-    pub(super) fn input_buffer(&mut self, min: usize, limits: &Limits) -> &mut [u8] {
-        let min = min.max(1);
-        self.lend = u32::try_from(min).unwrap_or(u32::MAX);
-        let room = self.buf.capacity() - self.end;
-        let fill_short =
-            self.buf.capacity() >= min && self.frame.active && self.frame.remaining <= room as u64;
-        if room == 0 || (room < min && !fill_short) {
-            self.grow(self.end.saturating_add(min), limits.soft_limit());
-        }
-        let lend_end = self.end.saturating_add(min).min(self.buf.capacity());
-        if self.buf.len() < lend_end {
-            self.buf.resize(lend_end, 0);
-        }
-        &mut self.buf[self.end..]
-    }
-
-    /// `n` bytes were read into the start of what `input_buffer` lent.
-    pub(super) fn commit(&mut self, n: usize) {
-        self.end += n.min(self.buf.len() - self.end);
-    }
-
-    /// Make room for `need` bytes in all. Growth is geometric, so appends cost
-    /// amortised linear work, but it stops at `soft_limit` (a little over the
-    /// message cap) unless `need` itself is larger: a message at the cap then
-    /// costs about its size, not twice it.
-    fn grow(&mut self, need: usize, soft_limit: usize) {
-        let cap = self.buf.capacity();
-        if need <= cap {
-            return;
-        }
-        let doubled = cap.saturating_mul(2);
-        let target = if need <= soft_limit {
-            need.max(doubled.min(soft_limit))
-        } else {
-            // Past the soft limit (reads larger than the slack above the
-            // cap, or input fed without draining events): keep growth
-            // geometric so repeated appends stay linear.
-            need.max(doubled.min(need.saturating_add(need / 2)))
-        };
-        // Headroom for the headers in front of a message: without it, a
-        // reused buffer exactly the size of the last message is a few bytes
-        // short for the next one of that size, which then has to be moved.
-        self.buf.reserve_exact(
-            target
-                .saturating_add(HEADROOM)
-                .saturating_sub(self.buf.len()),
-        );
-    }
-
-    /// A whole-mode data frame is not complete yet: make room for the rest of
-    /// its payload now, in one allocation, so it is not copied as the buffer
-    /// grows. Dead bytes are dropped first rather than carried along.
-    fn reserve_frame(&mut self, soft_limit: usize) {
-        let missing = usize::try_from(self.frame.remaining).unwrap_or(usize::MAX);
-        let need = self.end.saturating_add(missing);
-        if need <= self.buf.capacity() {
-            return;
-        }
-        let (a, b) = self.live_bounds();
-        if a > 0 {
-            self.shift_down();
-        } else if self.pos > b {
-            // The message is at the start already: only the unparsed bytes
-            // behind it move.
-            self.close_gap();
-        }
-        let need = self.end.saturating_add(missing);
-        self.grow(need, soft_limit);
     }
 
     /// Parse up to the next thing to hand out. `Ok(None)`: more input is
@@ -382,7 +173,9 @@ impl Receiver {
         mut inflater: Option<&'a mut Inflater>,
     ) -> Result<Option<Event<'a>>, ProtocolError> {
         if let Some(inf) = inflater.as_deref_mut() {
-            inf.settle(limits.retain as usize, self.compressed);
+            // Buffers follow the connection's activity: kept while busy,
+            // released by the connection's release timer.
+            inf.settle(usize::MAX, self.compressed);
         }
         // The loop ends with a step that hands something out; building the
         // event after it keeps the borrow it returns out of the loop.
@@ -393,7 +186,7 @@ impl Receiver {
                 }
                 if self.compressed && self.frame.opcode & 0x8 == 0 && self.frame.opcode != 0 {
                     let inf = inflater.as_deref_mut().ok_or(ProtocolError::ReservedBits)?;
-                    inf.begin(limits.retain as usize);
+                    inf.begin(usize::MAX);
                 }
             }
             let step = if self.frame.opcode & 0x8 != 0 {
@@ -404,7 +197,7 @@ impl Receiver {
             } else if limits.streaming {
                 self.streamed_payload()?
             } else {
-                self.whole_payload(limits)?
+                self.whole_payload()?
             };
             match step {
                 Step::Wait => return Ok(None),
@@ -455,9 +248,10 @@ impl Receiver {
                 // boundary: `checked` only advances over bytes that
                 // `utf8::advance` accepted; those bytes are never written
                 // again (payload is unmasked at `pos`, past `fill`, before
-                // it joins the message); and every move of the message
-                // (`join_assembled`, `shift_down`) copies it intact and
-                // shifts `keep` and `checked` together. `bytes[done..]` was
+                // it joins the message, and `buffer::write_payload` writes
+                // only past `fill`); and every move of the message
+                // (`join_assembled`, `shift_down`, reallocation) copies it
+                // intact and shifts `keep` and `checked` together. `bytes[done..]` was
                 // just checked, and valid UTF-8 followed by valid UTF-8 at
                 // a character boundary is valid UTF-8.
                 Event::Text(unsafe { core::str::from_utf8_unchecked(bytes) })
@@ -554,45 +348,18 @@ impl Receiver {
     /// progress and the limits (section 5.4), and start its frame. Returns
     /// whether a header was complete.
     fn read_header(&mut self, limits: &Limits) -> Result<bool, ProtocolError> {
-        let rules = FrameRules {
-            receiver: limits.role,
-            allowed_rsv: self.allowed_rsv,
-            max_payload: limits.max_frame,
-        };
-        let (h, n) = match FrameHeader::parse(&self.buf[self.pos..self.end], &rules)? {
+        let (h, n) = match self.check_header(&self.buf[self.pos..self.end], limits)? {
             Status::Complete(parsed) => parsed,
             Status::Partial => return Ok(false),
         };
-        match h.opcode {
-            Opcode::Continuation if self.msg_kind.is_none() => {
-                return Err(ProtocolError::UnexpectedContinuation);
-            }
-            Opcode::Text | Opcode::Binary if self.msg_kind.is_some() => {
-                return Err(ProtocolError::ExpectedContinuation);
-            }
-            _ => {}
-        }
-        // RFC 7692 section 6.1: RSV1 marks the first frame of a compressed
-        // message; on a continuation or a control frame it means nothing
-        // and is an error (section 6: "MUST fail the connection").
-        if h.rsv1 && (h.opcode.is_control() || h.opcode == Opcode::Continuation) {
-            return Err(ProtocolError::ReservedBits);
-        }
-        let compressed = match h.opcode {
-            Opcode::Continuation => self.compressed,
-            _ => h.rsv1,
-        };
-        // A compressed message's limit applies to what it inflates to
-        // (counted by the inflater, exactly); its compressed bytes are
-        // never buffered, so they need no cap beyond the frame's.
-        if !h.opcode.is_control()
-            && !compressed
-            && self.msg_len.saturating_add(h.payload_len) > limits.max_message
-        {
-            // Refused at the header: none of this payload is processed.
-            return Err(ProtocolError::MessageTooLarge);
-        }
         self.pos += n;
+        self.start_frame(&h, limits);
+        Ok(true)
+    }
+
+    /// Start the frame whose header `check_header` accepted, its payload
+    /// at `pos`.
+    fn start_frame(&mut self, h: &FrameHeader, limits: &Limits) {
         match h.opcode {
             Opcode::Text | Opcode::Binary => {
                 self.msg_kind = Some(if h.opcode == Opcode::Text {
@@ -620,7 +387,6 @@ impl Receiver {
             key: h.mask.unwrap_or([0; 4]),
             remaining: h.payload_len,
         };
-        Ok(true)
     }
 
     /// A continuation frame's payload starts at `pos`, after a gap of dead
@@ -671,7 +437,7 @@ impl Receiver {
     }
 
     /// Whole-message mode: gather the payload into `buf[keep..fill]`.
-    fn whole_payload(&mut self, limits: &Limits) -> Result<Step, ProtocolError> {
+    fn whole_payload(&mut self) -> Result<Step, ProtocolError> {
         let text = self.msg_kind == Some(MessageKind::Text);
         // Text is unmasked and checked a step at a time, so the check reads
         // bytes the unmasking just wrote while they are still in L1; it
@@ -700,11 +466,12 @@ impl Receiver {
                 break;
             }
         }
-        if self.frame.active || !self.frame.fin {
-            if self.frame.active {
-                self.reserve_frame(limits.soft_limit());
-                return Ok(Step::Wait);
-            }
+        if self.frame.active {
+            // Room for the rest is made as it arrives (see `grow`), so a
+            // header alone pins no memory.
+            return Ok(Step::Wait);
+        }
+        if !self.frame.fin {
             return Ok(Step::Continue);
         }
         let kind = self.msg_kind.take().unwrap_or(MessageKind::Binary);
@@ -731,6 +498,7 @@ enum Step {
     Control(Opcode, Range<usize>),
 }
 
+mod buffer;
 mod inflate;
 mod stream;
 

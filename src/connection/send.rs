@@ -110,6 +110,22 @@ impl Tx {
         }
     }
 
+    /// The release timer found a busy connection: free an empty queue
+    /// whose allocation one large message left far larger than small
+    /// frames need (see `Receiver::shrink_oversized`).
+    pub(super) fn shrink_oversized(&mut self) {
+        if self.out.is_empty() && self.out.capacity() > 64 << 10 {
+            self.out = Vec::new();
+        }
+    }
+
+    /// Free the queue's allocation if nothing is queued.
+    pub(super) fn release(&mut self) {
+        if self.out.is_empty() {
+            self.out = Vec::new();
+        }
+    }
+
     /// A control frame whose payload the caller checked (at most 125 bytes).
     pub(super) fn write_control(&mut self, opcode: Opcode, payload: &[u8]) {
         self.write_frame(opcode, true, payload);
@@ -155,16 +171,18 @@ impl Tx {
         }
     }
 
-    pub(super) fn drain_into(&mut self, buf: &mut Vec<u8>, retain: usize) -> usize {
+    pub(super) fn drain_into(&mut self, buf: &mut Vec<u8>) -> usize {
         let n = self.out.len();
+        if n == 0 {
+            return 0;
+        }
         if buf.is_empty() {
+            // Both allocations are kept, the caller's for the next frames:
+            // a steady stream then allocates nothing on either side.
             core::mem::swap(buf, &mut self.out);
         } else {
             buf.extend_from_slice(&self.out);
             self.out.clear();
-        }
-        if self.out.capacity() > retain {
-            self.out = Vec::new();
         }
         self.pong_at = NO_PONG;
         self.pong_bytes = 0;
@@ -359,7 +377,7 @@ impl Core {
         if self.tx.streaming.is_some() {
             return Err(SendError::MessageInProgress);
         }
-        let payload = d.compress(data, true, self.settings.limits.retain as usize);
+        let payload = d.compress(data, true, usize::MAX);
         let size = self.settings.fragment_size as usize;
         if size == 0 || payload.len() <= size {
             self.tx.write_frame_rsv1(opcode, true, true, payload);
@@ -465,7 +483,7 @@ impl Core {
         };
         match deflate {
             Some(d) if d.fragments() => {
-                let payload = d.compress(data, fin, self.settings.limits.retain as usize);
+                let payload = d.compress(data, fin, usize::MAX);
                 self.tx.write_frame_rsv1(opcode, fin, !started, payload);
                 d.set_fragments(!fin);
             }

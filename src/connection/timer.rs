@@ -13,12 +13,15 @@ pub(crate) enum Timer {
     /// Our Close was sent `close_timeout` ago and the handshake (or, for a
     /// client, the server's transport close) has not followed.
     Close = 2,
+    /// `buffer_release` passed since the last check: give back buffers an
+    /// idle connection does not need (see `Core::on_release_timer`).
+    Release = 3,
 }
 
-const COUNT: usize = 3;
+const COUNT: usize = 4;
 
 /// Armed deadlines, as nanoseconds since the caller's epoch (`u64::MAX` for
-/// "not armed"): 24 bytes instead of 48 for `Option<Instant>`s, which matters
+/// "not armed"): 32 bytes instead of 64 for `Option<Instant>`s, which matters
 /// for the per-connection budget. 2^64 ns is 584 years of uptime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TimerTable([u64; COUNT]);
@@ -77,4 +80,9 @@ impl TimerTable {
 
 /// Every timer, in the order `handle_timeout` acts on them: each once per
 /// call, so the work is bounded whatever the settings.
-pub(crate) const ALL: [Timer; COUNT] = [Timer::Keepalive, Timer::KeepaliveTimeout, Timer::Close];
+pub(crate) const ALL: [Timer; COUNT] = [
+    Timer::Keepalive,
+    Timer::KeepaliveTimeout,
+    Timer::Close,
+    Timer::Release,
+];

@@ -31,9 +31,9 @@ fn limits() -> Limits {
         max_frame: 1 << 20,
         max_message: 1 << 20,
         streaming: false,
-        retain: 64,
         auto_pong: true,
         auto_close: true,
+        buffer_release: 1000,
     }
 }
 
@@ -43,7 +43,7 @@ fn run(wire: &[u8], read: usize) -> (Vec<String>, Option<ProtocolError>) {
     let mut rx = Receiver::default();
     let mut texts = Vec::new();
     for piece in wire.chunks(read) {
-        rx.compact(64);
+        rx.compact();
         rx.append(piece, &limits());
         loop {
             match rx.next(&limits(), None) {
@@ -53,7 +53,7 @@ fn run(wire: &[u8], read: usize) -> (Vec<String>, Option<ProtocolError>) {
                 Err(e) => return (texts, Some(e)),
             }
         }
-        rx.reset_if_drained(64);
+        rx.reset_if_drained();
     }
     (texts, None)
 }

@@ -1,0 +1,369 @@
+//! The input buffer's life: bytes appended as they arrive, payload written
+//! straight into the message being assembled, dead bytes reclaimed, and
+//! memory that follows the bytes received rather than the bytes a header
+//! announced.
+//!
+//! Sizing follows the connection's activity, not each message: a buffer
+//! keeps its capacity while traffic flows (so a steady stream of large
+//! messages allocates nothing), the connection's release timer shrinks one
+//! that is far larger than what recent traffic needed, and an idle
+//! connection gives it back entirely (`release`).
+
+use alloc::vec::Vec;
+
+use super::{HEADROOM, Limits, Receiver, TEXT_STEP};
+use crate::connection::utf8;
+use crate::frame::{FrameHeader, FrameRules, Opcode, Status, apply_mask, rotate_key};
+
+/// The smallest data frame whose header `append` parses itself so that its
+/// payload is written straight into the message (see `append_direct`).
+/// Smaller frames are cheaper the general way: copied in with their
+/// header, parsed and unmasked in place while still in cache.
+const DIRECT_MIN: u64 = 1024;
+
+/// A buffer is shrunk by the release timer on a busy connection only when
+/// it is over twice what it holds and over this size: below it, the churn
+/// of shrinking and growing again would cost more than the memory.
+const SHRINK_FLOOR: usize = 64 << 10;
+
+impl Receiver {
+    /// Give back the buffer, or all of it that live bytes do not need: the
+    /// connection has been idle (or the application asked).
+    pub(in crate::connection) fn release(&mut self) {
+        self.compact();
+        if self.end == 0 {
+            self.buf = Vec::new();
+        } else {
+            self.fit(0);
+        }
+    }
+
+    /// The release timer found a busy connection: shrink a buffer that is
+    /// more than twice what it holds (and over [`SHRINK_FLOOR`]), as one
+    /// large message leaves behind on a connection that goes on with small
+    /// ones. Growth after it is geometric again, so a stream of large
+    /// messages pays at most one regrowth per release period.
+    pub(in crate::connection) fn shrink_oversized(&mut self) {
+        let (a, _) = self.live_bounds();
+        let held = self.end - a;
+        if self.buf.capacity() > SHRINK_FLOOR.max(held.saturating_mul(2)) {
+            self.fit(HEADROOM);
+        }
+    }
+
+    /// Move the live bytes to the start and cut the allocation to them
+    /// plus `spare` bytes.
+    fn fit(&mut self, spare: usize) {
+        let (a, b) = self.live_bounds();
+        if a > 0 || self.pos > b {
+            self.shift_down();
+        }
+        self.buf.truncate(self.end);
+        self.buf.shrink_to(self.end.saturating_add(spare));
+    }
+
+    /// Where the bytes still needed start, and where the assembled part ends.
+    pub(super) fn live_bounds(&self) -> (usize, usize) {
+        if self.assembling {
+            (self.keep, self.fill)
+        } else {
+            (self.pos, self.pos)
+        }
+    }
+
+    /// Start over at offset 0 if nothing in the buffer is live; returns
+    /// whether it did. Cheap: `poll_event` calls it every time. The
+    /// allocation is kept: freeing it is the release timer's decision.
+    pub(in crate::connection) fn reset_if_drained(&mut self) -> bool {
+        let (a, _) = self.live_bounds();
+        if a != self.end {
+            return false;
+        }
+        self.end = 0;
+        self.keep = 0;
+        self.fill = 0;
+        self.pos = 0;
+        self.checked = 0;
+        true
+    }
+
+    /// Reclaim dead bytes where that costs no more than it frees. Runs at the
+    /// top of `handle_input` and `input_buffer`, before new bytes need room;
+    /// not while events are drained, where moving bytes about to be
+    /// consumed would be waste.
+    pub(in crate::connection) fn compact(&mut self) {
+        if self.reset_if_drained() {
+            return;
+        }
+        let (a, b) = self.live_bounds();
+        let assembled = b - a;
+        let gap = self.pos - b;
+        let unparsed = self.end - self.pos;
+        if a >= assembled + unparsed {
+            self.shift_down();
+        } else if gap > 0 && gap >= unparsed {
+            self.close_gap();
+        }
+    }
+
+    /// Move the live regions to the start of the buffer, closing the gap.
+    pub(super) fn shift_down(&mut self) {
+        let (a, b) = self.live_bounds();
+        let assembled = b - a;
+        self.buf.copy_within(a..b, 0);
+        let unparsed = self.end - self.pos;
+        self.buf.copy_within(self.pos..self.end, assembled);
+        self.end = assembled + unparsed;
+        self.checked = self.checked.saturating_sub(a);
+        self.keep = 0;
+        self.fill = assembled;
+        self.pos = assembled;
+        self.moved += (assembled + unparsed) as u64;
+    }
+
+    /// Move the unparsed bytes down onto the end of the assembled message.
+    fn close_gap(&mut self) {
+        let unparsed = self.end - self.pos;
+        self.buf.copy_within(self.pos..self.end, self.fill);
+        self.end = self.fill + unparsed;
+        self.pos = self.fill;
+        self.moved += unparsed as u64;
+    }
+
+    /// Take bytes from the transport. Payload of a large whole-mode data
+    /// frame goes straight into the message (unmasked on the way, text
+    /// checked while in cache); everything else is appended behind what is
+    /// there, to be parsed by `poll_event`.
+    pub(in crate::connection) fn append(&mut self, input: &[u8], limits: &Limits) {
+        let input = self.append_direct(input, limits);
+        if input.is_empty() {
+            return;
+        }
+        let need = self.end + input.len();
+        if need > self.buf.capacity() {
+            self.grow(need, limits);
+        }
+        if self.buf.len() >= need {
+            self.buf[self.end..need].copy_from_slice(input);
+        } else {
+            self.buf.truncate(self.end);
+            self.buf.extend_from_slice(input);
+        }
+        self.end = need;
+    }
+
+    /// The receive fast path, for whole messages: while nothing is left
+    /// unparsed, write payload from `input` straight to the end of the
+    /// message being assembled, unmasking it in the same pass, and parse
+    /// the headers of large data frames here to do the same for them.
+    /// Returns what it did not take, which goes the general way.
+    ///
+    /// It never reports anything: a header it does not like (a control
+    /// frame, an error, a small frame, one cut by the read) is left to the
+    /// general path, which finds it again; invalid text stops it with
+    /// `checked` short of the fault, where `poll_event` finds it at once.
+    /// A frame that ends the message stays active with nothing remaining,
+    /// so `poll_event` hands the message out before anything behind it.
+    fn append_direct<'i>(&mut self, mut input: &'i [u8], limits: &Limits) -> &'i [u8] {
+        loop {
+            if input.is_empty() || self.pos != self.end || limits.streaming || self.compressed {
+                return input;
+            }
+            if !self.frame.active {
+                match self.direct_header(input, limits) {
+                    Some(n) => input = &input[n..],
+                    None => return input,
+                }
+            }
+            if !self.assembling || self.frame.remaining == 0 || self.frame.opcode & 0x8 != 0 {
+                return input;
+            }
+            let n =
+                usize::try_from(self.frame.remaining).map_or(input.len(), |r| r.min(input.len()));
+            let valid = self.write_payload(&input[..n], limits);
+            input = &input[n..];
+            if !valid || self.frame.remaining > 0 || self.frame.fin {
+                return input;
+            }
+            // A non-final frame ended: nothing to hand out, on to the next.
+            self.frame.active = false;
+        }
+    }
+
+    /// Parse a header at the start of `input` if it starts a large data
+    /// frame of a whole-mode, uncompressed message, and start that frame;
+    /// returns the header's length. Its bytes are never stored: the
+    /// payload lands where they would have been consumed.
+    fn direct_header(&mut self, input: &[u8], limits: &Limits) -> Option<usize> {
+        let (h, n) = self.check_header(input, limits).ok()?.complete()?;
+        if h.opcode.is_control() || h.rsv1 || h.payload_len < DIRECT_MIN {
+            return None;
+        }
+        self.start_frame(&h, limits);
+        Some(n)
+    }
+
+    /// Unmask `payload` (all of it within the current frame) onto the end
+    /// of the message, checking text a step at a time while it is in L1 (as
+    /// `whole_payload` does). Returns `false` if the text is invalid; the
+    /// bytes are in, the check stopped short of the fault.
+    fn write_payload(&mut self, payload: &[u8], limits: &Limits) -> bool {
+        // Nothing is unparsed, so the bytes behind `fill` (consumed headers,
+        // space lent by `input_buffer`) are dead.
+        self.buf.truncate(self.fill);
+        self.pos = self.fill;
+        self.end = self.fill;
+        let need = self.fill + payload.len();
+        if need > self.buf.capacity() {
+            self.grow(need, limits);
+        }
+        let text = self.msg_kind == Some(super::MessageKind::Text);
+        let mut valid = true;
+        for piece in payload.chunks(TEXT_STEP) {
+            let start = self.buf.len();
+            self.buf.extend_from_slice(piece);
+            if self.frame.masked {
+                apply_mask(&mut self.buf[start..], self.frame.key, 0);
+                self.frame.key = rotate_key(self.frame.key, piece.len());
+            }
+            if text && valid {
+                let mut checked = self.checked - self.keep;
+                valid = utf8::advance(&self.buf[self.keep..], &mut checked).is_ok();
+                self.checked = self.keep + checked;
+            }
+        }
+        self.fill = need;
+        self.pos = need;
+        self.end = need;
+        self.msg_len += payload.len() as u64;
+        self.frame.remaining -= payload.len() as u64;
+        valid
+    }
+
+    /// Check a frame header at the start of `bytes` against the message in
+    /// progress and the limits (section 5.4), without starting its frame.
+    pub(super) fn check_header(
+        &self,
+        bytes: &[u8],
+        limits: &Limits,
+    ) -> Result<Status<(FrameHeader, usize)>, crate::error::ProtocolError> {
+        use crate::error::ProtocolError;
+        let rules = FrameRules {
+            receiver: limits.role,
+            allowed_rsv: self.allowed_rsv,
+            max_payload: limits.max_frame,
+        };
+        let (h, n) = match FrameHeader::parse(bytes, &rules)? {
+            Status::Complete(parsed) => parsed,
+            Status::Partial => return Ok(Status::Partial),
+        };
+        match h.opcode {
+            Opcode::Continuation if self.msg_kind.is_none() => {
+                return Err(ProtocolError::UnexpectedContinuation);
+            }
+            Opcode::Text | Opcode::Binary if self.msg_kind.is_some() => {
+                return Err(ProtocolError::ExpectedContinuation);
+            }
+            _ => {}
+        }
+        // RFC 7692 section 6.1: RSV1 marks the first frame of a compressed
+        // message; on a continuation or a control frame it means nothing
+        // and is an error (section 6: "MUST fail the connection").
+        if h.rsv1 && (h.opcode.is_control() || h.opcode == Opcode::Continuation) {
+            return Err(ProtocolError::ReservedBits);
+        }
+        let compressed = match h.opcode {
+            Opcode::Continuation => self.compressed,
+            _ => h.rsv1,
+        };
+        // A compressed message's limit applies to what it inflates to
+        // (counted by the inflater, exactly); its compressed bytes are
+        // never buffered, so they need no cap beyond the frame's.
+        if !h.opcode.is_control()
+            && !compressed
+            && self.msg_len.saturating_add(h.payload_len) > limits.max_message
+        {
+            // Refused at the header: none of this payload is processed.
+            return Err(ProtocolError::MessageTooLarge);
+        }
+        Ok(Status::Complete((h, n)))
+    }
+
+    /// Lend the spare end of the buffer for the driver to read into (see
+    /// `Connection::input_buffer`): `min` bytes, or what room is left when
+    /// that is less, the buffer holds `min` at least, and the rest of the
+    /// frame being read fits in it: a buffer grown for a large frame is
+    /// filled, not doubled near its end. A buffer smaller than `min` grows
+    /// instead, so a buffer sized for a small frame does not cut every
+    /// later read short. Bytes are zeroed the first time they are lent,
+    /// not on every call.
+    pub(in crate::connection) fn input_buffer(&mut self, min: usize, limits: &Limits) -> &mut [u8] {
+        let min = min.max(1);
+        let room = self.buf.capacity() - self.end;
+        let fill_short =
+            self.buf.capacity() >= min && self.frame.active && self.frame.remaining <= room as u64;
+        if room == 0 || (room < min && !fill_short) {
+            self.grow(self.end.saturating_add(min), limits);
+        }
+        let lend_end = self.end.saturating_add(min).min(self.buf.capacity());
+        if self.buf.len() < lend_end {
+            self.buf.resize(lend_end, 0);
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// `n` bytes were read into the start of what `input_buffer` lent.
+    pub(in crate::connection) fn commit(&mut self, n: usize) {
+        self.end += n.min(self.buf.len() - self.end);
+    }
+
+    /// Where the payload of the data frame being read will end in the
+    /// buffer, once all of it has arrived: the most a whole-mode message
+    /// needs before its next header.
+    fn frame_end(&self) -> Option<usize> {
+        if !self.frame.active || self.frame.opcode & 0x8 != 0 {
+            return None;
+        }
+        let buffered = (self.end - self.pos) as u64;
+        let missing = self.frame.remaining.saturating_sub(buffered);
+        usize::try_from(missing)
+            .ok()
+            .map(|m| self.end.saturating_add(m))
+    }
+
+    /// Make room for `need` bytes in all, as bytes arrive (never for what a
+    /// header only announced: a peer pins what it sent, not what it
+    /// claimed). Growth is geometric, so appends cost amortised linear
+    /// work, but it stops at the end of the frame being read and at
+    /// `soft_limit` (a little over the message cap) unless `need` itself
+    /// is larger: a message at the cap then costs about its size, not
+    /// twice it.
+    pub(super) fn grow(&mut self, need: usize, limits: &Limits) {
+        let cap = self.buf.capacity();
+        if need <= cap {
+            return;
+        }
+        let soft_limit = limits.soft_limit();
+        let limit = match self.frame_end() {
+            Some(frame_end) if need <= frame_end => frame_end.min(soft_limit),
+            _ => soft_limit,
+        };
+        let doubled = cap.saturating_mul(2);
+        let target = if need <= limit {
+            need.max(doubled.min(limit))
+        } else {
+            // Past the limit (reads larger than the slack above the cap,
+            // or input fed without draining events): keep growth geometric
+            // so repeated appends stay linear.
+            need.max(doubled.min(need.saturating_add(need / 2)))
+        };
+        // Headroom for the headers in front of a message: without it, a
+        // reused buffer exactly the size of the last message is a few bytes
+        // short for the next one of that size, which then has to be moved.
+        self.buf.reserve_exact(
+            target
+                .saturating_add(HEADROOM)
+                .saturating_sub(self.buf.len()),
+        );
+    }
+}
