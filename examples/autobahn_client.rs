@@ -37,6 +37,7 @@ fn case_count(base: &str, config: &Config) -> Result<u32, String> {
     let url = common::parse_url(&format!("{base}/getCaseCount"))?;
     let (mut stream, mut conn) = common::connect(&url, config)?;
     let mut count = None;
+    let mut buf = Vec::new();
     loop {
         match conn.poll_event() {
             Some(Event::Text(t)) => count = t.trim().parse().ok(),
@@ -45,7 +46,7 @@ fn case_count(base: &str, config: &Config) -> Result<u32, String> {
             None => {
                 let mut out = Vec::new();
                 common::flush(&mut stream, &mut conn, &mut out).map_err(|e| e.to_string())?;
-                common::read_once(&mut stream, &mut conn).map_err(|e| e.to_string())?;
+                common::read_once(&mut stream, &mut conn, &mut buf).map_err(|e| e.to_string())?;
             }
         }
     }

@@ -5,74 +5,16 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use common::*;
 use wscore::{Config, Connection, Event, Instant};
 
-/// Counts allocations and live heap bytes per thread, so tests running in
-/// parallel do not see each other's allocations.
-struct Counting;
+#[path = "common/counting.rs"]
+mod counting;
 
-thread_local! {
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    static PEAK: Cell<isize> = const { Cell::new(0) };
-}
-
-fn grew(by: isize) {
-    LIVE.with(|c| {
-        let now = c.get() + by;
-        c.set(now);
-        PEAK.with(|p| p.set(p.get().max(now)));
-    });
-}
-
-// SAFETY: every method forwards its arguments unchanged to the system
-// allocator, so its contract is the caller's contract; the counting touches
-// only const-initialised thread-locals, which never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        grew(layout.size() as isize);
-        // SAFETY: forwarded as received; see the impl's note.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.with(|c| c.set(c.get() - layout.size() as isize));
-        // SAFETY: `ptr` came from `System` through this allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        // A realloc holds both blocks for a moment, but glibc moves large
-        // blocks with mremap; count the new size, as the kernel does.
-        grew(new_size as isize - layout.size() as isize);
-        // SAFETY: `ptr` came from `System` through this allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use counting::{allocs, live, peak_during};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocs() -> usize {
-    ALLOCS.with(Cell::get)
-}
-
-fn live() -> isize {
-    LIVE.with(Cell::get)
-}
-
-/// Run `f` and return the most heap it held at once beyond what was live
-/// when it started.
-fn peak_during(f: impl FnOnce()) -> usize {
-    let base = live();
-    PEAK.with(|p| p.set(base));
-    f();
-    (PEAK.with(Cell::get) - base).max(0) as usize
-}
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// The README states this figure; keep them in step. (256 until the
 /// buffer release timer took a slot in the timer table and its period a

@@ -396,3 +396,65 @@ fn a_broken_transport_is_an_error_then_the_end() {
         assert_eq!(error.kind(), io::ErrorKind::NotConnected);
     });
 }
+
+/// The driver holds no buffer once its connection has been idle for
+/// `buffer_release`: the read buffer is per thread, the written bytes go
+/// back to the connection, which frees them with its own, and the timer is
+/// dropped. After the idle period traffic resumes as before.
+#[test]
+fn an_idle_socket_gives_back_every_buffer_and_works_after() {
+    run(async {
+        #[cfg(feature = "deflate")]
+        let config = Config::default().with_deflate(wscore::deflate::DeflateConfig::DISABLED);
+        #[cfg(not(feature = "deflate"))]
+        let config = Config::default();
+        let (a, b) = duplex(1 << 20);
+        let client_config = config.clone();
+        let client = tokio::spawn(async move {
+            let mut ws = connect(a, &client_config).await?;
+            for round in 0..3u8 {
+                // A large message and a small one, then silence.
+                let big = vec![round; 300_000];
+                ws.send_binary(&big).await?;
+                ws.send_text("hi").await?;
+                assert_eq!(ws.recv().await.unwrap()?, Message::Binary(big));
+                assert_eq!(ws.recv().await.unwrap()?, Message::Text("hi".into()));
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+            ws.close(CloseCode::NORMAL, "").await
+        });
+        let mut server = WebSocket::accept(b, &config, Options::default())
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            for _ in 0..2 {
+                let echoed = server
+                    .recv_with(|event, mut tx| match event {
+                        Event::Text(text) => tx.send_text(text),
+                        Event::Binary(data) => tx.send_binary(data),
+                        _ => Ok(()),
+                    })
+                    .await;
+                echoed.unwrap().unwrap().unwrap();
+            }
+            server.flush().await.unwrap();
+            assert!(server.heap_usage() > 0, "buffers are in use while busy");
+            // Nothing arrives for 3 s: recv (cancel-safe) is cut short by
+            // the timeout, after the driver followed the release deadlines.
+            let idle = tokio::time::timeout(Duration::from_secs(3), server.recv()).await;
+            assert!(idle.is_err(), "nothing was sent meanwhile");
+            assert_eq!(server.heap_usage(), 0, "heap held by an idle socket");
+            assert_eq!(server.connection().heap_usage(), 0);
+        }
+        // The client's Close, then the end, clean.
+        assert!(matches!(
+            server.recv().await,
+            Some(Ok(Message::Close { .. }))
+        ));
+        assert!(server.recv().await.is_none(), "a clean close ends it");
+        assert!(matches!(
+            client.await.unwrap().unwrap(),
+            ClosedReason::Clean { .. }
+        ));
+    });
+}

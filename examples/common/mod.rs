@@ -258,7 +258,9 @@ pub fn connect(url: &WsUrl, config: &Config) -> Result<(TcpStream, Connection), 
 pub fn flush(stream: &mut TcpStream, conn: &mut Connection, out: &mut Vec<u8>) -> io::Result<()> {
     if conn.poll_transmit(out) > 0 {
         stream.write_all(out)?;
-        out.clear();
+        // The connection queues its next frames in this allocation and
+        // frees it when idle; `out` keeps none.
+        conn.recycle_transmit(std::mem::take(out));
     }
     Ok(())
 }
@@ -278,22 +280,45 @@ pub fn linger(stream: &mut TcpStream) {
 }
 
 /// Feed the socket's bytes (or EOF, or the deadline) to the connection,
-/// once. The socket is read straight into the connection's input buffer.
-pub fn read_once(stream: &mut TcpStream, conn: &mut Connection) -> io::Result<()> {
+/// once, reading into `buf`.
+///
+/// `buf` follows the connection's life: an idle connection's thread waits
+/// for bytes with a one-byte `peek`, holding no read buffer, and only then
+/// gets a [`READ_BUF`]-byte one; when a deadline passes without input (the
+/// connection's buffer release, or keepalive), `buf` is freed again, as the
+/// connection frees its own.
+pub fn read_once(
+    stream: &mut TcpStream,
+    conn: &mut Connection,
+    buf: &mut Vec<u8>,
+) -> io::Result<()> {
     let timeout = conn.poll_timeout().map(|at| {
         at.saturating_duration_since(now())
             .max(Duration::from_millis(1))
     });
     stream.set_read_timeout(timeout)?;
-    match stream.read(conn.input_buffer(READ_BUF)) {
+    let read = if buf.is_empty() {
+        match stream.peek(&mut [0u8; 1]) {
+            Ok(0) => Ok(0),
+            Ok(_) => {
+                buf.resize(READ_BUF, 0);
+                stream.read(buf)
+            }
+            Err(e) => Err(e),
+        }
+    } else {
+        stream.read(buf)
+    };
+    match read {
         Ok(0) => conn.handle_eof(now()),
-        Ok(n) => conn.commit_input(now(), n),
+        Ok(n) => conn.handle_input(now(), &buf[..n]),
         Err(e)
             if matches!(
                 e.kind(),
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
             ) =>
         {
+            *buf = Vec::new();
             conn.handle_timeout(now());
         }
         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -306,6 +331,7 @@ pub fn read_once(stream: &mut TcpStream, conn: &mut Connection) -> io::Result<()
 /// connection ends, and say why it ended.
 pub fn echo(stream: &mut TcpStream, conn: &mut Connection) -> io::Result<ClosedReason> {
     let mut out = Vec::new();
+    let mut buf = Vec::new();
     loop {
         // Each event borrows only the input buffer, so the sending half that
         // comes with it echoes the payload without copying it first.
@@ -324,6 +350,6 @@ pub fn echo(stream: &mut TcpStream, conn: &mut Connection) -> io::Result<ClosedR
             };
         }
         flush(stream, conn, &mut out)?;
-        read_once(stream, conn)?;
+        read_once(stream, conn, &mut buf)?;
     }
 }

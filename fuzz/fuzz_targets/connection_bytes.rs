@@ -27,8 +27,8 @@ fn run(mut conn: Connection, data: &[u8], chunk: usize) {
         conn.handle_input(Instant::ZERO, piece);
         // Bounded: the message in progress and one chunk of input (events
         // are parsed in place, so they add nothing), with geometric growth;
-        // the output keeps at most the 16 KiB `retain_buffer`, a Close and
-        // the automatic Pongs' budget.
+        // the output keeps at most what the largest drain swapped in (16
+        // KiB here), a Close and the automatic Pongs' budget.
         let cap = MAX_MESSAGE as usize;
         let bound = 2 * (cap + cap / 8 + 4096 + piece.len()) + 16 * 1024 + 2048;
         assert!(

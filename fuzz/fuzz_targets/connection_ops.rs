@@ -85,7 +85,7 @@ struct Settings {
     keepalive_interval: Option<u16>,
     keepalive_timeout: Option<u16>,
     close_timeout: Option<u16>,
-    retain: u16,
+    buffer_release: Option<u16>,
 }
 
 impl Settings {
@@ -101,7 +101,7 @@ impl Settings {
         c.keepalive_interval = ms(self.keepalive_interval);
         c.keepalive_timeout = ms(self.keepalive_timeout);
         c.close_timeout = ms(self.close_timeout);
-        c.retain_buffer = usize::from(self.retain);
+        c.buffer_release = ms(self.buffer_release);
         c
     }
 
@@ -171,12 +171,12 @@ impl Side {
             self.conn.pending_transmit()
         );
         // The input buffer: a message at the cap plus an eighth plus one
-        // delivery, with geometric growth; output: retained up to `retain`
-        // or one drain's worth.
+        // delivery, with geometric growth; output: one drain's worth (the
+        // drain swaps the queue's allocation out, so nothing else is kept).
         let cap = usize::from(s.max_message.max(s.max_frame));
         let rx_bound = 2 * (cap + cap / 8 + 4096 + self.max_delivery);
         assert!(
-            self.conn.heap_usage() <= rx_bound + usize::from(s.retain) + out.len() + 4096,
+            self.conn.heap_usage() <= rx_bound + out.len() + 4096,
             "heap {} bytes",
             self.conn.heap_usage()
         );

@@ -104,8 +104,11 @@ pub struct Options {
     /// Stop reading while more than this many bytes wait to be written
     /// (see the module's "Backpressure"). Default: 64 KiB.
     pub max_pending: usize,
-    /// Bytes asked of the transport per read, read straight into the
-    /// connection's input buffer. Default: 64 KiB.
+    /// Bytes asked of the transport per read. Reads go into one buffer per
+    /// thread, shared by every connection the thread drives, and from there
+    /// into the connection (large payloads straight into the message being
+    /// assembled), so an idle connection holds no read buffer. Default:
+    /// 64 KiB.
     pub read_size: usize,
     /// After the connection ends, how long to spend writing out what is
     /// left, shutting the transport down and reading until the peer closes
@@ -140,6 +143,17 @@ enum Phase {
 
 /// A WebSocket connection over a tokio transport `S`: a [`Connection`]
 /// plus the transport, the write buffer and the connection's timer.
+///
+/// # Memory
+///
+/// While messages flow it keeps what they need; once the connection has
+/// seen no traffic for [`Config::buffer_release`](crate::Config::buffer_release)
+/// (1 s by default) it holds no buffer at all: reads go through a buffer
+/// per thread, the bytes being written are handed back to the connection
+/// ([`Connection::recycle_transmit`]) which frees them when idle, and the
+/// timer is dropped while no deadline is armed. What is left is this
+/// struct, the transport, and the deflate history an agreed context
+/// takeover needs ([`heap_usage`](Self::heap_usage) tells).
 ///
 /// See the [module docs](self) for the calling model, errors and cancel
 /// safety.
@@ -203,7 +217,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// The connection's current time (see the module's "Time").
     #[must_use]
     pub fn now(&self) -> Instant {
-        Instant::from_elapsed(TokioInstant::now().saturating_duration_since(self.epoch))
+        now_since(self.epoch)
     }
 
     /// The protocol state, for its getters.
@@ -222,6 +236,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// directly corrupts the stream.
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.io
+    }
+
+    /// Heap bytes this socket's buffers hold now: the connection's
+    /// ([`Connection::heap_usage`]), the bytes being written and the timer.
+    /// The transport's own and the per-thread read buffer are not counted.
+    #[must_use]
+    pub fn heap_usage(&self) -> usize {
+        self.conn.heap_usage()
+            + self.out.capacity()
+            + self
+                .sleep
+                .as_ref()
+                .map_or(0, |_| core::mem::size_of::<Sleep>())
     }
 
     /// Bytes queued and not yet written to the transport.
@@ -358,9 +385,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// connection's queue counts toward the backpressure bound anyway.
     fn refill(&mut self) {
         if self.written == self.out.len() {
-            self.out.clear();
             self.written = 0;
-            self.conn.poll_transmit(&mut self.out);
+            if self.conn.pending_transmit() > 0 {
+                self.out.clear();
+                self.conn.poll_transmit(&mut self.out);
+            } else if self.out.capacity() > 0 {
+                // Written out: the allocation goes back to the connection,
+                // which queues the next frames in it and frees it when idle.
+                self.conn.recycle_transmit(core::mem::take(&mut self.out));
+            }
         }
     }
 
@@ -381,7 +414,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Point the timer at the connection's next deadline.
     fn arm_timer(&mut self) {
         let Some(at) = self.conn.poll_timeout() else {
+            // An idle connection has no deadline: drop the timer too.
             self.armed = None;
+            self.sleep = None;
             return;
         };
         if self.armed == Some(at) {
@@ -427,19 +462,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             }
         }
         if read {
-            let mut buf = ReadBuf::new(self.conn.input_buffer(self.options.read_size));
-            match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
-                Poll::Ready(Ok(())) => {
-                    let n = buf.filled().len();
-                    let now = self.now();
-                    if n == 0 {
-                        self.read_eof = true;
-                        self.conn.handle_eof(now);
-                    } else {
-                        self.conn.commit_input(now, n);
+            let epoch = self.epoch;
+            let read = with_read_buffer(self.options.read_size, |buf| {
+                let mut buf = ReadBuf::new(buf);
+                let polled = Pin::new(&mut self.io).poll_read(cx, &mut buf);
+                if let Poll::Ready(Ok(())) = polled {
+                    let now = now_since(epoch);
+                    match buf.filled() {
+                        [] => {
+                            self.read_eof = true;
+                            self.conn.handle_eof(now);
+                        }
+                        bytes => self.conn.handle_input(now, bytes),
                     }
-                    progress = true;
                 }
+                polled
+            });
+            match read {
+                Poll::Ready(Ok(())) => progress = true,
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {
                     cx.waker().wake_by_ref();
                 }
@@ -480,15 +520,53 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         let _ = ::tokio::time::timeout(limit, async {
             self.flush().await?;
             poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx)).await?;
+            // What the peer still sends is read and dropped.
             while !self.read_eof {
-                let mut buf = ReadBuf::new(self.conn.input_buffer(4096));
-                poll_fn(|cx| Pin::new(&mut self.io).poll_read(cx, &mut buf)).await?;
-                self.read_eof = buf.filled().is_empty();
+                let io = &mut self.io;
+                self.read_eof = poll_fn(|cx| {
+                    with_read_buffer(4096, |buf| {
+                        let mut buf = ReadBuf::new(buf);
+                        Pin::new(&mut *io)
+                            .poll_read(cx, &mut buf)
+                            .map_ok(|()| buf.filled().is_empty())
+                    })
+                })
+                .await?;
             }
             io::Result::Ok(())
         })
         .await;
     }
+}
+
+/// A connection's time for `epoch` (see the module's "Time").
+fn now_since(epoch: TokioInstant) -> Instant {
+    Instant::from_elapsed(TokioInstant::now().saturating_duration_since(epoch))
+}
+
+std::thread_local! {
+    /// The read buffer every connection driven on this thread reads into:
+    /// one per thread instead of one per connection, so thousands of idle
+    /// connections hold none. Each read's bytes are handed to the
+    /// connection before the next read, so sharing it is safe.
+    static READ_BUFFER: core::cell::RefCell<Vec<u8>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Run `f` on this thread's read buffer, at least `size` bytes long. If
+/// the buffer is in use (`f` polled another socket's read from inside a
+/// read, which the driver never does), a temporary one is used instead of
+/// panicking.
+fn with_read_buffer<R>(size: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    let size = size.max(1);
+    READ_BUFFER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < size {
+                buf.resize(size, 0);
+            }
+            f(&mut buf[..size])
+        }
+        Err(_) => f(&mut alloc::vec![0; size]),
+    })
 }
 
 /// The error that reports an end other than a clean close.

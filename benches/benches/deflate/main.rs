@@ -158,8 +158,6 @@ fn main() {
 
     // wscore, with the configurations the table names.
     let default = Config::default();
-    let mut reuse = default.clone();
-    reuse.retain_buffer = 1 << 20;
     let mut window12 = default.clone();
     window12.deflate.max_window_bits = 12;
     window12.deflate.peer_max_window_bits = 12;
@@ -176,7 +174,6 @@ fn main() {
             default,
             "`Config::default()`: level 6, window 15, context takeover",
         ),
-        ("wscore reuse", reuse, "same + `retain_buffer` = 1 MiB"),
         (
             "wscore window 12",
             window12,

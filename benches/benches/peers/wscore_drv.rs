@@ -1,6 +1,7 @@
-//! wscore, driven the way its docs say: read from the transport straight
-//! into the connection's buffer (`input_buffer`, `commit_input`), then
-//! drain `poll_event` and `poll_transmit`.
+//! wscore, driven the way its docs say: read from the transport into a
+//! buffer of the driver's own and hand it to `handle_input` (the default
+//! path), or straight into the connection's buffer (`input_buffer`,
+//! `commit_input`); then drain `poll_event` and `poll_transmit`.
 //! Whole messages (`streaming: false`); the two configs are built in
 //! `main.rs`.
 
@@ -16,16 +17,19 @@ pub struct Rx {
     conn: Connection,
     io: Pipe,
     read_size: usize,
+    /// The driver's read buffer, when it reads through `handle_input`.
+    scratch: Option<Vec<u8>>,
 }
 
-/// A server that reads at most `read_size` bytes per read, straight into
-/// the connection's buffer (`input_buffer` + `commit_input`, the zero-copy
-/// way its docs give).
-pub fn server_rx(config: &Config, io: Pipe, read_size: usize) -> Rx {
+/// A server that reads at most `read_size` bytes per read: into a buffer
+/// of its own then `handle_input` (`copy`), or straight into the
+/// connection's buffer (`input_buffer` + `commit_input`).
+pub fn server_rx(config: &Config, io: Pipe, read_size: usize, copy: bool) -> Rx {
     Rx {
         conn: Connection::server(config, Instant::ZERO),
         io,
         read_size,
+        scratch: copy.then(|| vec![0; read_size]),
     }
 }
 
@@ -34,17 +38,27 @@ pub fn recv(rx: &mut Rx, msgs: u64) -> Tally {
     let mut t = Tally::default();
     let mut out = Vec::new();
     while t.msgs < msgs {
-        // The connection may lend less than asked when its buffer is
-        // nearly full (a large frame almost in): read less then.
-        let buf = rx.conn.input_buffer(rx.read_size);
-        let len = buf.len().min(rx.read_size);
-        let n = rx.io.read_into(&mut buf[..len]);
+        let n = match &mut rx.scratch {
+            Some(buf) => {
+                let n = rx.io.read_into(buf);
+                rx.conn.handle_input(Instant::ZERO, &buf[..n]);
+                n
+            }
+            None => {
+                // The connection may lend less than asked when its buffer
+                // is nearly full (a large frame almost in): read less then.
+                let buf = rx.conn.input_buffer(rx.read_size);
+                let len = buf.len().min(rx.read_size);
+                let n = rx.io.read_into(&mut buf[..len]);
+                rx.conn.commit_input(Instant::ZERO, n);
+                n
+            }
+        };
         assert!(
             n > 0,
             "wscore: input ended after {} of {msgs} messages",
             t.msgs
         );
-        rx.conn.commit_input(Instant::ZERO, n);
         while let Some(event) = rx.conn.poll_event() {
             match event {
                 Event::Binary(data) => t.add(data),
