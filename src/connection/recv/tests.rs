@@ -93,3 +93,43 @@ fn invalid_text_in_a_later_piece_is_refused_not_handed_out() {
         assert_eq!(error, Some(ProtocolError::InvalidUtf8), "read {read}");
     }
 }
+
+/// Large frames take the direct path (`buffer::append_direct`): payload
+/// written straight into the message and checked there, headers parsed by
+/// `append`. Kept small enough for Miri: 1,100-byte fragments, the direct
+/// path's smallest frames being 1,024 bytes.
+#[test]
+fn text_written_straight_into_the_message_is_checked_once_and_whole() {
+    let text = "κόσμε €𝄞 한국어 ".repeat(100);
+    let bytes = text.as_bytes();
+    assert!(bytes.len() > 2 * 1100);
+    let one = frame(0x81, bytes);
+    let (a, b) = (1100, 2201); // cuts inside characters
+    let mut fragmented = frame(0x01, &bytes[..a]);
+    fragmented.extend(frame(0x00, &bytes[a..b]));
+    fragmented.extend(frame(0x89, b"p"));
+    fragmented.extend(frame(0x80, &bytes[b..]));
+    for wire in [one, fragmented] {
+        let twice = [wire.clone(), wire].concat();
+        for read in [7, 1000, 1103, 1500, 4096, twice.len()] {
+            let (texts, error) = run(&twice, read);
+            assert_eq!(error, None, "read {read}");
+            assert_eq!(texts, [text.as_str(), text.as_str()], "read {read}");
+        }
+    }
+    // A fault anywhere is found, whatever the read size.
+    for at in [0, 1099, 1500, bytes.len() - 1] {
+        let mut bad = bytes.to_vec();
+        bad[at] = 0xFF;
+        let wire = [frame(0x01, &bad[..a]), frame(0x80, &bad[a..])].concat();
+        for read in [7, 1000, 2000, wire.len()] {
+            let (texts, error) = run(&wire, read);
+            assert!(texts.is_empty(), "fault at {at}, read {read}");
+            assert_eq!(
+                error,
+                Some(ProtocolError::InvalidUtf8),
+                "fault at {at}, read {read}"
+            );
+        }
+    }
+}
