@@ -336,14 +336,7 @@ fn browser_offer_with_the_defaults_idles_within_24_kib() {
         c.release_buffers();
         s.release_buffers();
         exact(&c, &s);
-        println!(
-            "defaults, offer {:?}: busy {} B server / {} B client, idle {} B server / {} B client",
-            res_offer,
-            busy.0,
-            busy.1,
-            s.heap_usage(),
-            c.heap_usage()
-        );
+        let idle = (s.heap_usage(), c.heap_usage());
         for conn in [&s, &c] {
             assert!(
                 conn.heap_usage() <= BROWSER_BUDGET,
@@ -358,5 +351,53 @@ fn browser_offer_with_the_defaults_idles_within_24_kib() {
         send(&mut s, &mut c, &m, &Chunking::Whole);
         drop(m);
         exact(&c, &s);
+        // Last: printing grows the test harness's capture buffer.
+        println!(
+            "defaults, offer {:?}: busy {} B server / {} B client, idle {} B server / {} B client",
+            res_offer, busy.0, busy.1, idle.0, idle.1
+        );
+    }
+}
+
+/// The README's table: a server's deflate heap busy (after a 40 KB and a
+/// 2 KB message each way) and idle (after `release_buffers`), measured
+/// with the allocator, for equal windows each way (`cargo test --test
+/// deflate_idle memory_table -- --nocapture`). Idle is exactly the two
+/// histories plus the box.
+#[test]
+fn memory_table() {
+    let config = any_window_config();
+    for (bits, reset) in [
+        (15, false),
+        (14, false),
+        (13, false),
+        (12, false),
+        (9, true),
+        (8, true),
+    ] {
+        let p = common::deflate::params(reset, reset, bits, bits);
+        let (mut c, mut s) = agreed(&p, &config);
+        let msgs = [text(1, 40_000), text(2, 2000)];
+        traffic(&mut c, &mut s, msgs.iter(), &Chunking::Whole);
+        let busy = s.heap_usage();
+        let before = live();
+        s.release_buffers();
+        let idle = s.heap_usage();
+        assert_eq!(
+            before - live(),
+            (busy - idle) as isize,
+            "heap_usage is exact"
+        );
+        let boxed = s.heap_usage() - history_bound(bits, reset) * 2;
+        println!(
+            "windows {bits}, {}: busy {busy} B, idle {idle} B (box {boxed} B)",
+            if reset {
+                "no context takeover"
+            } else {
+                "context kept"
+            }
+        );
+        assert_eq!(idle, 2 * history_bound(bits, reset) + boxed);
+        assert!(boxed <= 256, "{boxed}");
     }
 }

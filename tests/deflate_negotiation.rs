@@ -795,7 +795,12 @@ mod tokio_driver {
 
         let (seen, got) = run(&on, &on, plain()).await;
         assert_eq!(seen, D.offers());
-        assert_eq!(got, [Extension::new("permessage-deflate")]);
+        assert_eq!(
+            got,
+            [Extension::new("permessage-deflate")
+                .with_param_value("server_max_window_bits", "13")
+                .with_param_value("client_max_window_bits", "13")]
+        );
 
         let (seen, got) = run(&off, &on, plain()).await;
         assert!(seen.is_empty() && got.is_empty());
@@ -809,7 +814,9 @@ mod tokio_driver {
         assert_eq!(
             got,
             [
+                // 13: what the default client asked of the server.
                 Extension::new("permessage-deflate")
+                    .with_param_value("server_max_window_bits", "13")
                     .with_param_value("client_max_window_bits", "10")
             ]
         );
@@ -818,6 +825,12 @@ mod tokio_driver {
         let own = plain().extension(Extension::new("permessage-deflate"));
         let (seen, got) = run(&on, &on, own).await;
         assert_eq!(seen, [Extension::new("permessage-deflate")]);
-        assert_eq!(got, [Extension::new("permessage-deflate")]);
+        assert_eq!(
+            got,
+            [
+                Extension::new("permessage-deflate")
+                    .with_param_value("server_max_window_bits", "13")
+            ]
+        );
     }
 }
