@@ -21,7 +21,8 @@
 //!   ([`SEND_BUFFER`]).
 //!
 //! Browsers offer permessage-deflate and the room accepts it with the
-//! crate's defaults, so `ws.extensions` is `permessage-deflate`.
+//! crate's defaults, so `ws.extensions` is `permessage-deflate;
+//! server_max_window_bits=13; client_max_window_bits=13`.
 
 use std::collections::HashMap;
 use std::convert::Infallible;

@@ -114,7 +114,19 @@ const D: DeflateConfig = DeflateConfig::DEFAULT;
 #[test]
 fn client_offers_follow_the_policy() {
     let table: &[(DeflateConfig, &[&str])] = &[
-        (D, &["permessage-deflate; client_max_window_bits"]),
+        // The defaults ask for 13-bit windows, with the fallback a server
+        // that cannot limit its window accepts.
+        (
+            D,
+            &[
+                "permessage-deflate; server_max_window_bits=13; client_max_window_bits=13",
+                "permessage-deflate; client_max_window_bits=13",
+            ],
+        ),
+        (
+            config(15, 15, false, false),
+            &["permessage-deflate; client_max_window_bits"],
+        ),
         (DeflateConfig::DISABLED, &[]),
         (
             config(10, 15, false, false),
@@ -169,24 +181,27 @@ fn client_offers_follow_the_policy() {
 
 #[test]
 fn server_answers_offers() {
+    // The RFC's rules, under windows of 15 (which need no answer); the
+    // default's 13-bit windows follow the table.
+    let w15 = config(15, 15, false, false);
     let pmd = "permessage-deflate";
     #[rustfmt::skip]
     let table: &[(&str, DeflateConfig, &str, Option<&str>)] = &[
         // Plain offers.
-        ("bare", D, pmd, Some(pmd)),
-        ("browser", D, "permessage-deflate; client_max_window_bits", Some(pmd)),
-        ("firefox", D, "permessage-deflate", Some(pmd)),
-        ("other extension only", D, "x-webkit-deflate-frame", None),
+        ("bare", w15, pmd, Some(pmd)),
+        ("browser", w15, "permessage-deflate; client_max_window_bits", Some(pmd)),
+        ("firefox", w15, "permessage-deflate", Some(pmd)),
+        ("other extension only", w15, "x-webkit-deflate-frame", None),
         ("disabled", DeflateConfig::DISABLED, pmd, None),
-        ("name is case-sensitive", D, "Permessage-Deflate", None),
+        ("name is case-sensitive", w15, "Permessage-Deflate", None),
         // 7.1.1.1: server_no_context_takeover offered must be answered.
-        ("snct offered", D, "permessage-deflate; server_no_context_takeover",
+        ("snct offered", w15, "permessage-deflate; server_no_context_takeover",
             Some("permessage-deflate; server_no_context_takeover")),
         // 7.1.1.2: the client's hint is echoed.
-        ("cnct offered", D, "permessage-deflate; client_no_context_takeover",
+        ("cnct offered", w15, "permessage-deflate; client_no_context_takeover",
             Some("permessage-deflate; client_no_context_takeover")),
         // 7.1.2.1: an offered server limit is answered, at most as large.
-        ("smwb offered", D, "permessage-deflate; server_max_window_bits=10",
+        ("smwb offered", w15, "permessage-deflate; server_max_window_bits=10",
             Some("permessage-deflate; server_max_window_bits=10")),
         ("smwb offered, ours smaller", config(9, 15, false, false),
             "permessage-deflate; server_max_window_bits=10",
@@ -194,52 +209,52 @@ fn server_answers_offers() {
         ("smwb offered, ours larger", config(12, 15, false, false),
             "permessage-deflate; server_max_window_bits=10",
             Some("permessage-deflate; server_max_window_bits=10")),
-        ("smwb=15 offered", D, "permessage-deflate; server_max_window_bits=15",
+        ("smwb=15 offered", w15, "permessage-deflate; server_max_window_bits=15",
             Some("permessage-deflate; server_max_window_bits=15")),
-        ("smwb=8 offered", D, "permessage-deflate; server_max_window_bits=8",
+        ("smwb=8 offered", w15, "permessage-deflate; server_max_window_bits=8",
             Some("permessage-deflate; server_max_window_bits=8")),
-        ("smwb quoted", D, "permessage-deflate; server_max_window_bits=\"10\"",
+        ("smwb quoted", w15, "permessage-deflate; server_max_window_bits=\"10\"",
             Some("permessage-deflate; server_max_window_bits=10")),
-        ("smwb quoted with escapes", D, "permessage-deflate; server_max_window_bits=\"1\\1\"",
+        ("smwb quoted with escapes", w15, "permessage-deflate; server_max_window_bits=\"1\\1\"",
             Some("permessage-deflate; server_max_window_bits=11")),
         // 7.1.2.2: client limits only when the client offered the parameter.
-        ("cmwb=10 offered", D, "permessage-deflate; client_max_window_bits=10",
+        ("cmwb=10 offered", w15, "permessage-deflate; client_max_window_bits=10",
             Some("permessage-deflate; client_max_window_bits=10")),
-        ("cmwb=15 offered", D, "permessage-deflate; client_max_window_bits=15", Some(pmd)),
-        ("cmwb quoted", D, "permessage-deflate; client_max_window_bits=\"9\"",
+        ("cmwb=15 offered", w15, "permessage-deflate; client_max_window_bits=15", Some(pmd)),
+        ("cmwb quoted", w15, "permessage-deflate; client_max_window_bits=\"9\"",
             Some("permessage-deflate; client_max_window_bits=9")),
         // Declined: section 7.1's list.
-        ("unknown param", D, "permessage-deflate; foo", None),
-        ("unknown param with value", D, "permessage-deflate; foo=1", None),
-        ("param name is case-sensitive", D, "permessage-deflate; Server_No_Context_Takeover", None),
-        ("duplicate snct", D,
+        ("unknown param", w15, "permessage-deflate; foo", None),
+        ("unknown param with value", w15, "permessage-deflate; foo=1", None),
+        ("param name is case-sensitive", w15, "permessage-deflate; Server_No_Context_Takeover", None),
+        ("duplicate snct", w15,
             "permessage-deflate; server_no_context_takeover; server_no_context_takeover", None),
-        ("duplicate cmwb", D,
+        ("duplicate cmwb", w15,
             "permessage-deflate; client_max_window_bits; client_max_window_bits=10", None),
-        ("snct with value", D, "permessage-deflate; server_no_context_takeover=1", None),
-        ("cnct with value", D, "permessage-deflate; client_no_context_takeover=\"x\"", None),
-        ("smwb without value", D, "permessage-deflate; server_max_window_bits", None),
-        ("smwb=7", D, "permessage-deflate; server_max_window_bits=7", None),
-        ("smwb=16", D, "permessage-deflate; server_max_window_bits=16", None),
-        ("smwb=0", D, "permessage-deflate; server_max_window_bits=0", None),
-        ("smwb leading zero", D, "permessage-deflate; server_max_window_bits=010", None),
-        ("smwb quoted leading zero", D, "permessage-deflate; server_max_window_bits=\"09\"", None),
-        ("smwb not numeric", D, "permessage-deflate; server_max_window_bits=ten", None),
-        ("smwb signed", D, "permessage-deflate; server_max_window_bits=+9", None),
-        ("cmwb=7", D, "permessage-deflate; client_max_window_bits=7", None),
-        ("cmwb=16", D, "permessage-deflate; client_max_window_bits=16", None),
-        ("cmwb leading zero", D, "permessage-deflate; client_max_window_bits=08", None),
+        ("snct with value", w15, "permessage-deflate; server_no_context_takeover=1", None),
+        ("cnct with value", w15, "permessage-deflate; client_no_context_takeover=\"x\"", None),
+        ("smwb without value", w15, "permessage-deflate; server_max_window_bits", None),
+        ("smwb=7", w15, "permessage-deflate; server_max_window_bits=7", None),
+        ("smwb=16", w15, "permessage-deflate; server_max_window_bits=16", None),
+        ("smwb=0", w15, "permessage-deflate; server_max_window_bits=0", None),
+        ("smwb leading zero", w15, "permessage-deflate; server_max_window_bits=010", None),
+        ("smwb quoted leading zero", w15, "permessage-deflate; server_max_window_bits=\"09\"", None),
+        ("smwb not numeric", w15, "permessage-deflate; server_max_window_bits=ten", None),
+        ("smwb signed", w15, "permessage-deflate; server_max_window_bits=+9", None),
+        ("cmwb=7", w15, "permessage-deflate; client_max_window_bits=7", None),
+        ("cmwb=16", w15, "permessage-deflate; client_max_window_bits=16", None),
+        ("cmwb leading zero", w15, "permessage-deflate; client_max_window_bits=08", None),
         // Several offers: the first acceptable one wins.
-        ("first declined, second taken", D,
+        ("first declined, second taken", w15,
             "permessage-deflate; foo, permessage-deflate; server_max_window_bits=12",
             Some("permessage-deflate; server_max_window_bits=12")),
-        ("first of two valid taken", D,
+        ("first of two valid taken", w15,
             "permessage-deflate; server_max_window_bits=10, permessage-deflate",
             Some("permessage-deflate; server_max_window_bits=10")),
-        ("other extension first", D,
+        ("other extension first", w15,
             "x-foo; a=1, permessage-deflate; server_max_window_bits=16, permessage-deflate; client_max_window_bits=12",
             Some("permessage-deflate; client_max_window_bits=12")),
-        ("all declined", D,
+        ("all declined", w15,
             "permessage-deflate; x, permessage-deflate; server_max_window_bits", None),
         // Each policy knob.
         ("own window", config(10, 15, false, false), pmd,
@@ -265,6 +280,42 @@ fn server_answers_offers() {
             Some("permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
                   server_max_window_bits=9; client_max_window_bits=10")),
     ];
+    let defaults: &[(&str, &str, Option<&str>)] = &[
+        // The defaults lower both windows to 13 bits: the server's always
+        // (7.1.2.1), the client's when it offered the parameter (7.1.2.2).
+        (
+            "bare",
+            pmd,
+            Some("permessage-deflate; server_max_window_bits=13"),
+        ),
+        (
+            "browser",
+            "permessage-deflate; client_max_window_bits",
+            Some("permessage-deflate; server_max_window_bits=13; client_max_window_bits=13"),
+        ),
+        (
+            "smwb=10 offered",
+            "permessage-deflate; server_max_window_bits=10",
+            Some("permessage-deflate; server_max_window_bits=10"),
+        ),
+        (
+            "cmwb=15 offered",
+            "permessage-deflate; client_max_window_bits=15",
+            Some("permessage-deflate; server_max_window_bits=13; client_max_window_bits=13"),
+        ),
+        (
+            "snct offered",
+            "permessage-deflate; server_no_context_takeover",
+            Some("permessage-deflate; server_no_context_takeover; server_max_window_bits=13"),
+        ),
+    ];
+    for (name, offer, expected) in defaults {
+        assert_eq!(
+            server_answer(&D, offer).as_deref(),
+            *expected,
+            "default, {name}: {offer}"
+        );
+    }
     for (name, policy, offer, expected) in table {
         assert_eq!(
             server_answer(policy, offer).as_deref(),
@@ -744,7 +795,12 @@ mod tokio_driver {
 
         let (seen, got) = run(&on, &on, plain()).await;
         assert_eq!(seen, D.offers());
-        assert_eq!(got, [Extension::new("permessage-deflate")]);
+        assert_eq!(
+            got,
+            [Extension::new("permessage-deflate")
+                .with_param_value("server_max_window_bits", "13")
+                .with_param_value("client_max_window_bits", "13")]
+        );
 
         let (seen, got) = run(&off, &on, plain()).await;
         assert!(seen.is_empty() && got.is_empty());
@@ -758,7 +814,9 @@ mod tokio_driver {
         assert_eq!(
             got,
             [
+                // 13: what the default client asked of the server.
                 Extension::new("permessage-deflate")
+                    .with_param_value("server_max_window_bits", "13")
                     .with_param_value("client_max_window_bits", "10")
             ]
         );
@@ -767,6 +825,12 @@ mod tokio_driver {
         let own = plain().extension(Extension::new("permessage-deflate"));
         let (seen, got) = run(&on, &on, own).await;
         assert_eq!(seen, [Extension::new("permessage-deflate")]);
-        assert_eq!(got, [Extension::new("permessage-deflate")]);
+        assert_eq!(
+            got,
+            [
+                Extension::new("permessage-deflate")
+                    .with_param_value("server_max_window_bits", "13")
+            ]
+        );
     }
 }

@@ -589,10 +589,10 @@ fn deflate_state_per_connection_is_bounded_and_released() {
     // (params, bound after traffic, bound after release), per connection.
     let cases = [
         (
-            "defaults (15/15, context kept)",
-            common::deflate::params(false, false, 15, 15),
-            300_000,
-            300_000,
+            "defaults (13/13, context kept)",
+            common::deflate::params(false, false, 13, 13),
+            170_000,
+            24 << 10,
         ),
         (
             "window 12 both, context kept",

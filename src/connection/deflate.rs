@@ -67,16 +67,20 @@ mod with {
         }
 
         /// Free what an idle connection need not keep: everything but
-        /// the history a kept context needs. `receiving` says a compressed
-        /// message is half received, so the inflater's state is needed.
-        /// `closed`: our Close went out, so nothing will be compressed
-        /// again, whatever the context rules.
+        /// the history a kept context needs (the last `2^window` bytes or
+        /// fewer each way, each in an allocation of its exact size; nothing
+        /// for a side that resets). The decoder's tables, the hash chains
+        /// and the scratch go; the next message rebuilds them from the
+        /// history. `receiving` says a compressed message is half
+        /// received, so the inflater's state is needed. `closed`: our
+        /// Close went out, so nothing will be compressed again, whatever
+        /// the context rules. A message being sent in pieces is no
+        /// obstacle: the compressor stops at a sync flush after each piece,
+        /// so its history is all it needs there too.
         pub(crate) fn release(&mut self, receiving: bool, closed: bool) {
             self.inflater.release(!receiving);
             self.tx.scratch = Vec::new();
-            if closed || (self.tx.reset && !self.tx.fragments) {
-                self.tx.compressor.release();
-            }
+            self.tx.compressor.release(!closed);
         }
     }
 

@@ -325,16 +325,30 @@ impl Inflater {
         }
     }
 
-    /// Free the output buffer and the decoder if nothing in them is needed
-    /// (no history, nothing pending, and `between_messages`: the decoder
-    /// holds no message's state), e.g. for an idle connection.
+    /// Free the decoder and all of the output buffer but the history the
+    /// peer may still refer to (the last `window` bytes handed out, or
+    /// none without context takeover), which stays as the buffer's prefix
+    /// in an allocation of its exact size: e.g. for an idle connection.
+    /// Only `between_messages` (the decoder holds no message's state) and
+    /// with nothing pending. The next `begin` starts a fresh decoder over
+    /// that prefix; a message ends on a block boundary (`finish`), so a
+    /// fresh decoder is where the old one would have been.
     pub(crate) fn release(&mut self, between_messages: bool) {
-        if !self.takeover && self.start == self.pos && between_messages {
-            self.out = Vec::new();
-            self.start = 0;
-            self.pos = 0;
-            self.state = None;
+        if !between_messages || self.in_message || self.start != self.pos {
+            return;
         }
+        let keep = if self.takeover {
+            self.window.min(self.start)
+        } else {
+            0
+        };
+        if self.state.is_none() && self.out.capacity() == keep && self.start == keep {
+            return; // Released already.
+        }
+        self.out = self.out[self.start - keep..self.start].to_vec();
+        self.start = keep;
+        self.pos = keep;
+        self.state = None;
     }
 
     /// Bytes moved inside the output buffer so far.

@@ -134,7 +134,18 @@ impl DeflateConfig {
     /// ```
     /// use wscore::deflate::DeflateConfig;
     ///
+    /// // The defaults' 13-bit windows, with the fallback.
     /// let offers = DeflateConfig::DEFAULT.offers();
+    /// assert_eq!(offers.len(), 2);
+    /// assert_eq!(offers[0].param("server_max_window_bits"), Some(Some("13")));
+    /// assert_eq!(offers[1].param("server_max_window_bits"), None);
+    /// assert_eq!(offers[1].param("client_max_window_bits"), Some(Some("13")));
+    ///
+    /// // What a browser sends: windows of 15 ask nothing of the server.
+    /// let mut browser_like = DeflateConfig::DEFAULT;
+    /// browser_like.max_window_bits = 15;
+    /// browser_like.peer_max_window_bits = 15;
+    /// let offers = browser_like.offers();
     /// assert_eq!(offers.len(), 1);
     /// assert_eq!(offers[0].name(), "permessage-deflate");
     /// assert_eq!(offers[0].param("client_max_window_bits"), Some(None));
@@ -202,10 +213,16 @@ impl DeflateConfig {
     /// use wscore::deflate::{DeflateConfig, DeflateParams};
     /// use wscore::handshake::Extension;
     ///
+    /// // A browser's offer: the defaults lower both windows to 13 bits.
     /// let offers = [Extension::new("permessage-deflate").with_param("client_max_window_bits")];
     /// let (response, params) = DeflateConfig::DEFAULT.negotiate(&offers).unwrap();
-    /// assert_eq!(response, Extension::new("permessage-deflate"));
-    /// assert_eq!(params, DeflateParams::default());
+    /// assert_eq!(
+    ///     response,
+    ///     Extension::new("permessage-deflate")
+    ///         .with_param_value("server_max_window_bits", "13")
+    ///         .with_param_value("client_max_window_bits", "13")
+    /// );
+    /// assert_eq!((params.server_max_window_bits, params.client_max_window_bits), (13, 13));
     /// ```
     #[must_use]
     pub fn negotiate(&self, offers: &[Extension]) -> Option<(Extension, DeflateParams)> {

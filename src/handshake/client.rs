@@ -110,7 +110,10 @@ impl ClientRequest {
     ///     .write(&mut out)
     ///     .unwrap();
     /// let head = String::from_utf8(out).unwrap();
-    /// assert!(head.contains("\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"));
+    /// assert!(head.contains(
+    ///     "\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=13; \
+    ///      client_max_window_bits=13, permessage-deflate; client_max_window_bits=13\r\n"
+    /// ));
     /// ```
     #[cfg(feature = "deflate")]
     pub fn deflate(mut self, config: &crate::deflate::DeflateConfig) -> ClientRequest {

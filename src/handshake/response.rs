@@ -102,7 +102,11 @@ impl Accept {
     /// let negotiated = request.accept(&accept, &mut Vec::new()).unwrap();
     /// assert_eq!(
     ///     DeflateParams::from_extensions(&negotiated.extensions),
-    ///     Some(DeflateParams::default())
+    ///     Some(DeflateParams {
+    ///         server_max_window_bits: 13,
+    ///         client_max_window_bits: 13,
+    ///         ..DeflateParams::default()
+    ///     })
     /// );
     /// ```
     #[cfg(feature = "deflate")]

@@ -95,10 +95,12 @@ try {
     const got = await page.evaluate(() => ({ ext: window.chat.ws.extensions, proto: window.chat.ws.protocol }));
     console.log('# negotiated: extensions ' + JSON.stringify(got.ext) + ', protocol ' + JSON.stringify(got.proto));
     // The browser offers `permessage-deflate; client_max_window_bits`; the
-    // chat server accepts it with the crate's defaults (both windows 15,
-    // context kept), which need no parameter in the answer.
-    check(got.ext === 'permessage-deflate' && got.proto === '',
-      'permessage-deflate negotiated, no subprotocol');
+    // chat server accepts it with the crate's defaults (both windows 13
+    // bits, context kept, for a small idle connection), which the answer
+    // states.
+    check(got.ext === 'permessage-deflate; server_max_window_bits=13; client_max_window_bits=13'
+      && got.proto === '',
+      'permessage-deflate negotiated with 13-bit windows, no subprotocol');
   }
   await has(alice, '* carol joined');
   check(true, 'alice sees carol join');

@@ -86,9 +86,9 @@ def window(value, who, name):
 def check_server_response(offer_header, response_header):
     """Check a response of wscore's server against the client's (single)
     offer: first RFC 7692 section 7.1's rules for a response, then that the
-    agreement is what wscore's default DeflateConfig (15-bit windows both
+    agreement is what wscore's default DeflateConfig (13-bit windows both
     ways, context takeover allowed) implies: everything the client asked
-    for, and no smaller windows than it asked for. Returns the effective
+    for, windows no larger than 13 and no smaller than asked. Returns the effective
     parameters; raises HeaderError."""
     offer = deflate_params(offer_header, "offer")
     resp = deflate_params(response_header, "response")
@@ -134,12 +134,16 @@ def check_server_response(offer_header, response_header):
         "client_max_window_bits": c_resp if c_resp != "absent"
         else int(c_off) if c_off not in ("absent", None) else 15,
     }
-    # wscore's defaults can honour any window and keep context, so it should
-    # give exactly what was asked for (no smaller windows, no extra reset).
+    # wscore's defaults keep context and lower both windows to 13 bits
+    # (DeflateConfig::DEFAULT, for a 24 KiB idle budget): the server's
+    # always, the client's when it offered client_max_window_bits. Anything
+    # smaller asked for is given as asked, and no extra reset.
+    default_bits = 13
     wanted = {
         "server_no_context_takeover": "server_no_context_takeover" in offer,
-        "server_max_window_bits": int(s_off) if s_off else 15,
-        "client_max_window_bits": int(c_off) if c_off not in ("absent", None) else 15,
+        "server_max_window_bits": min(int(s_off) if s_off else 15, default_bits),
+        "client_max_window_bits": 15 if c_off == "absent"
+        else min(int(c_off) if c_off is not None else 15, default_bits),
     }
     for k, v in wanted.items():
         if effective[k] != v:
@@ -466,8 +470,11 @@ EXPECTED_THEIR_RESPONSE = {
     ("python websockets", "small-windows-no-takeover"): {
         "server_no_context_takeover": None, "client_no_context_takeover": None,
         "server_max_window_bits": "10", "client_max_window_bits": "9"},
-    ("python websockets", "client-window-8"): {"client_max_window_bits": "8"},
-    ("node ws", "defaults"): {},
+    # wscore's client asks server_max_window_bits=13 first (its default
+    # DeflateConfig's 13-bit windows), which these servers honour.
+    ("python websockets", "client-window-8"): {"server_max_window_bits": "13",
+                                               "client_max_window_bits": "8"},
+    ("node ws", "defaults"): {"server_max_window_bits": "13", "client_max_window_bits": "13"},
     ("node ws", "small-windows-no-takeover"): {
         "server_no_context_takeover": None, "client_no_context_takeover": None,
         "server_max_window_bits": "10", "client_max_window_bits": "9"},

@@ -158,36 +158,56 @@ fn main() {
 
     // wscore, with the configurations the table names.
     let default = Config::default();
-    let mut window12 = default.clone();
-    window12.deflate.max_window_bits = 12;
-    window12.deflate.peer_max_window_bits = 12;
-    let mut level1 = default.clone();
+    let window = |bits: u8| {
+        let mut config = default.clone();
+        config.deflate.max_window_bits = bits;
+        config.deflate.peer_max_window_bits = bits;
+        config
+    };
+    // Window 15, as the peers and raw rows it is compared with.
+    let mut level1 = window(15);
     level1.deflate.level = 1;
     let mut level1_reset = level1.clone();
     level1_reset.deflate.no_context_takeover = true;
     level1_reset.deflate.peer_no_context_takeover = true;
     let mut off = default.clone();
     off.deflate = DeflateConfig::DISABLED;
-    let ws = [
-        (
-            "wscore default",
-            default,
-            "`Config::default()`: level 6, window 15, context takeover",
-        ),
+    let d = DeflateConfig::DEFAULT;
+    let default_settings = format!(
+        "`Config::default()`: level {}, windows {} (ours) and {} (asked of the peer), context takeover",
+        d.level, d.max_window_bits, d.peer_max_window_bits
+    );
+    let ws: [(&str, Config, &str); 8] = [
+        ("wscore default", default.clone(), &default_settings),
         (
             "wscore window 12",
-            window12,
+            window(12),
             "same as default, both windows 12 bits (negotiated)",
+        ),
+        (
+            "wscore window 13",
+            window(13),
+            "same as default, both windows 13 bits (negotiated)",
+        ),
+        (
+            "wscore window 14",
+            window(14),
+            "same as default, both windows 14 bits (negotiated)",
+        ),
+        (
+            "wscore window 15",
+            window(15),
+            "same as default, both windows 15 bits",
         ),
         (
             "wscore level 1",
             level1,
-            "same as default, `deflate.level` = 1 (as ratchet's default)",
+            "same as default but windows 15 and `deflate.level` = 1 (as ratchet's default)",
         ),
         (
             "wscore level 1, no takeover",
             level1_reset,
-            "level 1, no context takeover either way (soketto's mode)",
+            "level 1, windows 15, no context takeover either way (soketto's mode)",
         ),
         (
             "wscore no compression",
@@ -327,11 +347,11 @@ fn main() {
     };
     let mut same = Vec::new();
     for (ours, theirs) in [
-        ("wscore default", "ratchet 1.2.1 level 6"),
+        ("wscore window 15", "ratchet 1.2.1 level 6"),
         ("wscore level 1", "ratchet 1.2.1"),
         ("wscore level 1, no takeover", "soketto 0.8.1"),
-        ("wscore default", "raw zlib level 6"),
-        ("wscore default", "raw miniz_oxide level 6"),
+        ("wscore window 15", "raw zlib level 6"),
+        ("wscore window 15", "raw miniz_oxide level 6"),
         ("wscore window 12", "raw zlib level 6, window 12"),
         ("wscore level 1", "raw zlib level 1"),
     ] {

@@ -99,15 +99,23 @@ pub(super) struct Window {
 }
 
 impl Window {
-    /// Allocate a window of `2^window_bits` bytes.
-    pub(super) fn new(window_bits: u8) -> Window {
+    /// Allocate a window of `2^window_bits` bytes, holding `history` (at
+    /// most that many bytes, the end of what was sent before) as already
+    /// encoded, with each of its positions linked into the hash chains as
+    /// encoding it would have: matches into it are found as if the window
+    /// had never been freed.
+    pub(super) fn new(window_bits: u8, history: &[u8]) -> Window {
         let wsize = 1usize << window_bits;
         // New input is read in pieces of at least 2 KiB so small windows
         // do not slide (an O(table) step) every few hundred bytes.
         let cap = wsize + wsize.max(2048);
         let hash_bits = u32::from(window_bits + 1).clamp(10, 15);
-        Window {
-            buf: Vec::with_capacity(cap),
+        // More would be out of reach anyway; only the last `wsize` count.
+        let history = &history[history.len().saturating_sub(wsize)..];
+        let mut buf = Vec::with_capacity(cap);
+        buf.extend_from_slice(history);
+        let mut window = Window {
+            buf,
             head: vec![0; 1 << hash_bits],
             prev: vec![0; wsize],
             wsize,
@@ -118,7 +126,22 @@ impl Window {
             pending: false,
             prev_len: 0,
             prev_dist: 0,
+        };
+        // Every position with three bytes after it, oldest first, so the
+        // chains run newest to oldest as `longest` expects.
+        for p in 0..history.len().saturating_sub(MIN_MATCH - 1) {
+            window.insert(p);
         }
+        window.pos = history.len();
+        window
+    }
+
+    /// The bytes a later message may refer to: the last `2^w` encoded
+    /// since the last reset. Only between calls (everything given has
+    /// been encoded), which is when a compressor can be released.
+    pub(super) fn history(&self) -> &[u8] {
+        debug_assert!(self.pos == self.buf.len() && !self.pending);
+        &self.buf[self.floor.max(self.pos.saturating_sub(self.wsize))..self.pos]
     }
 
     /// Heap bytes held.
@@ -393,7 +416,7 @@ mod tests {
     #[test]
     fn chains_survive_slides() {
         for bits in [8, 9, 12] {
-            let mut w = Window::new(bits);
+            let mut w = Window::new(bits, &[]);
             let effort = Effort::for_level(9);
             let mut tokens = Tokens::new(1 << 15);
             let mut x = 99u32;

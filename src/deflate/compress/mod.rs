@@ -19,6 +19,13 @@
 //! `2^(w+1)` (10 to 15 bits) `u16` entries, a token buffer of
 //! `2^(w+1)` (2Ki to 16Ki) `u32` entries, and ~9 KB of fixed-size tables:
 //! about 22 KB at w=8, 74 KB at w=12 and 271 KB at w=15.
+//!
+//! That is working memory, not state: between messages the only thing the
+//! stream depends on is the history, the last `min(2^w, bytes fed since
+//! the last reset)` bytes. `Compressor::release` keeps just that, in an
+//! allocation of its exact size, and the next message rebuilds the engine
+//! and links the history back into fresh hash chains, so it still finds
+//! matches in the messages before the release.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -46,8 +53,12 @@ pub(crate) struct Compressor {
     window_bits: u8,
     /// Compression level, 1..=9.
     level: u8,
-    /// Working memory, allocated at the first non-empty message.
+    /// Working memory, allocated at the first non-empty message after
+    /// creation or a release.
     engine: Option<Box<Engine>>,
+    /// While `engine` is released: the history the next message may refer
+    /// to (empty without one). Boxed slice: exactly its length in heap.
+    history: Box<[u8]>,
 }
 
 /// Everything a compressor allocates.
@@ -72,6 +83,7 @@ impl Compressor {
             window_bits: window_bits.clamp(8, 15),
             level: level.clamp(1, 9),
             engine: None,
+            history: Box::default(),
         }
     }
 
@@ -83,10 +95,14 @@ impl Compressor {
     pub(crate) fn compress(&mut self, input: &[u8], fin: bool, out: &mut Vec<u8>) {
         let mut w = BitWriter::new(out);
         if !input.is_empty() {
-            let (bits, level) = (self.window_bits, self.level);
-            let engine = self
-                .engine
-                .get_or_insert_with(|| Box::new(Engine::new(bits, level)));
+            let engine = match &mut self.engine {
+                Some(engine) => engine,
+                None => {
+                    let history = core::mem::take(&mut self.history);
+                    let engine = Engine::new(self.window_bits, self.level, &history);
+                    self.engine.insert(Box::new(engine))
+                }
+            };
             engine.compress(input, &mut w);
         }
         // Sync flush: an empty stored block, whose header ends the last
@@ -103,31 +119,48 @@ impl Compressor {
         if let Some(engine) = &mut self.engine {
             engine.window.reset();
         }
+        self.history = Box::default();
     }
 
-    /// Free the working memory. Only for a compressor whose history may be
-    /// dropped (after `reset`); the next message allocates again.
-    pub(crate) fn release(&mut self) {
-        self.engine = None;
+    /// Free the working memory between two calls of [`compress`](Self::compress)
+    /// (which always end on a sync flush, so between messages or between
+    /// the pieces of one). With `keep_history`, the history the stream
+    /// may still refer to is kept (nothing after a `reset`); without, it
+    /// goes too, for a compressor that will never run again. The next
+    /// call rebuilds the engine from the history.
+    pub(crate) fn release(&mut self, keep_history: bool) {
+        if let Some(engine) = self.engine.take() {
+            if keep_history {
+                self.history = Box::from(engine.window.history());
+            }
+        }
+        if !keep_history {
+            self.history = Box::default();
+        }
     }
 
     /// Heap bytes held now.
     pub(crate) fn heap_usage(&self) -> usize {
-        self.engine.as_ref().map_or(0, |e| {
-            core::mem::size_of::<Engine>() + e.window.heap_usage() + 4 * e.tokens.list.capacity()
-        })
+        self.history.len()
+            + self.engine.as_ref().map_or(0, |e| {
+                core::mem::size_of::<Engine>()
+                    + e.window.heap_usage()
+                    + 4 * e.tokens.list.capacity()
+            })
     }
 }
 
 impl Engine {
-    /// Working memory for a `2^window_bits` window at `level`.
-    fn new(window_bits: u8, level: u8) -> Engine {
+    /// Working memory for a `2^window_bits` window at `level`, with
+    /// `history` (at most `2^window_bits` bytes: what a released engine
+    /// kept) as the data already sent.
+    fn new(window_bits: u8, level: u8, history: &[u8]) -> Engine {
         // Blocks of up to 16Ki tokens amortise a dynamic header well; a
         // small window gets fewer (2^(w+1), at least 2Ki) so the token
         // buffer does not dwarf the window's own memory.
         let tokens = (2usize << window_bits).clamp(2048, 16384);
         Engine {
-            window: Window::new(window_bits),
+            window: Window::new(window_bits, history),
             tokens: Tokens::new(tokens),
             codes: BlockCodes::new(),
             effort: Effort::for_level(level),

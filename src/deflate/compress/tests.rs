@@ -51,13 +51,17 @@ fn miniz(stream: &[u8]) -> Vec<u8> {
 
 /// Compress `messages` (each split into `pieces`) and check that both
 /// decoders give them back: with takeover as one continuous stream, else
-/// each message on its own.
+/// each message on its own. Bit `i` of `releases` releases the compressor
+/// (keeping its history) after the `i`-th piece overall (modulo 64), as an
+/// idle connection would, between messages or inside one.
 fn round_trip(
     bits: u8,
     level: u8,
     takeover: bool,
     messages: &[(Vec<u8>, Vec<usize>)],
+    releases: u64,
 ) -> Result<(), TestCaseError> {
+    let mut piece_count = 0u32;
     let mut c = Compressor::new(bits, level);
     let mut history = Vec::new();
     let mut stream = Vec::new();
@@ -82,6 +86,11 @@ fn round_trip(
             let last = i + 1 == pieces.len();
             c.compress(p, last, &mut data);
             fed += p.len();
+            if releases >> (piece_count % 64) & 1 == 1 {
+                c.release(true);
+                prop_assert!(c.heap_usage() <= 1 << bits);
+            }
+            piece_count += 1;
             if !last {
                 prop_assert_eq!(&data[data.len() - 4..], &TAIL[..]);
                 let mut partial = history.clone();
@@ -204,8 +213,9 @@ proptest! {
     /// Messages up to ~180 KB, with and without takeover.
     #[test]
     fn large_round_trips(bits in 8u8..=15, level in 1u8..=9, takeover in any::<bool>(),
-                         messages in proptest::collection::vec(large_message(), 1..3)) {
-        round_trip(bits, level, takeover, &messages)?;
+                         messages in proptest::collection::vec(large_message(), 1..3),
+                         releases in any::<u64>()) {
+        round_trip(bits, level, takeover, &messages, releases)?;
     }
 }
 
@@ -213,10 +223,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
     /// Every window, level and takeover mode round-trips, and the window
-    /// limit holds across piece and message boundaries.
+    /// limit holds across piece and message boundaries, and across
+    /// releases (half the cases release nowhere).
     #[test]
-    fn round_trips(bits in 8u8..=15, level in 0u8..=9, takeover in any::<bool>(), messages in any_messages()) {
-        round_trip(bits, level, takeover, &messages)?;
+    fn round_trips(bits in 8u8..=15, level in 0u8..=9, takeover in any::<bool>(), messages in any_messages(),
+                   releases in prop_oneof![Just(0u64), any::<u64>()]) {
+        round_trip(bits, level, takeover, &messages, releases)?;
     }
 }
 
@@ -361,8 +373,8 @@ fn steady_state_memory() {
             assert_eq!((c.heap_usage(), out.capacity()), (heap, cap));
         }
         c.reset();
-        c.release();
-        assert_eq!(c.heap_usage(), 0);
+        c.release(true);
+        assert_eq!(c.heap_usage(), 0, "nothing to keep after a reset");
         out.clear();
         c.compress(b"again", true, &mut out);
         let mut back = Vec::new();
@@ -487,5 +499,84 @@ fn ratio_near_miniz() {
             ours * 100 <= theirs * 105,
             "level {level}, small: {ours} vs {theirs}"
         );
+    }
+}
+
+/// What a release keeps: the last `min(2^w, bytes fed since the last
+/// reset)` bytes, in exactly that much heap; nothing after a reset or
+/// when told the compressor is done.
+#[test]
+fn release_keeps_only_the_history() {
+    for bits in [8, 12, 15] {
+        let mut c = Compressor::new(bits, 6);
+        let mut out = Vec::new();
+        c.compress(b"0123456789", true, &mut out);
+        c.release(true);
+        assert_eq!(
+            c.heap_usage(),
+            10,
+            "bits {bits}: fewer bytes than the window"
+        );
+        let big = json(5, 2000);
+        c.compress(&big, true, &mut out);
+        c.release(true);
+        assert_eq!(c.heap_usage(), 1 << bits, "bits {bits}: a full window");
+        // Releasing again changes nothing.
+        c.release(true);
+        assert_eq!(c.heap_usage(), 1 << bits);
+        c.reset();
+        assert_eq!(c.heap_usage(), 0, "bits {bits}: a reset drops the history");
+        c.compress(&big, true, &mut out);
+        c.release(false);
+        assert_eq!(c.heap_usage(), 0, "bits {bits}: closed, nothing kept");
+    }
+}
+
+/// A message repeated after a release still refers to the copy before
+/// it, so it compresses as small as without the release, for every
+/// window and at levels 1, 6 and 9 (the rebuilt chains are not the same
+/// as the continuous ones, so the bytes may differ: at level 1, which
+/// skips positions inside long matches, the rebuilt chains hold every
+/// position and find more); and the stream stays within the window.
+#[test]
+fn a_message_repeated_after_a_release_compresses_as_well() {
+    // Long enough to fill the smaller windows, short enough that the
+    // larger ones hold all of it.
+    let first = json(21, 12);
+    let second = json(22, 12);
+    for bits in 8..=15 {
+        for level in [1, 6, 9] {
+            let sizes = |release: bool| {
+                let mut c = Compressor::new(bits, level);
+                let mut history = Vec::new();
+                let mut sizes = Vec::new();
+                for m in [&first, &second, &second, &first] {
+                    let data = message(&mut c, &[m]);
+                    assert_eq!(reference(&data, bits, 0, &mut history), Ok(()));
+                    sizes.push(data.len());
+                    if release {
+                        c.release(true);
+                        assert!(c.heap_usage() <= 1 << bits);
+                    }
+                }
+                assert_eq!(history, [&first[..], &second, &second, &first].concat());
+                sizes
+            };
+            let (kept, released) = (sizes(false), sizes(true));
+            for (k, r) in kept.iter().zip(&released) {
+                assert!(
+                    *r <= k + 4,
+                    "bits {bits} level {level}: {released:?} vs {kept:?}"
+                );
+            }
+            // And the repeat does refer back when the window holds the
+            // whole message: a few matches, not the message again.
+            if 1usize << bits >= second.len() {
+                assert!(
+                    released[2] * 4 < released[1],
+                    "bits {bits} level {level}: {released:?}"
+                );
+            }
+        }
     }
 }
