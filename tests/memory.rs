@@ -516,9 +516,8 @@ fn a_decompression_bomb_closes_with_1009_and_peak_heap_stays_near_the_limit() {
 }
 
 /// Both directions compressed, steady traffic of chat-sized messages: after
-/// warm-up, not one allocation per message, on either side. (Twenty
-/// messages are queued per round, so `retain_buffer` is raised to keep
-/// the transmit queue's size; the deflate state needs no such help.)
+/// warm-up, not one allocation per message, on either side, with
+/// `Config::default()`.
 #[cfg(feature = "deflate")]
 #[test]
 fn zero_allocations_per_message_with_deflate_in_steady_state() {

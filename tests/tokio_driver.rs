@@ -403,11 +403,24 @@ fn a_broken_transport_is_an_error_then_the_end() {
 /// dropped. After the idle period traffic resumes as before.
 #[test]
 fn an_idle_socket_gives_back_every_buffer_and_works_after() {
+    #[cfg(feature = "deflate")]
+    {
+        // permessage-deflate agreed with the defaults (windows 13/13,
+        // context kept both ways): the two histories stay, 16 KiB and a
+        // little, within the 24 KiB the README promises.
+        idle_socket(Config::default(), 24 << 10);
+        let off = Config::default().with_deflate(wscore::deflate::DeflateConfig::DISABLED);
+        idle_socket(off, 0);
+    }
+    #[cfg(not(feature = "deflate"))]
+    idle_socket(Config::default(), 0);
+}
+
+/// Three rounds of a large and a small message each way, then 3 s of
+/// silence after each: the server's socket must hold at most `idle_bound`
+/// heap bytes while silent, and go on working.
+fn idle_socket(config: Config, idle_bound: usize) {
     run(async {
-        #[cfg(feature = "deflate")]
-        let config = Config::default().with_deflate(wscore::deflate::DeflateConfig::DISABLED);
-        #[cfg(not(feature = "deflate"))]
-        let config = Config::default();
         let (a, b) = duplex(1 << 20);
         let client_config = config.clone();
         let client = tokio::spawn(async move {
@@ -443,8 +456,9 @@ fn an_idle_socket_gives_back_every_buffer_and_works_after() {
             // the timeout, after the driver followed the release deadlines.
             let idle = tokio::time::timeout(Duration::from_secs(3), server.recv()).await;
             assert!(idle.is_err(), "nothing was sent meanwhile");
-            assert_eq!(server.heap_usage(), 0, "heap held by an idle socket");
-            assert_eq!(server.connection().heap_usage(), 0);
+            let held = server.heap_usage();
+            assert!(held <= idle_bound, "{held} bytes held by an idle socket");
+            assert_eq!(held, server.connection().heap_usage());
         }
         // The client's Close, then the end, clean.
         assert!(matches!(
