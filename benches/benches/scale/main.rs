@@ -15,8 +15,9 @@
 //! stays open and idle. The server's `VmRSS` is read once it listens and
 //! has settled, right after the last echo, and after `SCALE_IDLE_SECS`
 //! (default 5) of idleness; a row's result is (idle RSS - baseline RSS) /
-//! N. 127.0.0.1 only; every row is bounded by [`ROW_LIMIT`], and no server
-//! outlives its own limit or this process.
+//! N. `SCALE_ONLY` (a prefix of a row's name, e.g. `wscore`) runs a part
+//! of the table. 127.0.0.1 only; every row is bounded by [`ROW_LIMIT`],
+//! and no server outlives its own limit or this process.
 
 mod client;
 mod peers;
@@ -32,6 +33,7 @@ use tokio::runtime::Runtime;
 use client::{Load, MESSAGE_LEN};
 use peers::Peers;
 use process::ServerProcess;
+use wscore_benches::env_usize as env;
 
 /// A row that takes longer from its server's start to its last reading
 /// fails instead of hanging the benchmark.
@@ -150,10 +152,14 @@ fn main() {
         .enable_all()
         .build()
         .expect("the client's runtime builds");
+    let only = std::env::var("SCALE_ONLY").ok();
     let started = Instant::now();
     let mut results = Vec::new();
     for row in ROWS {
         let name = row.name(&peers);
+        if only.as_ref().is_some_and(|o| !name.starts_with(o.as_str())) {
+            continue;
+        }
         eprintln!("scale: {name}");
         let result = measure(row, &peers, &client, n, idle);
         if let Err(why) = &result {
@@ -171,13 +177,6 @@ fn main() {
     {
         std::process::exit(1);
     }
-}
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// The repository's root (the parent of this package).

@@ -10,7 +10,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use wscore::handshake::HandshakeLimits;
 use wscore::handshake::server::{Accept, ServerHandshake};
-use wscore::tokio::{Options, WebSocket};
 use wscore::{Config, Connection, Event, Instant, Status};
 
 /// The listen backlog each server asks for (the kernel caps it at
@@ -54,7 +53,7 @@ pub fn serve(name: &str, lifetime: Duration) -> ! {
                     // The client ends every connection by dropping it; how
                     // a server reports that does not matter here.
                     let _ = match name.as_str() {
-                        "wscore" => echo_wscore(stream).await,
+                        "wscore" => wscore_benches::wscore_echo(stream).await,
                         "tokio-tungstenite" => echo_tungstenite(stream).await,
                         _ => echo_floor(stream).await,
                     };
@@ -65,22 +64,6 @@ pub fn serve(name: &str, lifetime: Duration) -> ! {
     });
     // The open connections' tasks would hold up the runtime's drop.
     std::process::exit(0);
-}
-
-/// wscore's echo, as `examples/tokio_echo.rs` (without its keepalive).
-async fn echo_wscore(stream: TcpStream) -> io::Result<()> {
-    let mut ws = WebSocket::accept(stream, &Config::default(), Options::default()).await?;
-    while let Some(sent) = ws
-        .recv_with(|event, mut tx| match event {
-            Event::Text(text) => tx.send_text(text),
-            Event::Binary(data) => tx.send_binary(data),
-            _ => Ok(()),
-        })
-        .await
-    {
-        sent??;
-    }
-    Ok(())
 }
 
 /// tokio-tungstenite's echo server example: its own handshake, then
