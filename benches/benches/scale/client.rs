@@ -4,6 +4,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use tokio::net::TcpStream;
@@ -27,6 +28,8 @@ pub struct Load {
     /// The `Sec-WebSocket-Extensions` the server answered, the same on
     /// every connection (`None`: no extension), or why the load failed.
     pub agreed: Result<Option<String>, String>,
+    /// Connections that echoed and have not ended since.
+    open: Arc<AtomicUsize>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -50,17 +53,21 @@ impl Load {
             Config::default().with_deflate(DeflateConfig::DISABLED)
         };
         let gate = Arc::new(Semaphore::new(IN_FLIGHT));
+        let open = Arc::new(AtomicUsize::new(0));
         let (tx, mut rx) = mpsc::unbounded_channel();
         let mut tasks = Vec::with_capacity(n);
         for i in 0..n {
             let (gate, tx, config) = (gate.clone(), tx.clone(), config.clone());
+            let open = open.clone();
             tasks.push(tokio::spawn(async move {
                 let permit = gate.acquire_owned().await.expect("the gate stays open");
                 match echo_once(addr, i, &config).await {
                     Ok((ws, agreed)) => {
+                        open.fetch_add(1, Ordering::Relaxed);
                         let _ = tx.send(Ok(agreed));
                         drop(permit);
                         stay_idle(ws).await;
+                        open.fetch_sub(1, Ordering::Relaxed);
                     }
                     Err(e) => {
                         let _ = tx.send(Err(format!("connection {i}: {e}")));
@@ -88,7 +95,17 @@ impl Load {
         let agreed = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), collect)
             .await
             .unwrap_or_else(|_| Err(format!("not all {n} echoes in time")));
-        Load { agreed, tasks }
+        Load {
+            agreed,
+            open,
+            tasks,
+        }
+    }
+
+    /// How many connections are still open: a server that drops idle
+    /// connections would otherwise look cheap.
+    pub fn still_open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
     }
 }
 

@@ -214,6 +214,13 @@ fn measure(
     // The clients' tasks run on the runtime's workers meanwhile, answering
     // any Ping.
     std::thread::sleep(idle);
+    if load.still_open() != n {
+        return Err(format!(
+            "{} of {n} connections ended during the idle time; {}",
+            n - load.still_open(),
+            server.why()
+        ));
+    }
     let measured = Measured {
         agreed,
         baseline_kib,
