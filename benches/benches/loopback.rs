@@ -28,6 +28,7 @@ use wscore::frame::Status;
 use wscore::handshake::HandshakeLimits;
 use wscore::handshake::client::ClientRequest;
 use wscore::handshake::server::{Accept, ServerHandshake};
+use wscore_benches::env_usize as env;
 
 /// No single run may take longer: a stalled server fails the benchmark
 /// instead of hanging it.
@@ -57,13 +58,6 @@ impl Server {
             Server::Fastwebsockets => "fastwebsockets",
         }
     }
-}
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn runtime() -> Runtime {
@@ -101,22 +95,7 @@ fn spawn_server(server: Server) -> SocketAddr {
 /// each crate's docs or examples show.
 async fn serve(server: Server, mut stream: TcpStream) -> Result<(), Box<dyn std::error::Error>> {
     match server {
-        Server::Wscore => {
-            use wscore::Event;
-            use wscore::tokio::{Options, WebSocket};
-            let mut ws =
-                WebSocket::accept(stream, &wscore::Config::default(), Options::default()).await?;
-            while let Some(sent) = ws
-                .recv_with(|event, mut tx| match event {
-                    Event::Text(text) => tx.send_text(text),
-                    Event::Binary(data) => tx.send_binary(data),
-                    _ => Ok(()),
-                })
-                .await
-            {
-                sent??;
-            }
-        }
+        Server::Wscore => wscore_benches::wscore_echo(stream).await?,
         Server::TokioTungstenite => {
             use tokio_tungstenite::WebSocketStream;
             use tokio_tungstenite::tungstenite::protocol::Role;
