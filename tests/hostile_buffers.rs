@@ -318,9 +318,9 @@ proptest! {
 /// it, the timer then finds it over twice what it holds and `fit` moves the
 /// whole message to drop the few bytes of the Ping just consumed. Work is
 /// the message size times the number of frames, not linear in the input.
-/// FAILS: `Receiver::shrink_oversized` calls `fit` without `compact`, and
-/// `fit` (src/connection/recv/buffer.rs:57) shifts down whenever
-/// `a > 0 || pos > b`, whatever the gap.
+/// Failed before the fix: `Receiver::shrink_oversized` called `fit`
+/// without `compact`, and `fit` shifted down whenever `a > 0 || pos > b`,
+/// whatever the gap.
 #[test]
 fn release_between_frames_moves_the_message_each_time() {
     let config = cfg(|c| c.buffer_release = Some(Duration::from_millis(1)));
@@ -355,7 +355,8 @@ fn release_between_frames_moves_the_message_each_time() {
 /// the connection move the whole message each time (the idle branch of
 /// `on_release_timer` calls `release`, whose `fit(0)` shifts down). Work
 /// bounded per period, but amplified: 6 bytes in, the whole message moved.
-/// FAILS for the same cause.
+/// Failed before the fix, for the same cause (and `fit(0)` left no room,
+/// so the next Ping made the buffer grow and be cut again).
 #[test]
 fn trickling_pings_make_the_idle_release_move_the_message() {
     let config = cfg(|c| c.buffer_release = Some(Duration::from_millis(1000)));
