@@ -24,6 +24,8 @@
 //! crate's defaults, so `ws.extensions` is `permessage-deflate;
 //! server_max_window_bits=13; client_max_window_bits=13`.
 
+mod common;
+
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -63,6 +65,10 @@ const KEEPALIVE: Duration = Duration::from_secs(30);
 /// How long a client that is cut off gets to take our Close.
 const KICK_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How often freed memory goes back to the kernel (see
+/// `common::spawn_malloc_trimmer`).
+const TRIM_INTERVAL: Duration = Duration::from_secs(2);
+
 /// The page served at `/`, kept in its own file so it reads as HTML.
 const PAGE: &str = include_str!("chat/index.html");
 
@@ -74,6 +80,9 @@ fn main() -> std::io::Result<()> {
         .unwrap_or("127.0.0.1:8080".into())
         .parse()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    // Idle members hold almost nothing; the trimmer makes the process's
+    // resident size show it after a burst.
+    common::spawn_malloc_trimmer(TRIM_INTERVAL);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         let socket = if addr.is_ipv4() {

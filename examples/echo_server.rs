@@ -9,6 +9,7 @@ mod common;
 
 use std::io::Write;
 use std::net::TcpListener;
+use std::time::Duration;
 
 use wscore::Config;
 
@@ -24,6 +25,9 @@ fn main() {
         }
     };
     let local = listener.local_addr().map_or(addr, |a| a.to_string());
+    // Idle connections give their buffers back; this gives the pages
+    // glibc keeps back to the kernel.
+    common::spawn_malloc_trimmer(Duration::from_secs(2));
     println!("listening on {local}");
     let _ = std::io::stdout().flush();
 

@@ -3,7 +3,12 @@
 //! `cargo run --release --features tokio --example tokio_echo -- [ADDR]`
 //! (default `127.0.0.1:9002`). Echoes every message with the same type,
 //! from the borrowed payload; pings an idle client every 30 s and drops one
-//! that stays silent 30 s more.
+//! that stays silent 30 s more. An idle connection holds no buffer (the
+//! driver's and the connection's are given back after a second without
+//! traffic), and a thread hands the memory glibc keeps back to the kernel
+//! every 2 s (`common::spawn_malloc_trimmer`).
+
+mod common;
 
 use std::io::Write;
 use std::time::Duration;
@@ -16,6 +21,7 @@ use wscore::{Config, Event};
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or("127.0.0.1:9002".into());
     let config = Config::default().with_keepalive_interval(Some(Duration::from_secs(30)));
+    common::spawn_malloc_trimmer(Duration::from_secs(2));
     let listener = TcpListener::bind(&addr).await?;
     println!("listening on {}", listener.local_addr()?);
     std::io::stdout().flush()?;

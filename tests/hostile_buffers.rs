@@ -157,7 +157,7 @@ fn wire(items: &[Item]) -> Vec<u8> {
             Item::Raw(1, n) => w.extend(client_frame(0xC2, &vec![2; *n])),
             Item::Raw(2, _) => w.extend(client_frame(0x88, &[0x03, 0xE8, b'o', b'k'])),
             Item::Raw(_, n) => {
-                w.extend(client_frame(0x02, &vec![3; 5]));
+                w.extend(client_frame(0x02, &[3; 5]));
                 w.extend(client_frame(0x81, &vec![b'x'; *n]));
             }
         }

@@ -54,18 +54,24 @@ enum Server {
     TokioFloor,
 }
 
-/// One line of the table: a server, and whether the client offers
-/// permessage-deflate and the server is set up to take it.
+/// One line of the table: a server, whether the client offers
+/// permessage-deflate and the server is set up to take it, and for the
+/// servers this binary runs, whether glibc's free pages go back to the
+/// kernel every 2 s (`wscore_benches::spawn_malloc_trimmer`, as the
+/// example servers do).
 #[derive(Clone, Copy, Debug)]
 struct Row {
     server: Server,
     deflate: bool,
+    trim: bool,
 }
 
 /// The rows, in table order.
-const ROWS: [Row; 8] = [
+const ROWS: [Row; 10] = [
     Row::new(Server::Wscore, false),
     Row::new(Server::Wscore, true),
+    Row::untrimmed(Server::Wscore, false),
+    Row::untrimmed(Server::Wscore, true),
     Row::new(Server::TokioTungstenite, false),
     Row::new(Server::NodeWs, false),
     Row::new(Server::NodeWs, true),
@@ -76,14 +82,27 @@ const ROWS: [Row; 8] = [
 
 impl Row {
     const fn new(server: Server, deflate: bool) -> Row {
-        Row { server, deflate }
+        Row {
+            server,
+            deflate,
+            trim: true,
+        }
+    }
+
+    const fn untrimmed(server: Server, deflate: bool) -> Row {
+        Row {
+            server,
+            deflate,
+            trim: false,
+        }
     }
 
     fn name(self, peers: &Peers) -> String {
         let (ws, websockets) = (&peers.ws_version, &peers.websockets_version);
+        let trim = if self.trim { "" } else { ", malloc_trim off" };
         match (self.server, self.deflate) {
-            (Server::Wscore, false) => "wscore (tokio driver)".into(),
-            (Server::Wscore, true) => "wscore (tokio driver), deflate offered".into(),
+            (Server::Wscore, false) => format!("wscore (tokio driver){trim}"),
+            (Server::Wscore, true) => format!("wscore (tokio driver), deflate offered{trim}"),
             (Server::TokioTungstenite, _) => "tokio-tungstenite 0.30.0".into(),
             (Server::NodeWs, false) => format!("Node ws {ws}"),
             (Server::NodeWs, true) => format!("Node ws {ws}, perMessageDeflate"),
@@ -108,6 +127,9 @@ impl Row {
         };
         let mut c = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
         c.args(["--serve", name, secs]);
+        if !self.trim {
+            c.arg("--no-trim");
+        }
         Ok(c)
     }
 }
@@ -140,7 +162,8 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--serve") {
         let name = args.get(i + 1).map_or("", String::as_str);
         let secs = args.get(i + 2).and_then(|s| s.parse().ok()).unwrap_or(0);
-        serve::serve(name, Duration::from_secs(secs));
+        let trim = !args.iter().any(|a| a == "--no-trim");
+        serve::serve(name, Duration::from_secs(secs), trim);
     }
     // `cargo bench` passes `--bench`; settings come from the environment.
     let n = env("SCALE_CONNS", 8000).max(1);

@@ -1,4 +1,4 @@
-//! `--serve NAME SECS`: the echo servers this binary runs itself, each in
+//! `--serve NAME SECS [--no-trim]`: the echo servers this binary runs itself, each in
 //! a process of its own (the benchmark re-executes itself with these
 //! arguments).
 
@@ -20,13 +20,17 @@ const BACKLOG: u32 = 4096;
 pub const NAMES: [&str; 3] = ["wscore", "tokio-tungstenite", "tokio-floor"];
 
 /// Run echo server `name` on 127.0.0.1 for `lifetime`, then exit the
-/// process. Prints `listening on ADDR` first.
-pub fn serve(name: &str, lifetime: Duration) -> ! {
+/// process, with glibc's free pages given back every 2 s if `trim` (as
+/// the example servers do). Prints `listening on ADDR` first.
+pub fn serve(name: &str, lifetime: Duration, trim: bool) -> ! {
     if !NAMES.contains(&name) {
         eprintln!("--serve {} SECS", NAMES.join("|"));
         std::process::exit(2);
     }
     let name = name.to_owned();
+    if trim {
+        wscore_benches::spawn_malloc_trimmer(Duration::from_secs(2));
+    }
     // What `#[tokio::main]` builds: a worker thread per core.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
