@@ -22,6 +22,23 @@ const IN_FLIGHT: usize = 200;
 /// The size of the one message each connection sends.
 pub const MESSAGE_LEN: usize = 512;
 
+/// What each connection sends once its handshake is done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Traffic {
+    /// One [`MESSAGE_LEN`]-byte chat message, whose echo it checks.
+    Echo,
+    /// The hostile peer of issue 15: a frame header announcing
+    /// [`ANNOUNCED`] bytes, then [`SENT`] of them, then nothing.
+    Announce,
+}
+
+/// The payload length the hostile frame header announces: the default
+/// frame and message cap.
+pub const ANNOUNCED: u64 = 16 << 20;
+
+/// The payload bytes the hostile peer actually sends.
+pub const SENT: usize = 10;
+
 /// The client side of a row: its connections, kept open (and answering
 /// the server's Pings) by their tasks until this is dropped.
 pub struct Load {
@@ -46,7 +63,13 @@ impl Load {
     /// echoing one message; returns once every echo is in, one failed, or
     /// `deadline` passed. `deflate`: offer permessage-deflate as a browser
     /// does (`permessage-deflate; client_max_window_bits`).
-    pub async fn open(addr: SocketAddr, deflate: bool, n: usize, deadline: Instant) -> Load {
+    pub async fn open(
+        addr: SocketAddr,
+        deflate: bool,
+        traffic: Traffic,
+        n: usize,
+        deadline: Instant,
+    ) -> Load {
         let config = if deflate {
             Config::default()
         } else {
@@ -61,7 +84,7 @@ impl Load {
             let open = open.clone();
             tasks.push(tokio::spawn(async move {
                 let permit = gate.acquire_owned().await.expect("the gate stays open");
-                match echo_once(addr, i, &config).await {
+                match echo_once(addr, i, &config, traffic).await {
                     Ok((ws, agreed)) => {
                         open.fetch_add(1, Ordering::Relaxed);
                         let _ = tx.send(Ok(agreed));
@@ -109,12 +132,14 @@ impl Load {
     }
 }
 
-/// Connect, handshake, send connection `i`'s message and check its echo.
+/// Connect, handshake, send connection `i`'s message and check its echo
+/// (or, for [`Traffic::Announce`], send the start of a huge frame).
 /// Returns the connection and the server's `Sec-WebSocket-Extensions`.
 async fn echo_once(
     addr: SocketAddr,
     i: usize,
     config: &Config,
+    traffic: Traffic,
 ) -> io::Result<(WebSocket<TcpStream>, Option<String>)> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
@@ -139,6 +164,17 @@ async fn echo_once(
         .headers()
         .get("sec-websocket-extensions")
         .map(|v| String::from_utf8_lossy(v).into_owned());
+    if traffic == Traffic::Announce {
+        // Written under the driver, on the transport: no WebSocket API
+        // sends half a frame. Masked, as a client must.
+        use tokio::io::AsyncWriteExt;
+        let mut frame = vec![0x82, 0x80 | 127];
+        frame.extend_from_slice(&ANNOUNCED.to_be_bytes());
+        frame.extend_from_slice(&[1, 2, 3, 4]);
+        frame.extend_from_slice(&[0; SENT]);
+        ws.get_mut().write_all(&frame).await?;
+        return Ok((ws, agreed));
+    }
     let message = chat_message(i);
     ws.send_text(&message).await?;
     loop {

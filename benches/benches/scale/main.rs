@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
 
-use client::{Load, MESSAGE_LEN};
+use client::{ANNOUNCED, Load, MESSAGE_LEN, SENT, Traffic};
 use peers::Peers;
 use process::ServerProcess;
 use wscore_benches::env_usize as env;
@@ -38,6 +38,11 @@ use wscore_benches::env_usize as env;
 /// A row that takes longer from its server's start to its last reading
 /// fails instead of hanging the benchmark.
 const ROW_LIMIT: Duration = Duration::from_secs(120);
+
+/// How long after the clients closed every connection the server's RSS is
+/// read again: time to see the ends, finish the connections, and run the
+/// trimmer (every 2 s) once.
+const AFTER_CLOSE: Duration = Duration::from_secs(3);
 
 /// Time for a server that just started listening to finish its start-up
 /// allocations before the baseline is read.
@@ -64,15 +69,18 @@ struct Row {
     server: Server,
     deflate: bool,
     trim: bool,
+    traffic: Traffic,
 }
 
 /// The rows, in table order.
-const ROWS: [Row; 10] = [
+const ROWS: [Row; 12] = [
     Row::new(Server::Wscore, false),
     Row::new(Server::Wscore, true),
     Row::untrimmed(Server::Wscore, false),
     Row::untrimmed(Server::Wscore, true),
+    Row::hostile(Server::Wscore),
     Row::new(Server::TokioTungstenite, false),
+    Row::hostile(Server::TokioTungstenite),
     Row::new(Server::NodeWs, false),
     Row::new(Server::NodeWs, true),
     Row::new(Server::PythonWebsockets, false),
@@ -86,21 +94,36 @@ impl Row {
             server,
             deflate,
             trim: true,
+            traffic: Traffic::Echo,
         }
     }
 
     const fn untrimmed(server: Server, deflate: bool) -> Row {
         Row {
-            server,
-            deflate,
             trim: false,
+            ..Row::new(server, deflate)
+        }
+    }
+
+    /// Connections that announce a 16 MiB frame and send 10 bytes of it.
+    const fn hostile(server: Server) -> Row {
+        Row {
+            traffic: Traffic::Announce,
+            ..Row::new(server, false)
         }
     }
 
     fn name(self, peers: &Peers) -> String {
         let (ws, websockets) = (&peers.ws_version, &peers.websockets_version);
         let trim = if self.trim { "" } else { ", malloc_trim off" };
+        let hostile = "16 MiB frame announced, 10 B sent";
         match (self.server, self.deflate) {
+            (Server::Wscore, _) if self.traffic == Traffic::Announce => {
+                format!("wscore (tokio driver), {hostile}")
+            }
+            (Server::TokioTungstenite, _) if self.traffic == Traffic::Announce => {
+                format!("tokio-tungstenite 0.30.0, {hostile}")
+            }
             (Server::Wscore, false) => format!("wscore (tokio driver){trim}"),
             (Server::Wscore, true) => format!("wscore (tokio driver), deflate offered{trim}"),
             (Server::TokioTungstenite, _) => "tokio-tungstenite 0.30.0".into(),
@@ -146,6 +169,9 @@ struct Measured {
     idle_kib: u64,
     /// `VmHWM` after the idle time: the most the server ever held.
     peak_kib: u64,
+    /// [`AFTER_CLOSE`] after every client connection was closed: whether
+    /// the server's memory comes back once the load has gone away.
+    closed_kib: u64,
     /// From the first connection attempt to the last echo.
     connect_time: Duration,
 }
@@ -224,7 +250,13 @@ fn measure(
     std::thread::sleep(SETTLE);
     let baseline_kib = server.status_kib("VmRSS")?;
     let start = Instant::now();
-    let load = client.block_on(Load::open(server.addr, row.deflate, n, deadline));
+    let load = client.block_on(Load::open(
+        server.addr,
+        row.deflate,
+        row.traffic,
+        n,
+        deadline,
+    ));
     let connect_time = start.elapsed();
     let agreed = load
         .agreed
@@ -244,18 +276,22 @@ fn measure(
             server.why()
         ));
     }
+    let idle_kib = server.status_kib("VmRSS")?;
+    let peak_kib = server.status_kib("VmHWM")?;
+    // The load goes away: every client connection closes, and the server
+    // should come back near its baseline.
+    drop(load);
+    std::thread::sleep(AFTER_CLOSE);
     let measured = Measured {
         agreed,
         baseline_kib,
         loaded_kib,
-        idle_kib: server.status_kib("VmRSS")?,
-        peak_kib: server.status_kib("VmHWM")?,
+        idle_kib,
+        peak_kib,
+        closed_kib: server.status_kib("VmRSS")?,
         connect_time,
     };
-    // The server goes first, so it spends no time on thousands of closes
-    // and the sockets left in TIME_WAIT are not this process's.
     server.stop();
-    drop(load);
     Ok(measured)
 }
 
@@ -276,19 +312,21 @@ fn print_table(results: &[(Row, String, Result<Measured, String>)], n: usize, id
     let ratio = |b: f64, r: Option<f64>| r.map_or("n/a".into(), |r| format!("{:.2}", b / r));
     println!(
         "{n} idle connections per server over 127.0.0.1; each sent one {MESSAGE_LEN}-byte \
-         text message and got its echo; idle RSS read {} s after the last echo.\n",
+         text message and got its echo (the hostile rows: a frame header announcing \
+         {ANNOUNCED} bytes and {SENT} of them); idle RSS read {} s after the last echo.\n",
         idle.as_secs()
     );
     println!(
         "| Server | deflate agreed | RSS per idle connection | right after the echoes | \
-         baseline RSS | peak RSS | N | connect + echo | ÷ wscore | ÷ wscore, deflate |"
+         after all closed | baseline RSS | peak RSS | N | connect + echo | ÷ wscore | \
+         ÷ wscore, deflate |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (_, name, result) in results {
         let m = match result {
             Ok(m) => m,
             Err(why) => {
-                println!("| {name} | {why} | | | | | {n} | | | |");
+                println!("| {name} | {why} | | | | | | {n} | | | |");
                 continue;
             }
         };
@@ -298,9 +336,10 @@ fn print_table(results: &[(Row, String, Result<Measured, String>)], n: usize, id
             .map_or("no".into(), |e| format!("yes: `{e}`"));
         let idle = m.per_conn(m.idle_kib, n);
         println!(
-            "| {name} | {agreed} | {} | {} | {} | {} | {n} | {:.1} s | {} | {} |",
+            "| {name} | {agreed} | {} | {} | {} | {} | {} | {n} | {:.1} s | {} | {} |",
             per(idle),
             per(m.per_conn(m.loaded_kib, n)),
+            per(m.per_conn(m.closed_kib, n)),
             mib(m.baseline_kib),
             mib(m.peak_kib),
             m.connect_time.as_secs_f64(),
@@ -310,9 +349,11 @@ fn print_table(results: &[(Row, String, Result<Measured, String>)], n: usize, id
     }
     println!(
         "\n- RSS per idle connection: (VmRSS after {} s idle - VmRSS before connecting) / N; \
-         right after the echoes: the same with VmRSS read when the last echo arrived.\n\
+         right after the echoes: the same with VmRSS read when the last echo arrived; \
+         after all closed: the same {} s after the client closed every connection.\n\
          - Peak RSS: the server's VmHWM at the end. ÷ wscore: the row's RSS per idle \
          connection over the wscore row's without / with deflate.",
-        idle.as_secs()
+        idle.as_secs(),
+        AFTER_CLOSE.as_secs()
     );
 }
