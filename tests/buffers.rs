@@ -13,29 +13,10 @@ use std::time::Duration;
 use common::*;
 use counting::{allocs, live, peak_during};
 use proptest::prelude::*;
-use wscore::{Config, Connection, Event, Instant};
+use wscore::{Config, Connection, Event};
 
 #[global_allocator]
 static GLOBAL: counting::Counting = counting::Counting;
-
-/// Follow every deadline the connection gives, as a driver would, from
-/// `from` until none is left or the next is past `until`; events and
-/// output are drained (and dropped) on the way. Returns the time reached.
-fn follow_deadlines(conn: &mut Connection, from: Instant, until: Instant) -> Instant {
-    let mut now = from;
-    let mut out = Vec::new();
-    while let Some(at) = conn.poll_timeout() {
-        if at > until {
-            break;
-        }
-        now = now.max(at);
-        conn.handle_timeout(now);
-        while conn.poll_event().is_some() {}
-        conn.poll_transmit(&mut out);
-        out = Vec::new();
-    }
-    now
-}
 
 #[test]
 fn a_header_announcing_16_mib_pins_only_the_bytes_that_arrived() {

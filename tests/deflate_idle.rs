@@ -1,5 +1,6 @@
 //! An idle connection's permessage-deflate state, measured with a counting
-//! allocator: after traffic both ways and `release_buffers`, a connection
+//! allocator: after traffic both ways and the idle period (or
+//! `release_buffers`), a connection
 //! holds its deflate history and nothing else (the last `2^window` bytes
 //! each way that keeps its context, a small box besides), `heap_usage`
 //! says exactly what the allocator saw, and traffic after the release
@@ -7,10 +8,7 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-use common::{Chunking, counter_mask, t, transmit};
+use common::{Chunking, counter_mask, follow_deadlines, t, transmit};
 use proptest::prelude::*;
 use wscore::deflate::{DeflateConfig, DeflateParams};
 use wscore::handshake::client::ClientRequest;
@@ -18,45 +16,13 @@ use wscore::handshake::server::{Accept, ServerHandshake};
 use wscore::handshake::{Extension, HandshakeLimits};
 use wscore::{Config, Connection, Event, Status};
 
-/// Counts live heap bytes per thread, so tests running in parallel do not
-/// see each other's allocations (the pattern of tests/memory.rs).
-struct Counting;
+#[path = "common/counting.rs"]
+mod counting;
 
-thread_local! {
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-fn grew(by: isize) {
-    LIVE.with(|c| c.set(c.get() + by));
-}
-
-// SAFETY: every method forwards its arguments unchanged to the system
-// allocator, so its contract is the caller's contract; the counting touches
-// only a const-initialised thread-local, which never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size() as isize);
-        // SAFETY: forwarded as received; see the impl's note.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        grew(-(layout.size() as isize));
-        // SAFETY: `ptr` came from `System` through this allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        grew(new_size as isize - layout.size() as isize);
-        // SAFETY: `ptr` came from `System` through this allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use counting::live;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn live() -> isize {
-    LIVE.with(Cell::get)
-}
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// What an idle connection holds besides its history: the extension's box
 /// (under 200 bytes on 64-bit targets), and for a peer window of 8 bits
@@ -173,10 +139,14 @@ fn check_idle_after_release(
     traffic(&mut c, &mut s, msgs.iter(), chunking);
     let (seen, usage) = exact(&c, &s);
     prop_assert_eq!(seen, usage, "after traffic");
-    c.release_buffers();
-    s.release_buffers();
+    // The idle period passes: both sides follow their deadlines, as a
+    // driver would, and the release timer gives back what idleness frees.
+    follow_deadlines(&mut c, t(0), t(60_000));
+    follow_deadlines(&mut s, t(0), t(60_000));
+    prop_assert_eq!(c.poll_timeout(), None);
+    prop_assert_eq!(s.poll_timeout(), None);
     let (seen, usage) = exact(&c, &s);
-    prop_assert_eq!(seen, usage, "after release");
+    prop_assert_eq!(seen, usage, "after the idle period");
     for (conn, own, own_reset, peer, peer_reset) in [
         (
             &c,

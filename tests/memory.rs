@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use wscore::{Config, Connection, Event, Instant};
+use wscore::{Config, Connection, Event};
 
 #[path = "common/counting.rs"]
 mod counting;
@@ -66,22 +66,6 @@ fn connection_returns_to_zero_heap_after_traffic_and_release() {
     // Left: the client's boxed counter mask source (a u32).
     let held = live() - base;
     assert!(held <= 4, "{held} bytes held after release_buffers");
-}
-
-/// Follow every deadline the connection gives, as a driver would, from
-/// `from` until it has none left or `until` passes; returns the time
-/// reached.
-fn follow_deadlines(conn: &mut Connection, from: Instant, until: Instant) -> Instant {
-    let mut now = from;
-    while let Some(at) = conn.poll_timeout() {
-        if at > until {
-            break;
-        }
-        now = now.max(at);
-        conn.handle_timeout(now);
-        while conn.poll_event().is_some() {}
-    }
-    now
 }
 
 #[test]

@@ -302,3 +302,22 @@ pub fn whole(evs: Vec<Ev>) -> Vec<Ev> {
     }
     out
 }
+
+/// Follow every deadline the connection gives, as a driver would, from
+/// `from` until none is left or the next is past `until`; events and
+/// output are drained (and dropped) on the way. Returns the time reached.
+pub fn follow_deadlines(conn: &mut Connection, from: Instant, until: Instant) -> Instant {
+    let mut now = from;
+    let mut out = Vec::new();
+    while let Some(at) = conn.poll_timeout() {
+        if at > until {
+            break;
+        }
+        now = now.max(at);
+        conn.handle_timeout(now);
+        while conn.poll_event().is_some() {}
+        conn.poll_transmit(&mut out);
+        out = Vec::new();
+    }
+    now
+}
