@@ -5,6 +5,7 @@ mod header;
 mod mask;
 
 pub use header::{EncodedHeader, FrameHeader, FrameRules, MAX_HEADER_LEN, Opcode, Rsv};
+pub(crate) use mask::copy_masked;
 pub(crate) use mask::rotate as rotate_key;
 pub use mask::{append_masked, apply_mask};
 

@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 
 use super::{HEADROOM, Limits, Receiver, TEXT_STEP};
 use crate::connection::utf8;
-use crate::frame::{FrameHeader, FrameRules, Opcode, Status, apply_mask, rotate_key};
+use crate::frame::{FrameHeader, FrameRules, Opcode, Status, copy_masked, rotate_key};
 
 /// The smallest data frame whose header `append` parses itself so that its
 /// payload is written straight into the message (see `append_direct`).
@@ -233,29 +233,35 @@ impl Receiver {
     fn write_payload(&mut self, payload: &[u8], limits: &Limits) -> bool {
         // Nothing is unparsed, so the bytes behind `fill` (consumed headers,
         // space lent by `input_buffer`) are dead.
-        self.buf.truncate(self.fill);
         self.pos = self.fill;
         self.end = self.fill;
         let need = self.fill + payload.len();
         if need > self.buf.capacity() {
             self.grow(need, limits);
         }
+        // Written in place, so the copy and the unmasking are one pass;
+        // bytes are zeroed the first time the buffer holds them, not for
+        // every message (as for `input_buffer`).
+        if self.buf.len() < need {
+            self.buf.resize(need, 0);
+        }
         let text = self.msg_kind == Some(super::MessageKind::Text);
         let mut valid = true;
         for piece in payload.chunks(TEXT_STEP) {
-            let start = self.buf.len();
-            self.buf.extend_from_slice(piece);
+            let dst = &mut self.buf[self.fill..self.fill + piece.len()];
             if self.frame.masked {
-                apply_mask(&mut self.buf[start..], self.frame.key, 0);
+                copy_masked(dst, piece, self.frame.key);
                 self.frame.key = rotate_key(self.frame.key, piece.len());
+            } else {
+                dst.copy_from_slice(piece);
             }
+            self.fill += piece.len();
             if text && valid {
                 let mut checked = self.checked - self.keep;
-                valid = utf8::advance(&self.buf[self.keep..], &mut checked).is_ok();
+                valid = utf8::advance(&self.buf[self.keep..self.fill], &mut checked).is_ok();
                 self.checked = self.keep + checked;
             }
         }
-        self.fill = need;
         self.pos = need;
         self.end = need;
         self.msg_len += payload.len() as u64;
