@@ -119,9 +119,13 @@ impl DeflateConfig {
     /// The permessage-deflate offers a client sends under this policy,
     /// most preferred first; empty if [`enabled`](Self::enabled) is off.
     ///
-    /// The offer always has `client_max_window_bits` (section 7.1.2.2), so
-    /// a server may limit our window: valueless, or `=N` when our own
-    /// [`max_window_bits`](Self::max_window_bits) N is below 15.
+    /// The offer always has a valueless `client_max_window_bits` (section
+    /// 7.1.2.2), as browsers send it, so a server may limit our window. Our
+    /// own [`max_window_bits`](Self::max_window_bits) needs no parameter:
+    /// a compressor may always use a smaller window than agreed, and ours
+    /// does. (Offering `client_max_window_bits=13` made Autobahn's server,
+    /// which answers `client_max_window_bits=15` to it, unusable: a
+    /// response larger than an offered value must be refused.)
     /// `client_no_context_takeover` and `server_no_context_takeover` follow
     /// [`no_context_takeover`](Self::no_context_takeover) and
     /// [`peer_no_context_takeover`](Self::peer_no_context_takeover). When
@@ -139,7 +143,7 @@ impl DeflateConfig {
     /// assert_eq!(offers.len(), 2);
     /// assert_eq!(offers[0].param("server_max_window_bits"), Some(Some("13")));
     /// assert_eq!(offers[1].param("server_max_window_bits"), None);
-    /// assert_eq!(offers[1].param("client_max_window_bits"), Some(Some("13")));
+    /// assert_eq!(offers[1].param("client_max_window_bits"), Some(None));
     ///
     /// // What a browser sends: windows of 15 ask nothing of the server.
     /// let mut browser_like = DeflateConfig::DEFAULT;
@@ -155,7 +159,6 @@ impl DeflateConfig {
         if !self.enabled {
             return Vec::new();
         }
-        let own = clamp_bits(self.max_window_bits);
         let peer = clamp_bits(self.peer_max_window_bits);
         let mut base = Extension::new(EXTENSION_NAME);
         if self.peer_no_context_takeover {
@@ -164,13 +167,7 @@ impl DeflateConfig {
         if self.no_context_takeover {
             base = base.with_param(CLIENT_NO_CONTEXT_TAKEOVER);
         }
-        let with_client_bits = |ext: Extension| {
-            if own < MAX_WINDOW_BITS {
-                ext.with_param_value(CLIENT_MAX_WINDOW_BITS, own.to_string())
-            } else {
-                ext.with_param(CLIENT_MAX_WINDOW_BITS)
-            }
-        };
+        let with_client_bits = |ext: Extension| ext.with_param(CLIENT_MAX_WINDOW_BITS);
         if peer < MAX_WINDOW_BITS {
             let limited = with_client_bits(
                 base.clone()
@@ -361,14 +358,27 @@ mod tests {
 
     #[test]
     fn clamps_config_window_bits() {
+        // Our own window needs no parameter (it is enforced locally); the
+        // peer's, clamped to 15, asks nothing of the server.
         let config = DeflateConfig {
             max_window_bits: 3,
             peer_max_window_bits: 200,
             ..DeflateConfig::DEFAULT
         };
+        assert_eq!(config.offers(), [pmd().with_param(CLIENT_MAX_WINDOW_BITS)]);
+        // Clamped to 8, the peer's window is asked for, with the fallback.
+        let config = DeflateConfig {
+            peer_max_window_bits: 3,
+            ..DeflateConfig::DEFAULT
+        };
         assert_eq!(
             config.offers(),
-            [pmd().with_param_value(CLIENT_MAX_WINDOW_BITS, "8")]
+            [
+                pmd()
+                    .with_param_value(SERVER_MAX_WINDOW_BITS, "8")
+                    .with_param(CLIENT_MAX_WINDOW_BITS),
+                pmd().with_param(CLIENT_MAX_WINDOW_BITS)
+            ]
         );
     }
 }

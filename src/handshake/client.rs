@@ -112,7 +112,7 @@ impl ClientRequest {
     /// let head = String::from_utf8(out).unwrap();
     /// assert!(head.contains(
     ///     "\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=13; \
-    ///      client_max_window_bits=13, permessage-deflate; client_max_window_bits=13\r\n"
+    ///      client_max_window_bits, permessage-deflate; client_max_window_bits\r\n"
     /// ));
     /// ```
     #[cfg(feature = "deflate")]
