@@ -257,7 +257,12 @@ fn chunked_on(mut conn: Connection, wire: &[u8], ops: &[Op]) -> (Vec<Ev>, Vec<u8
         i += 1;
         let n = op.read.min(rest.len());
         if op.lent {
-            let buf = conn.input_buffer(n);
+            // As the tokio driver: where a large payload is arriving, the
+            // connection lends where it is assembled (`payload_buffer`).
+            let buf = match conn.payload_buffer(n) {
+                Some(buf) => buf,
+                None => conn.input_buffer(n),
+            };
             let m = buf.len().min(n);
             buf[..m].copy_from_slice(&rest[..m]);
             conn.commit_input(t(now_ms), m);

@@ -592,6 +592,37 @@ impl Connection {
         self.rx.input_buffer(min, &self.core.settings.limits)
     }
 
+    /// [`input_buffer`](Self::input_buffer), but only while the payload of
+    /// a large data frame is arriving (whole messages, not compressed):
+    /// then the bytes read there land where the message is assembled,
+    /// saving the copy [`handle_input`](Self::handle_input) makes, in a
+    /// buffer the connection holds anyway until the message is complete.
+    /// `None` otherwise: read into a buffer of your own, shared by many
+    /// connections, and call `handle_input`, so that an idle connection
+    /// holds no read buffer. The tokio driver reads this way:
+    ///
+    /// ```
+    /// # use wscore::{Config, Connection, Instant};
+    /// # let mut conn = Connection::server(&Config::default(), Instant::ZERO);
+    /// # let mut socket: &[u8] = &[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2];
+    /// use std::io::Read;
+    /// let mut shared = vec![0; 64 << 10]; // one per thread
+    /// if let Some(buf) = conn.payload_buffer(64 << 10) {
+    ///     let n = socket.read(buf).unwrap();
+    ///     conn.commit_input(Instant::ZERO, n);
+    /// } else {
+    ///     let n = socket.read(&mut shared).unwrap();
+    ///     conn.handle_input(Instant::ZERO, &shared[..n]);
+    /// }
+    /// assert_eq!(conn.poll_event(), Some(wscore::Event::Text("hi")));
+    /// ```
+    pub fn payload_buffer(&mut self, min: usize) -> Option<&mut [u8]> {
+        if !self.core.receiving() || self.core.eof || !self.rx.in_large_payload() {
+            return None;
+        }
+        Some(self.input_buffer(min))
+    }
+
     /// `n` bytes were read into the start of the slice
     /// [`input_buffer`](Self::input_buffer) returned; they count as input,
     /// as with [`handle_input`](Self::handle_input). `n` past the end of

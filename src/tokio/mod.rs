@@ -106,9 +106,9 @@ pub struct Options {
     pub max_pending: usize,
     /// Bytes asked of the transport per read. Reads go into one buffer per
     /// thread, shared by every connection the thread drives, and from there
-    /// into the connection (large payloads straight into the message being
-    /// assembled), so an idle connection holds no read buffer. Default:
-    /// 64 KiB.
+    /// into the connection, so an idle connection holds no read buffer;
+    /// while a large message arrives they go straight where it is
+    /// assembled ([`Connection::payload_buffer`]). Default: 64 KiB.
     pub read_size: usize,
     /// After the connection ends, how long to spend writing out what is
     /// left, shutting the transport down and reading until the peer closes
@@ -149,7 +149,8 @@ enum Phase {
 /// While messages flow it keeps what they need; once the connection has
 /// seen no traffic for [`Config::buffer_release`](crate::Config::buffer_release)
 /// (1 s by default) it holds no buffer at all: reads go through a buffer
-/// per thread, the bytes being written are handed back to the connection
+/// per thread (or, while a large message arrives, into the buffer it is
+/// assembled in), the bytes being written are handed back to the connection
 /// ([`Connection::recycle_transmit`]) which frees them when idle, and the
 /// timer is dropped while no deadline is armed. What is left is this
 /// struct, the transport, and the deflate history an agreed context
@@ -463,21 +464,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         }
         if read {
             let epoch = self.epoch;
-            let read = with_read_buffer(self.options.read_size, |buf| {
+            let read = if let Some(buf) = self.conn.payload_buffer(self.options.read_size) {
+                // A large message is arriving: read where it is assembled.
                 let mut buf = ReadBuf::new(buf);
                 let polled = Pin::new(&mut self.io).poll_read(cx, &mut buf);
                 if let Poll::Ready(Ok(())) = polled {
+                    let n = buf.filled().len();
                     let now = now_since(epoch);
-                    match buf.filled() {
-                        [] => {
-                            self.read_eof = true;
-                            self.conn.handle_eof(now);
-                        }
-                        bytes => self.conn.handle_input(now, bytes),
+                    if n == 0 {
+                        self.read_eof = true;
+                        self.conn.handle_eof(now);
+                    } else {
+                        self.conn.commit_input(now, n);
                     }
                 }
                 polled
-            });
+            } else {
+                self.read_shared(cx)
+            };
             match read {
                 Poll::Ready(Ok(())) => progress = true,
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {
@@ -503,6 +507,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         } else {
             Poll::Pending
         }
+    }
+
+    /// Read into this thread's shared buffer and hand the bytes to
+    /// [`Connection::handle_input`]: the way to read when no large message
+    /// is arriving, so that an idle connection holds no read buffer.
+    fn read_shared(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let epoch = self.epoch;
+        with_read_buffer(self.options.read_size, |buf| {
+            let mut buf = ReadBuf::new(buf);
+            let polled = Pin::new(&mut self.io).poll_read(cx, &mut buf);
+            if let Poll::Ready(Ok(())) = polled {
+                let now = now_since(epoch);
+                match buf.filled() {
+                    [] => {
+                        self.read_eof = true;
+                        self.conn.handle_eof(now);
+                    }
+                    bytes => self.conn.handle_input(now, bytes),
+                }
+            }
+            polled
+        })
     }
 
     /// The connection ended: write out its last bytes (our Close), shut the

@@ -1,7 +1,9 @@
 //! wscore, driven the way its docs say: read from the transport into a
 //! buffer of the driver's own and hand it to `handle_input` (the default
-//! path), or straight into the connection's buffer (`input_buffer`,
-//! `commit_input`); then drain `poll_event` and `poll_transmit`.
+//! path), or as the tokio driver reads: the same, except that while a
+//! large message arrives the read goes straight where it is assembled
+//! (`payload_buffer`, `commit_input`); then drain `poll_event` and
+//! `poll_transmit`.
 //! Whole messages (`streaming: false`); the two configs are built in
 //! `main.rs`.
 
@@ -17,19 +19,23 @@ pub struct Rx {
     conn: Connection,
     io: Pipe,
     read_size: usize,
-    /// The driver's read buffer, when it reads through `handle_input`.
-    scratch: Option<Vec<u8>>,
+    /// The driver's read buffer, for `handle_input`.
+    scratch: Vec<u8>,
+    /// Read into `payload_buffer` while it lends one, as the tokio driver.
+    hybrid: bool,
 }
 
-/// A server that reads at most `read_size` bytes per read: into a buffer
-/// of its own then `handle_input` (`copy`), or straight into the
-/// connection's buffer (`input_buffer` + `commit_input`).
-pub fn server_rx(config: &Config, io: Pipe, read_size: usize, copy: bool) -> Rx {
+/// A server that reads at most `read_size` bytes per read into a buffer
+/// of its own, then `handle_input`; with `hybrid`, straight into the
+/// connection while a large message arrives (`payload_buffer` +
+/// `commit_input`).
+pub fn server_rx(config: &Config, io: Pipe, read_size: usize, hybrid: bool) -> Rx {
     Rx {
         conn: Connection::server(config, Instant::ZERO),
         io,
         read_size,
-        scratch: copy.then(|| vec![0; read_size]),
+        scratch: vec![0; read_size],
+        hybrid,
     }
 }
 
@@ -38,19 +44,23 @@ pub fn recv(rx: &mut Rx, msgs: u64) -> Tally {
     let mut t = Tally::default();
     let mut out = Vec::new();
     while t.msgs < msgs {
-        let n = match &mut rx.scratch {
+        let lent = if rx.hybrid {
+            rx.conn.payload_buffer(rx.read_size)
+        } else {
+            None
+        };
+        let n = match lent {
             Some(buf) => {
-                let n = rx.io.read_into(buf);
-                rx.conn.handle_input(Instant::ZERO, &buf[..n]);
-                n
-            }
-            None => {
                 // The connection may lend less than asked when its buffer
                 // is nearly full (a large frame almost in): read less then.
-                let buf = rx.conn.input_buffer(rx.read_size);
                 let len = buf.len().min(rx.read_size);
                 let n = rx.io.read_into(&mut buf[..len]);
                 rx.conn.commit_input(Instant::ZERO, n);
+                n
+            }
+            None => {
+                let n = rx.io.read_into(&mut rx.scratch);
+                rx.conn.handle_input(Instant::ZERO, &rx.scratch[..n]);
                 n
             }
         };

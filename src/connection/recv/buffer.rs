@@ -341,6 +341,19 @@ impl Receiver {
         &mut self.buf[self.end..]
     }
 
+    /// Whether the payload of a large whole-mode data frame is arriving,
+    /// with nothing unparsed before it: bytes read into the buffer now
+    /// land where the message is assembled (see
+    /// `Connection::payload_buffer`).
+    pub(in crate::connection) fn in_large_payload(&self) -> bool {
+        self.assembling
+            && !self.compressed
+            && self.frame.active
+            && self.frame.opcode & 0x8 == 0
+            && self.frame.remaining >= DIRECT_MIN
+            && self.pos == self.end
+    }
+
     /// `n` bytes were read into the start of what `input_buffer` lent.
     pub(in crate::connection) fn commit(&mut self, n: usize) {
         self.end += n.min(self.buf.len() - self.end);
