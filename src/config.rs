@@ -71,6 +71,18 @@ pub struct Config {
     /// finish (and, for a client, for the server to close the transport).
     /// Default: 30 s.
     pub close_timeout: Option<Duration>,
+    /// How long a frame or message the peer has started may take to
+    /// arrive whole: from the input that brought its first byte to the one
+    /// that completes it. Past that the connection fails with 1008 (policy
+    /// violation) and [`ClosedReason::MessageTimeout`](crate::ClosedReason::MessageTimeout),
+    /// after every message that was complete before it is handed out. It
+    /// is what keepalive cannot see: a peer that trickles a byte at a time
+    /// into a frame it never finishes. Control frames between the
+    /// fragments of a message do not restart it. The limit implies a
+    /// minimum rate for the largest message: 16 MiB (the default cap) in
+    /// 60 s is 280 KB/s; raise it with the cap for large uploads over slow
+    /// links. `None` or zero is no limit. Default: 60 s.
+    pub message_timeout: Option<Duration>,
     /// How long the connection may go without traffic (no input and no
     /// command) before it gives its buffers back. While messages flow, the
     /// input buffer, the transmit queue and the permessage-deflate scratch
@@ -116,6 +128,7 @@ impl Config {
         keepalive_interval: None,
         keepalive_timeout: Some(Duration::from_secs(30)),
         close_timeout: Some(Duration::from_secs(30)),
+        message_timeout: Some(Duration::from_secs(60)),
         buffer_release: Some(Duration::from_secs(1)),
         #[cfg(feature = "deflate")]
         deflate: crate::deflate::DeflateConfig::DEFAULT,
@@ -181,6 +194,13 @@ impl Config {
     #[must_use]
     pub const fn with_close_timeout(mut self, close_timeout: Option<Duration>) -> Config {
         self.close_timeout = close_timeout;
+        self
+    }
+
+    /// How long a started frame or message may take to arrive whole; `None` is no limit: sets [`message_timeout`](Self::message_timeout).
+    #[must_use]
+    pub const fn with_message_timeout(mut self, message_timeout: Option<Duration>) -> Config {
+        self.message_timeout = message_timeout;
         self
     }
 

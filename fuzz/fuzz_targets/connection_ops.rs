@@ -86,6 +86,7 @@ struct Settings {
     keepalive_timeout: Option<u16>,
     close_timeout: Option<u16>,
     buffer_release: Option<u16>,
+    message_timeout: Option<u16>,
 }
 
 impl Settings {
@@ -102,6 +103,7 @@ impl Settings {
         c.keepalive_timeout = ms(self.keepalive_timeout);
         c.close_timeout = ms(self.close_timeout);
         c.buffer_release = ms(self.buffer_release);
+        c.message_timeout = ms(self.message_timeout);
         c
     }
 
@@ -157,6 +159,13 @@ impl Side {
                         let dead_after = s.dead_after().expect("keepalive off, yet timed out");
                         let silent = (now - self.last_input).as_millis() as u64;
                         assert!(silent >= dead_after, "declared dead after {silent} ms");
+                    }
+                    if reason == ClosedReason::MessageTimeout {
+                        // Only with a limit, and never before it could
+                        // have passed since the side's first input.
+                        let limit = s.message_timeout.filter(|&ms| ms > 0);
+                        let limit = limit.expect("no message deadline, yet timed out");
+                        assert!(now.elapsed().as_millis() as u64 >= u64::from(limit));
                     }
                 }
                 Event::Close { .. } => self.saw_close = true,

@@ -66,17 +66,23 @@ pub enum ClosedReason {
     KeepaliveTimeout,
     /// The close handshake did not finish in time (reported as 1006).
     CloseTimeout,
+    /// A frame or message the peer had started was not complete within
+    /// [`Config::message_timeout`](crate::Config::message_timeout): a Close
+    /// with 1008 (policy violation) was queued for it. Every message that
+    /// was complete before was handed out first.
+    MessageTimeout,
 }
 
 impl ClosedReason {
     /// The code that describes this ending to the application (section 7.1.5):
     /// the peer's code for a clean close, the code we sent for a protocol
-    /// error, and 1006 when the connection was lost.
+    /// error or a message timeout, and 1006 when the connection was lost.
     #[must_use]
     pub const fn code(self) -> CloseCode {
         match self {
             ClosedReason::Clean { code } => code,
             ClosedReason::ProtocolError(e) => e.close_code(),
+            ClosedReason::MessageTimeout => CloseCode::POLICY_VIOLATION,
             ClosedReason::Eof | ClosedReason::KeepaliveTimeout | ClosedReason::CloseTimeout => {
                 CloseCode::ABNORMAL
             }
@@ -100,6 +106,9 @@ impl fmt::Display for ClosedReason {
                 f.write_str("the peer did not answer a keepalive ping")
             }
             ClosedReason::CloseTimeout => f.write_str("the close handshake timed out"),
+            ClosedReason::MessageTimeout => {
+                f.write_str("the peer did not finish a frame or message in time")
+            }
         }
     }
 }

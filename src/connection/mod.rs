@@ -123,6 +123,9 @@ pub(crate) struct Core {
     rebase_close: bool,
     /// Bytes came in or went out since the release timer last looked.
     traffic: bool,
+    /// The message deadline passed: the connection fails once the events
+    /// complete before it are handed out.
+    message_late: bool,
 }
 
 /// The close handshake (section 7), as states that carry their data.
@@ -158,6 +161,7 @@ struct Settings {
     keepalive: u32,
     keepalive_timeout: u32,
     close_timeout: u32,
+    message_timeout: u32,
     /// 0 is "off".
     fragment_size: u32,
 }
@@ -197,6 +201,8 @@ impl Settings {
             keepalive: millis(config.keepalive_interval.filter(|d| !d.is_zero())),
             keepalive_timeout: millis(config.keepalive_timeout),
             close_timeout: millis(config.close_timeout),
+            // Zero would fail every frame split across two reads: off.
+            message_timeout: millis(config.message_timeout.filter(|d| !d.is_zero())),
             fragment_size: config
                 .fragment_size
                 .map_or(0, |n| u32::try_from(n.max(1)).unwrap_or(u32::MAX)),
@@ -351,6 +357,7 @@ impl Connection {
             eof: false,
             rebase_close: false,
             traffic: false,
+            message_late: false,
         };
         core.touch(now);
         core.arm_keepalive();
@@ -478,6 +485,11 @@ impl Connection {
             None => (None, None),
         };
         if core.receiving() {
+            // The frame handed out last ended outside any message: what
+            // follows it (if anything) has its own deadline.
+            if rx.take_frame_done() {
+                core.restart_message_deadline(rx.in_progress());
+            }
             // The common frame first: a small whole data message, parsed
             // without the general machinery (which stays the one place
             // that reports framing errors).
@@ -498,13 +510,24 @@ impl Connection {
                 return Some((event, Sender { core, deflate }));
             }
             rx.reset_if_drained();
+            // Read before parsing, since the event borrows the receiver. A
+            // parse that hands out nothing reaches no frame's end, so it
+            // leaves this as it was.
+            let in_progress = rx.in_progress();
             match rx.next(&core.settings.limits, inflater) {
                 Ok(Some(event)) => {
                     core.on_event(&event);
                     return Some((event, Sender { core, deflate }));
                 }
                 Ok(None) if core.eof => core.finish(ClosedReason::Eof),
-                Ok(None) => return None,
+                Ok(None) if core.message_late && in_progress => core.fail_late_message(),
+                Ok(None) => {
+                    if !in_progress {
+                        core.message_late = false;
+                        core.timers.stop(Timer::Message);
+                    }
+                    return None;
+                }
                 // The receiver is left as it was; it is dropped on the next call.
                 Err(error) => core.fail(error),
             }
@@ -550,6 +573,7 @@ impl Connection {
         }
         self.core.note_activity();
         self.rx.append(input, &self.core.settings.limits);
+        self.core.arm_message_deadline(&self.rx);
     }
 
     /// Space inside the connection's input buffer to read transport bytes
@@ -635,6 +659,7 @@ impl Connection {
         if n > 0 {
             self.core.note_activity();
             self.rx.commit(n);
+            self.core.arm_message_deadline(&self.rx);
         }
     }
 
@@ -806,6 +831,36 @@ impl Core {
         }
     }
 
+    /// Input arrived: if it started a frame or message, its deadline runs
+    /// from now (one already running stands: it counts from the input that
+    /// started what is in progress).
+    fn arm_message_deadline(&mut self, rx: &Receiver) {
+        if !self.timers.is_set(Timer::Message) && rx.in_progress() {
+            self.restart_message_deadline(true);
+        }
+    }
+
+    /// A frame ended outside any message: whatever is in progress now
+    /// started with the latest input (in the documented calling order,
+    /// events are drained after each input), so its deadline runs from
+    /// that input's `now`.
+    fn restart_message_deadline(&mut self, in_progress: bool) {
+        match add_millis(self.last_now, self.settings.message_timeout) {
+            Some(at) if in_progress => self.timers.set(Timer::Message, at),
+            _ => self.timers.stop(Timer::Message),
+        }
+    }
+
+    /// The peer did not finish what it started in time: say so with 1008
+    /// (policy violation) unless our Close is out, and end.
+    fn fail_late_message(&mut self) {
+        if !self.tx.sent_close {
+            self.tx
+                .write_close(CloseCode::POLICY_VIOLATION, "message timeout");
+        }
+        self.finish(ClosedReason::MessageTimeout);
+    }
+
     /// Bytes moved: buffers are in use, so the release timer must run, and
     /// it will see this period as busy. Cheap enough for every input and
     /// every `poll_transmit`: a flag and, once per period, a deadline.
@@ -859,6 +914,8 @@ impl Core {
                 }
             }
             Timer::Keepalive | Timer::Release => {}
+            // Acted on by `poll_event`, after the complete events.
+            Timer::Message => self.message_late = true,
             Timer::KeepaliveTimeout => self.finish(ClosedReason::KeepaliveTimeout),
             Timer::Close => match self.state {
                 // The handshake finished; only the server's transport close

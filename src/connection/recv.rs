@@ -126,6 +126,10 @@ pub(super) struct Receiver {
     carry: utf8::Carry,
     /// RSV bits negotiated extensions claim.
     pub(super) allowed_rsv: Rsv,
+    /// The frame behind the last event handed out ended outside any data
+    /// message (a whole message's last frame, or a control frame between
+    /// messages): the message deadline restarts for what follows.
+    frame_done: bool,
     /// Bytes moved inside `buf` so far (compaction and fragment assembly),
     /// for the linear-work bound; the copy in from the input is not counted.
     moved: u64,
@@ -140,6 +144,18 @@ impl Receiver {
     /// Whether a compressed message is half received.
     pub(super) fn in_compressed_message(&self) -> bool {
         self.compressed
+    }
+
+    /// Whether a frame or message the peer started is unfinished: bytes
+    /// not parsed yet, a frame being read, or fragments of a message.
+    pub(super) fn in_progress(&self) -> bool {
+        self.pos != self.end || self.frame.active || self.msg_kind.is_some()
+    }
+
+    /// Whether the frame behind the last event ended outside any message;
+    /// clears it.
+    pub(super) fn take_frame_done(&mut self) -> bool {
+        core::mem::take(&mut self.frame_done)
     }
 
     /// Heap bytes held.
@@ -205,6 +221,7 @@ impl Receiver {
                 step => break step,
             }
         };
+        self.frame_done = self.msg_kind.is_none();
         match step {
             Step::Message(kind, range) => self.message(kind, range).map(Some),
             Step::Piece(kind, range, fin) => self.piece(kind, range, fin).map(Some),
@@ -341,6 +358,7 @@ impl Receiver {
             apply_mask(&mut self.buf[start..start + len], key, 0);
         }
         self.pos = start + len;
+        self.frame_done = true;
         Some((kind, start..start + len))
     }
 

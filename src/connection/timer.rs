@@ -16,12 +16,15 @@ pub(crate) enum Timer {
     /// `buffer_release` passed since the last check: give back buffers an
     /// idle connection does not need (see `Core::on_release_timer`).
     Release = 3,
+    /// A frame or message the peer started is not complete after
+    /// `message_timeout`: fail the connection (see `Connection::handle_timeout`).
+    Message = 4,
 }
 
-const COUNT: usize = 4;
+const COUNT: usize = 5;
 
 /// Armed deadlines, as nanoseconds since the caller's epoch (`u64::MAX` for
-/// "not armed"): 32 bytes instead of 64 for `Option<Instant>`s, which matters
+/// "not armed"): 40 bytes instead of 80 for `Option<Instant>`s, which matters
 /// for the per-connection budget. 2^64 ns is 584 years of uptime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TimerTable([u64; COUNT]);
@@ -85,4 +88,5 @@ pub(crate) const ALL: [Timer; COUNT] = [
     Timer::KeepaliveTimeout,
     Timer::Close,
     Timer::Release,
+    Timer::Message,
 ];

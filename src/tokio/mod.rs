@@ -539,7 +539,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         let limit = self.options.drain_timeout;
         if matches!(
             reason,
-            ClosedReason::KeepaliveTimeout | ClosedReason::CloseTimeout
+            ClosedReason::KeepaliveTimeout
+                | ClosedReason::CloseTimeout
+                | ClosedReason::MessageTimeout
         ) {
             self.read_eof = true;
         }
@@ -603,7 +605,9 @@ fn end_error(reason: ClosedReason) -> Option<io::Error> {
             return Some(io::Error::new(io::ErrorKind::InvalidData, e));
         }
         ClosedReason::Eof => io::ErrorKind::UnexpectedEof,
-        ClosedReason::KeepaliveTimeout | ClosedReason::CloseTimeout => io::ErrorKind::TimedOut,
+        ClosedReason::KeepaliveTimeout
+        | ClosedReason::CloseTimeout
+        | ClosedReason::MessageTimeout => io::ErrorKind::TimedOut,
     };
     Some(io::Error::new(kind, alloc::format!("websocket: {reason}")))
 }
