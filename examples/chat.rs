@@ -97,18 +97,9 @@ fn main() -> std::io::Result<()> {
         let listener = socket.listen(128)?;
         println!("listening on http://{}/", listener.local_addr()?);
         let room = Arc::new(Room::default());
-        loop {
-            // A failed accept (out of file descriptors, a connection reset
-            // while queued) is one client's problem, not the room's: wait a
-            // moment, since retrying at once would spin, and go on.
-            let stream = match listener.accept().await {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    eprintln!("accept: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
+        // Out of descriptors, the loop pauses and accepts again later;
+        // the room goes on meanwhile (`common::accept_loop_tokio`).
+        common::accept_loop_tokio(&listener, |stream| {
             // Chat lines are small and should go out at once.
             let _ = stream.set_nodelay(true);
             let room = room.clone();
@@ -124,7 +115,8 @@ fn main() -> std::io::Result<()> {
                     .with_upgrades()
                     .await;
             });
-        }
+        })
+        .await
     })
 }
 

@@ -13,6 +13,11 @@ use std::time::Duration;
 
 use wscore::Config;
 
+/// Each connection's thread stack. Buffers live on the heap, so the 2 MiB
+/// default is mostly unused; a small one lets more connections fit in the
+/// address space and in a memory limit.
+const STACK_SIZE: usize = 256 << 10;
+
 fn main() {
     let addr = std::env::args()
         .nth(1)
@@ -36,24 +41,31 @@ fn main() {
     let mut config = Config::default();
     config.max_message_size = 64 << 20;
 
-    for stream in listener.incoming() {
-        let Ok(mut stream) = stream else { continue };
+    // Out of descriptors or threads, the loop pauses and accepts again
+    // later, and the connections it has are served meanwhile
+    // (`common::accept_loop`); a connection that gets no thread is closed.
+    common::accept_loop(&listener, |mut stream| {
         let config = config.clone();
         // A misbehaving connection only ever ends its own thread.
-        std::thread::spawn(move || {
-            let _ = stream.set_nodelay(true);
-            let peer = stream
-                .peer_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_default();
-            match common::accept(&mut stream, &config) {
-                Ok(mut conn) => match common::echo(&mut stream, &mut conn) {
-                    Ok(reason) if reason.is_clean() => {}
-                    Ok(reason) => eprintln!("{peer}: {reason}"),
-                    Err(e) => eprintln!("{peer}: {e}"),
-                },
-                Err(e) => eprintln!("{peer}: handshake failed: {e}"),
-            }
-        });
-    }
+        std::thread::Builder::new()
+            .stack_size(STACK_SIZE)
+            .spawn(move || {
+                let _ = stream.set_nodelay(true);
+                let peer = stream
+                    .peer_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                match common::accept(&mut stream, &config) {
+                    Ok(mut conn) => match common::echo(&mut stream, &mut conn) {
+                        Ok(reason) if reason.is_clean() => {}
+                        Ok(reason) => eprintln!("{peer}: {reason}"),
+                        Err(e) => eprintln!("{peer}: {e}"),
+                    },
+                    Err(e) => eprintln!("{peer}: handshake failed: {e}"),
+                }
+            })
+            // Detached: the thread ends with its connection. An error (no
+            // thread to be had) drops the closure, and the socket with it.
+            .map(drop)
+    })
 }

@@ -25,9 +25,11 @@ async fn main() -> std::io::Result<()> {
     let listener = TcpListener::bind(&addr).await?;
     println!("listening on {}", listener.local_addr()?);
     std::io::stdout().flush()?;
-    loop {
-        let (stream, _) = listener.accept().await?;
-        stream.set_nodelay(true)?;
+    // Out of descriptors, the loop pauses and accepts again later; the
+    // connections it has are served meanwhile (`common::accept_loop_tokio`).
+    common::accept_loop_tokio(&listener, |stream| {
+        // Only latency depends on it; a socket that refuses it still works.
+        let _ = stream.set_nodelay(true);
         let config = config.clone();
         tokio::spawn(async move {
             let mut ws = WebSocket::accept(stream, &config, Options::default()).await?;
@@ -44,5 +46,6 @@ async fn main() -> std::io::Result<()> {
             }
             std::io::Result::Ok(())
         });
-    }
+    })
+    .await
 }

@@ -8,7 +8,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use example::{WsUrl, handshake_read_error, parse_url};
+use example::{AcceptBackoff, Accepted, BACKOFF_MIN, WsUrl, handshake_read_error, parse_url};
 use wscore::Config;
 
 fn url(host: &str, port: u16, target: &str) -> WsUrl {
@@ -112,4 +112,73 @@ fn a_client_that_never_finishes_its_handshake_times_out_with_a_clear_error() {
     drop(server);
     let mut rest = Vec::new();
     let _ = client.read_to_end(&mut rest);
+}
+
+fn emfile() -> std::io::Error {
+    std::io::Error::from_raw_os_error(24)
+}
+
+#[test]
+fn accept_backoff_doubles_to_a_second_and_starts_short_again_once_a_connection_is_served() {
+    let mut backoff = AcceptBackoff::default();
+    let now = std::time::Instant::now();
+    let pauses: Vec<_> = (0..9)
+        .map(|_| backoff.step(now, Accepted::AcceptFailed(emfile())).0)
+        .collect();
+    let ms = |n| Some(Duration::from_millis(n));
+    assert_eq!(
+        pauses,
+        [
+            ms(10),
+            ms(20),
+            ms(40),
+            ms(80),
+            ms(160),
+            ms(320),
+            ms(640),
+            ms(1000),
+            ms(1000)
+        ]
+    );
+    assert_eq!(backoff.step(now, Accepted::Served).0, None);
+    let spawn_failed = Accepted::ServeFailed(ErrorKind::WouldBlock.into());
+    assert_eq!(backoff.step(now, spawn_failed).0, Some(BACKOFF_MIN));
+}
+
+#[test]
+fn accept_backoff_logs_once_a_second_with_the_count_since_the_last_line() {
+    let mut backoff = AcceptBackoff::default();
+    let start = std::time::Instant::now();
+    let mut lines = Vec::new();
+    // An error every 10 ms for 2.5 s: three lines, not 250.
+    for i in 0..250 {
+        let now = start + Duration::from_millis(10 * i);
+        if let (_, Some(line)) = backoff.step(now, Accepted::AcceptFailed(emfile())) {
+            lines.push(line);
+        }
+    }
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].starts_with("accept: "), "{}", lines[0]);
+    assert!(
+        lines[0].contains("since the last report: 1)"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("since the last report: 100)"),
+        "{}",
+        lines[1]
+    );
+}
+
+#[test]
+fn accept_backoff_skips_one_connections_errors_without_a_pause_or_a_line() {
+    let mut backoff = AcceptBackoff::default();
+    for kind in [ErrorKind::ConnectionAborted, ErrorKind::ConnectionReset] {
+        let outcome = Accepted::AcceptFailed(kind.into());
+        assert_eq!(
+            backoff.step(std::time::Instant::now(), outcome),
+            (None, None)
+        );
+    }
 }

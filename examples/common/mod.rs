@@ -1,5 +1,7 @@
-//! What the `std::net` examples share: the clock, the OS random source, both
-//! handshakes over a blocking socket, and the echo loop.
+//! What the examples share: the clock, the OS random source, both
+//! handshakes over a blocking socket, the echo loop, and accept loops
+//! (threads and tokio) that outlive running short of descriptors, memory
+//! or threads.
 #![allow(dead_code)]
 
 use std::io::{self, Read, Write};
@@ -24,9 +26,12 @@ use wscore::{ClosedReason, Config, Connection, Event, Instant};
 /// `--bench scale` (BENCHMARKS.md): 8,000 idle connections that each
 /// echoed one message with permessage-deflate hold 75 KiB each without it
 /// and under 5 KiB with it. Elsewhere than glibc this does nothing.
+///
+/// A process that cannot start the thread (out of threads or memory) goes
+/// on without it: trimming saves memory, it is not needed to serve.
 pub fn spawn_malloc_trimmer(interval: std::time::Duration) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    std::thread::spawn(move || {
+    if let Err(e) = std::thread::Builder::new().spawn(move || {
         loop {
             std::thread::sleep(interval);
             // SAFETY: `malloc_trim` takes no pointer and only walks glibc's
@@ -36,9 +41,191 @@ pub fn spawn_malloc_trimmer(interval: std::time::Duration) {
                 libc::malloc_trim(0);
             }
         }
-    });
+    }) {
+        eprintln!("no malloc trimmer: {e}");
+    }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     let _ = interval;
+}
+
+/// The first pause of an accept loop under pressure; each pressure
+/// after it doubles the pause, up to [`BACKOFF_MAX`].
+pub const BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// The longest pause: a freed descriptor or thread is taken within a
+/// second, and a second of pauses costs nothing.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// At most one log line per this interval, however many errors come.
+pub const BACKOFF_REPORT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How one turn of an accept loop ended.
+#[derive(Debug)]
+pub enum Accepted {
+    /// A connection was accepted and handed over (to a thread, a task).
+    Served,
+    /// `accept` failed.
+    AcceptFailed(io::Error),
+    /// A connection was accepted but could not be handed over (no thread
+    /// to be had); it has been dropped, which closed it.
+    ServeFailed(io::Error),
+}
+
+/// An accept loop's answer to failure: pause, growing, and log, seldom.
+///
+/// Why: a server short of a resource (descriptors: `EMFILE`, `ENFILE`;
+/// memory: `ENOMEM`, `ENOBUFS`; threads) fails every accept until a
+/// connection it serves ends. Returning from the loop ends every
+/// connection with it; retrying at once spins a core and writes a log
+/// line per try. So any error that is not one connection's own is
+/// pressure: pause [`BACKOFF_MIN`], doubling up to [`BACKOFF_MAX`] while
+/// it lasts, back to the shortest after a connection is served, and say
+/// so at most once per [`BACKOFF_REPORT_INTERVAL`], with a count. The
+/// connections already served carry on meanwhile, on their own threads or
+/// tasks. An error that is one connection's (reset or aborted while it
+/// waited, see [`is_connection_error`]) is skipped without a pause.
+///
+/// The type only decides; [`accept_loop`] (threads) and
+/// [`accept_loop_tokio`] (tasks) pause.
+#[derive(Debug)]
+pub struct AcceptBackoff {
+    next: Duration,
+    unreported: u64,
+    last_report: Option<std::time::Instant>,
+}
+
+impl Default for AcceptBackoff {
+    fn default() -> Self {
+        Self {
+            next: BACKOFF_MIN,
+            unreported: 0,
+            last_report: None,
+        }
+    }
+}
+
+impl AcceptBackoff {
+    /// How long to pause before the next accept after `outcome`, if at
+    /// all; logs to stderr when a report is due.
+    pub fn pause_after(&mut self, outcome: Accepted) -> Option<Duration> {
+        let (pause, report) = self.step(std::time::Instant::now(), outcome);
+        if let Some(line) = report {
+            eprintln!("{line}");
+        }
+        pause
+    }
+
+    /// [`pause_after`](Self::pause_after) at `now`, returning the log line
+    /// instead of writing it (for tests).
+    pub fn step(
+        &mut self,
+        now: std::time::Instant,
+        outcome: Accepted,
+    ) -> (Option<Duration>, Option<String>) {
+        let (what, e) = match outcome {
+            Accepted::Served => {
+                self.next = BACKOFF_MIN;
+                return (None, None);
+            }
+            Accepted::AcceptFailed(e) if is_connection_error(&e) => return (None, None),
+            Accepted::AcceptFailed(e) => ("accept", e),
+            Accepted::ServeFailed(e) => ("cannot serve a connection, closed it", e),
+        };
+        let pause = self.next;
+        self.next = (pause * 2).min(BACKOFF_MAX);
+        self.unreported += 1;
+        let due = self
+            .last_report
+            .is_none_or(|at| now.saturating_duration_since(at) >= BACKOFF_REPORT_INTERVAL);
+        if !due {
+            return (Some(pause), None);
+        }
+        let line = format!(
+            "{what}: {e} (errors since the last report: {}); accepting again in {pause:?}",
+            self.unreported
+        );
+        self.unreported = 0;
+        self.last_report = Some(now);
+        (Some(pause), Some(line))
+    }
+}
+
+/// Whether a failed `accept` is the trouble of the one connection it was
+/// taking (skip it) rather than the process's (pause). Reset or aborted
+/// while queued, refused by a firewall rule, or, on Linux, a network error
+/// already pending on the new socket, which accept(2) reports in its
+/// place and asks to be treated like `EAGAIN`.
+pub fn is_connection_error(e: &io::Error) -> bool {
+    use io::ErrorKind::*;
+    if matches!(
+        e.kind(),
+        ConnectionAborted
+            | ConnectionReset
+            | Interrupted
+            | PermissionDenied
+            | HostUnreachable
+            | NetworkUnreachable
+            | NetworkDown
+    ) {
+        return true;
+    }
+    #[cfg(unix)]
+    if let Some(code) = e.raw_os_error() {
+        #[cfg(target_os = "linux")]
+        if code == libc::ENONET {
+            return true;
+        }
+        return [
+            libc::EPROTO,
+            libc::ENOPROTOOPT,
+            libc::EHOSTDOWN,
+            libc::EOPNOTSUPP,
+        ]
+        .contains(&code);
+    }
+    false
+}
+
+/// Accept connections on `listener` for ever, handing each to `serve`
+/// (which starts its thread), pausing under pressure as
+/// [`AcceptBackoff`] says. An error from `serve` counts as pressure; the
+/// connection it was given is dropped, which closes it.
+pub fn accept_loop(
+    listener: &std::net::TcpListener,
+    mut serve: impl FnMut(TcpStream) -> io::Result<()>,
+) -> ! {
+    let mut backoff = AcceptBackoff::default();
+    loop {
+        let outcome = match listener.accept() {
+            Ok((stream, _)) => {
+                serve(stream).map_or_else(Accepted::ServeFailed, |()| Accepted::Served)
+            }
+            Err(e) => Accepted::AcceptFailed(e),
+        };
+        if let Some(pause) = backoff.pause_after(outcome) {
+            std::thread::sleep(pause);
+        }
+    }
+}
+
+/// [`accept_loop`] for tokio: `serve` spawns the connection's task, which
+/// cannot fail. The pauses are the runtime's sleeps, so the other tasks
+/// run on.
+pub async fn accept_loop_tokio(
+    listener: &tokio::net::TcpListener,
+    mut serve: impl FnMut(tokio::net::TcpStream),
+) -> ! {
+    let mut backoff = AcceptBackoff::default();
+    loop {
+        let outcome = match listener.accept().await {
+            Ok((stream, _)) => {
+                serve(stream);
+                Accepted::Served
+            }
+            Err(e) => Accepted::AcceptFailed(e),
+        };
+        if let Some(pause) = backoff.pause_after(outcome) {
+            tokio::time::sleep(pause).await;
+        }
+    }
 }
 
 /// Bytes per socket read.
