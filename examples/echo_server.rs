@@ -2,8 +2,10 @@
 //!
 //! `cargo run --release --example echo_server -- [ADDR]` (default
 //! `127.0.0.1:9001`). Echoes every text and binary message with the same
-//! type, answers pings, completes the close handshake. This is the testee
-//! for the Autobahn fuzzingclient run.
+//! type, answers pings, completes the close handshake, pings a silent
+//! client after 30 s and drops it 30 s later, and cuts a message that has
+//! not finished within 60 s. This is the testee for the Autobahn
+//! fuzzingclient run.
 
 mod common;
 
@@ -36,9 +38,12 @@ fn main() {
     println!("listening on {local}");
     let _ = std::io::stdout().flush();
 
-    // Crate defaults, except messages of up to 64 MiB (Autobahn 9.x sends
-    // 16 MiB messages).
-    let mut config = Config::default();
+    // Crate defaults (a started message must finish within 60 s), except
+    // messages of up to 64 MiB (Autobahn 9.x sends 16 MiB messages) and
+    // keepalive, as a public server needs: a Ping after 30 s of silence,
+    // and a peer silent 30 s more (gone without a FIN) is dropped, its
+    // thread freed.
+    let mut config = Config::default().with_keepalive_interval(Some(Duration::from_secs(30)));
     config.max_message_size = 64 << 20;
 
     // Out of descriptors or threads, the loop pauses and accepts again
