@@ -13,9 +13,14 @@ log() { printf '== browser: %s\n' "$*" >&2; }
 
 # Fonts for the CJK and emoji the test sends, so the screenshot shows
 # them rather than empty boxes (the check itself reads the text).
-PACKAGES=(chromium nodejs npm fonts-wqy-zenhei fonts-noto-color-emoji)
-if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null \
-    || ! dpkg -s fonts-wqy-zenhei fonts-noto-color-emoji >/dev/null 2>&1; then
+# Only what is missing: a machine whose Node comes from elsewhere (with
+# npm inside it) cannot take Debian's npm, which conflicts with it.
+PACKAGES=()
+[ -x /usr/bin/chromium ] || PACKAGES+=(chromium)
+command -v npm >/dev/null || PACKAGES+=(nodejs npm)
+dpkg -s fonts-wqy-zenhei fonts-noto-color-emoji >/dev/null 2>&1 \
+    || PACKAGES+=(fonts-wqy-zenhei fonts-noto-color-emoji)
+if [ "${#PACKAGES[@]}" -gt 0 ]; then
     log "installing ${PACKAGES[*]} from Debian"
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y "${PACKAGES[@]}"
