@@ -307,6 +307,69 @@ fn backpressure_stops_reading_from_a_peer_that_does_not_read() {
     });
 }
 
+/// A client's opening handshake with `frames` behind it, all in one write,
+/// as a peer that floods the connection sends it.
+fn upgrade_then(frames: &[u8]) -> Vec<u8> {
+    let mut bytes = b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n"
+        .to_vec();
+    bytes.extend_from_slice(frames);
+    bytes
+}
+
+/// A masked binary frame (mask key zero) carrying `payload` (at most 125 bytes).
+fn masked_binary(payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0x82, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(payload);
+    frame
+}
+
+#[test]
+fn a_flooded_connection_yields_to_the_others_on_its_thread() {
+    // Issue 16: 10,000 one-byte messages arrive in two reads, and handing
+    // them out never waited on the transport, so the flooded task ran
+    // through all of them before the other connection's task got a turn.
+    run(async {
+        const FLOOD: usize = 10_000;
+        let flood = upgrade_then(&masked_binary(b"x").repeat(FLOOD));
+        let (mut flooder, a) = duplex(flood.len() + 4096);
+        flooder.write_all(&flood).await.unwrap();
+        let (mut client, b) = duplex(4096);
+        client
+            .write_all(&upgrade_then(&masked_binary(b"hi")))
+            .await
+            .unwrap();
+        let handed_out = Arc::new(AtomicUsize::new(0));
+        let count = handed_out.clone();
+        // Spawned first, so on this one thread it runs first.
+        let flooded = tokio::spawn(async move {
+            let mut ws = WebSocket::accept(a, &Config::default(), Options::default()).await?;
+            while count.load(Ordering::Relaxed) < FLOOD {
+                ws.recv().await.expect("the flooder never closes")?;
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            io::Result::Ok(())
+        });
+        let count = handed_out.clone();
+        let other = tokio::spawn(async move {
+            let mut ws = WebSocket::accept(b, &Config::default(), Options::default()).await?;
+            let message = ws.recv().await.expect("one message comes")?;
+            assert_eq!(message, Message::Binary(b"hi".to_vec()));
+            ws.send_binary(b"answer").await?;
+            io::Result::Ok(count.load(Ordering::Relaxed))
+        });
+        let seen = other.await.unwrap().unwrap();
+        assert!(
+            seen < FLOOD / 10,
+            "the other connection was answered after {seen} of the flood's {FLOOD} events"
+        );
+        flooded.await.unwrap().unwrap();
+        assert_eq!(handed_out.load(Ordering::Relaxed), FLOOD);
+        drop((flooder, client));
+    });
+}
+
 /// A client and a server over `a` and `b`, the server with `options`.
 async fn connect_with_server(
     a: DuplexStream,

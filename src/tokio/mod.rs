@@ -71,6 +71,23 @@
 //! polled, a cancelled send has still queued its message, which the next
 //! call writes out. [`WebSocket::accept`] and [`WebSocket::connect`] are
 //! not cancel-safe: a handshake cut short leaves the transport unusable.
+//!
+//! # Fairness
+//!
+//! One read can hold thousands of events (a 64 KiB read of empty Pings
+//! is about eleven thousand), and handing out events already read never
+//! waits on the transport, so tokio's cooperative budget, which only the
+//! transport's own polls consume, would let a flooding connection's task
+//! run through all of them while every other task on its thread waits.
+//! The driver therefore bounds the work of a task between two returns to
+//! the scheduler: once it has handed out 64 events, or events carrying
+//! 64 KiB of payload, since its last `Pending`,
+//! [`recv`](WebSocket::recv) and [`recv_with`](WebSocket::recv_with)
+//! return `Pending` once (waking the task at once) before the next event.
+//! Nothing is taken from the connection before that yield, so cancel safety
+//! is unchanged. However fast its peer sends, a connection's turn on its
+//! thread is then at most one read ([`Options::read_size`]) taken in and
+//! that many events handed out, plus what the application does with them.
 
 mod handshake;
 mod message;
@@ -87,6 +104,16 @@ use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::{Instant as TokioInstant, Sleep};
 
 pub use message::Message;
+
+/// Events a [`WebSocket`] hands out before it yields to the scheduler (see
+/// the module's "Fairness"): few enough that a flooded task gives way
+/// within tens of microseconds, many enough that the yield costs nothing
+/// next to the events.
+const YIELD_EVENTS: u32 = 64;
+
+/// Payload bytes a [`WebSocket`] hands out before it yields to the
+/// scheduler (see the module's "Fairness"): one read's worth by default.
+const YIELD_BYTES: usize = 64 << 10;
 
 use crate::close::CloseCode;
 use crate::connection::{ClosedReason, Connection, Event, Sender};
@@ -176,6 +203,40 @@ pub struct WebSocket<S> {
     armed: Option<Instant>,
     options: Options,
     phase: Phase,
+    /// Work done since the task last returned `Pending` (module docs,
+    /// "Fairness").
+    work: Work,
+}
+
+/// What a [`WebSocket`] handed out since its task last yielded.
+#[derive(Clone, Copy, Debug, Default)]
+struct Work {
+    events: u32,
+    bytes: usize,
+}
+
+impl Work {
+    fn add(&mut self, event: &Event<'_>) {
+        self.events += 1;
+        self.bytes = self.bytes.saturating_add(payload_len(event));
+    }
+
+    fn spent(&self) -> bool {
+        self.events >= YIELD_EVENTS || self.bytes >= YIELD_BYTES
+    }
+}
+
+/// The payload bytes `event` hands out.
+fn payload_len(event: &Event<'_>) -> usize {
+    match event {
+        Event::Text(data) | Event::TextFragment { data, .. } => data.len(),
+        Event::Binary(data)
+        | Event::BinaryFragment { data, .. }
+        | Event::Ping(data)
+        | Event::Pong(data) => data.len(),
+        Event::Close { reason, .. } => reason.len(),
+        Event::Closed(_) => 0,
+    }
 }
 
 impl<S> core::fmt::Debug for WebSocket<S> {
@@ -212,6 +273,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             armed: None,
             options,
             phase: Phase::Open,
+            work: Work::default(),
         }
     }
 
@@ -306,11 +368,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 }
                 Phase::Done(_) | Phase::Failed => return None,
             }
+            if self.work.spent() {
+                // Before taking the event, so a future dropped here loses
+                // nothing (module docs, "Fairness").
+                self.yield_once().await;
+            }
             if let Some((event, tx)) = self.conn.poll_event_with_sender() {
                 if let Event::Closed(reason) = event {
                     self.phase = Phase::Ending(reason);
                     continue;
                 }
+                self.work.add(&event);
                 return Some(Ok(f(event, tx)));
             }
             if let Err(e) = self.step(true).await {
@@ -379,6 +447,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         }
         self.closed_reason()
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the transport failed"))
+    }
+
+    /// Return `Pending` once, waking the task at once: the scheduler runs
+    /// the other ready tasks before this one goes on. Tokio's `yield_now`
+    /// would do, but it needs the `rt` feature, which a driver over tokio's
+    /// I/O traits and timer has no other use for.
+    async fn yield_once(&mut self) {
+        let mut yielded = false;
+        poll_fn(|cx| {
+            if yielded {
+                return Poll::Ready(());
+            }
+            yielded = true;
+            self.work = Work::default();
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+        .await;
     }
 
     /// Move what the connection queued into `out`, once `out` is written:
@@ -505,6 +591,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         if progress {
             Poll::Ready(Ok(()))
         } else {
+            // The task goes back to the scheduler: its work bound starts
+            // over.
+            self.work = Work::default();
             Poll::Pending
         }
     }
