@@ -220,3 +220,40 @@ proptest! {
         drop((client, server));
     }
 }
+
+#[test]
+fn payload_buffer_lends_what_the_bytes_received_justify() {
+    // The tokio driver reads a large payload straight into the message
+    // (`payload_buffer`); a peer that announces 16 MiB and sends 10 bytes
+    // must not get 64 KiB lent for it.
+    let mut s = server(&Config::default());
+    let mut wire = client_frame(0x82, &vec![0; 16 << 20]);
+    wire.truncate(14 + 10);
+    s.handle_input(t(0), &wire);
+    assert!(s.poll_event().is_none());
+    let lent = s.payload_buffer(64 << 10).expect("a large payload is arriving").len();
+    assert!(lent <= 8 << 10, "{lent} bytes lent for 24 received");
+    assert!(s.heap_usage() <= 16 << 10, "{} bytes held", s.heap_usage());
+    // Filling what is lent, read after read, grows it geometrically:
+    // never more than twice what came, plus 8 KiB.
+    let payload = &client_frame(0x82, &vec![0; 16 << 20])[24..];
+    let mut received = 24;
+    let mut rest = &payload[..4 << 20];
+    while !rest.is_empty() {
+        let buf = s.payload_buffer(64 << 10).expect("still arriving");
+        let n = buf.len().min(rest.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        s.commit_input(t(0), n);
+        assert!(s.poll_event().is_none());
+        rest = &rest[n..];
+        received += n;
+        assert!(
+            s.heap_usage() <= 2 * received + (8 << 10),
+            "{} bytes held for {received} received",
+            s.heap_usage()
+        );
+    }
+    // Nothing to lend outside a large payload.
+    let mut idle = server(&Config::default());
+    assert!(idle.payload_buffer(64 << 10).is_none());
+}

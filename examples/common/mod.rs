@@ -228,8 +228,16 @@ pub async fn accept_loop_tokio(
     }
 }
 
+/// The read buffer a connection starts with, and goes back to when reads
+/// are short.
+pub const READ_SMALL: usize = 4 * 1024;
+
 /// Bytes per socket read.
 pub const READ_BUF: usize = 64 * 1024;
+
+/// How long one write may block on a peer that does not read before the
+/// connection is given up.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a client may take to send its whole upgrade request.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -500,9 +508,11 @@ pub fn linger(stream: &mut TcpStream) {
 ///
 /// `buf` follows the connection's life: an idle connection's thread waits
 /// for bytes with a one-byte `peek`, holding no read buffer, and only then
-/// gets a [`READ_BUF`]-byte one; when a deadline passes without input (the
-/// connection's buffer release, or keepalive), `buf` is freed again, as the
-/// connection frees its own.
+/// gets a [`READ_SMALL`]-byte one, which grows to [`READ_BUF`] while reads
+/// fill it; when a deadline passes without input (the connection's buffer
+/// release, or keepalive), `buf` is freed again, as the connection frees
+/// its own. While a large message arrives, reads go where it is assembled
+/// ([`Connection::payload_buffer`]) and `buf` is freed.
 pub fn read_once(
     stream: &mut TcpStream,
     conn: &mut Connection,
@@ -513,21 +523,42 @@ pub fn read_once(
             .max(Duration::from_millis(1))
     });
     stream.set_read_timeout(timeout)?;
-    let read = if buf.is_empty() {
-        match stream.peek(&mut [0u8; 1]) {
-            Ok(0) => Ok(0),
-            Ok(_) => {
-                buf.resize(READ_BUF, 0);
-                stream.read(buf)
-            }
-            Err(e) => Err(e),
+    // While a large message arrives, read where it is assembled (no copy,
+    // and no read buffer of our own held beside it: a peer that announces
+    // 16 MiB and sends a few bytes pins a few KiB).
+    let (read, lent) = match conn.payload_buffer(READ_BUF) {
+        Some(lent) => {
+            *buf = Vec::new();
+            (stream.read(lent), true)
         }
-    } else {
-        stream.read(buf)
+        None if buf.is_empty() => {
+            let read = match stream.peek(&mut [0u8; 1]) {
+                Ok(0) => Ok(0),
+                Ok(_) => {
+                    buf.resize(READ_SMALL, 0);
+                    stream.read(buf)
+                }
+                Err(e) => Err(e),
+            };
+            (read, false)
+        }
+        None => (stream.read(buf), false),
     };
+    // The buffer follows the reads: a read that fills it asks for the big
+    // one, a short read into the big one goes back to the small one, so a
+    // peer trickling bytes holds 4 KiB and a bulk sender 64 KiB.
+    if let Ok(n) = read {
+        if n == buf.len() && n < READ_BUF {
+            buf.resize(READ_BUF, 0);
+        } else if buf.len() == READ_BUF && n < READ_SMALL {
+            buf.truncate(READ_SMALL);
+            buf.shrink_to_fit();
+        }
+    }
     match read {
         Ok(0) => conn.handle_eof(now()),
-        Ok(n) => conn.handle_input(now(), &buf[..n]),
+        Ok(n) if lent => conn.commit_input(now(), n),
+        Ok(n) => conn.handle_input(now(), &buf[..n.min(buf.len())]),
         Err(e)
             if matches!(
                 e.kind(),
@@ -546,6 +577,10 @@ pub fn read_once(
 /// Echo every text and binary message back with the same type until the
 /// connection ends, and say why it ended.
 pub fn echo(stream: &mut TcpStream, conn: &mut Connection) -> io::Result<ClosedReason> {
+    // A peer that never reads would block our writes, and this thread,
+    // forever (the tokio driver stops reading instead, at its
+    // `max_pending`): give up on it after WRITE_TIMEOUT.
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     let mut out = Vec::new();
     let mut buf = Vec::new();
     loop {

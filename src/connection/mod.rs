@@ -640,11 +640,17 @@ impl Connection {
     /// }
     /// assert_eq!(conn.poll_event(), Some(wscore::Event::Text("hi")));
     /// ```
+    ///
+    /// What it lends follows the bytes received, not the frame's announced
+    /// length: the spare room the buffer has, or, when that is short,
+    /// twice the buffer's size (at least 4 KiB, at most `min`): a peer
+    /// that announces 16 MiB and sends 10 bytes gets a few KiB lent.
     pub fn payload_buffer(&mut self, min: usize) -> Option<&mut [u8]> {
         if !self.core.receiving() || self.core.eof || !self.rx.in_large_payload() {
             return None;
         }
-        Some(self.input_buffer(min))
+        let lend = self.rx.payload_lend(min);
+        Some(self.input_buffer(lend))
     }
 
     /// `n` bytes were read into the start of the slice

@@ -354,6 +354,17 @@ impl Receiver {
             && self.pos == self.end
     }
 
+    /// How much `payload_buffer` may lend for a read of up to `min`: no
+    /// more than the frame still needs, and no more than the buffer's size
+    /// again (at least 4 KiB), so what a read can make it grow follows the
+    /// bytes received, not the bytes announced.
+    pub(in crate::connection) fn payload_lend(&self, min: usize) -> usize {
+        let remaining = usize::try_from(self.frame.remaining).unwrap_or(usize::MAX);
+        let room = self.buf.capacity() - self.end;
+        let grown = self.buf.capacity().max(4096);
+        min.min(remaining).min(room.max(grown)).max(1)
+    }
+
     /// `n` bytes were read into the start of what `input_buffer` lent.
     pub(in crate::connection) fn commit(&mut self, n: usize) {
         self.end += n.min(self.buf.len() - self.end);
