@@ -231,7 +231,10 @@ fn payload_buffer_lends_what_the_bytes_received_justify() {
     wire.truncate(14 + 10);
     s.handle_input(t(0), &wire);
     assert!(s.poll_event().is_none());
-    let lent = s.payload_buffer(64 << 10).expect("a large payload is arriving").len();
+    let lent = s
+        .payload_buffer(64 << 10)
+        .expect("a large payload is arriving")
+        .len();
     assert!(lent <= 8 << 10, "{lent} bytes lent for 24 received");
     assert!(s.heap_usage() <= 16 << 10, "{} bytes held", s.heap_usage());
     // Filling what is lent, read after read, grows it geometrically:
