@@ -38,12 +38,11 @@ fn main() {
     println!("listening on {local}");
     let _ = std::io::stdout().flush();
 
-    // Crate defaults (a started message must finish within 60 s), except
-    // messages of up to 64 MiB (Autobahn 9.x sends 16 MiB messages) and
-    // keepalive, as a public server needs: a Ping after 30 s of silence,
-    // and a peer silent 30 s more (gone without a FIN) is dropped, its
-    // thread freed.
-    let mut config = Config::default().with_keepalive_interval(Some(Duration::from_secs(30)));
+    // Crate defaults (a started message must finish within 60 s, a Ping
+    // after 30 s of silence and a peer silent 30 s more, gone without a
+    // FIN, dropped and its thread freed), except messages of up to 64 MiB
+    // (Autobahn 9.x sends 16 MiB messages).
+    let mut config = Config::default();
     config.max_message_size = 64 << 20;
 
     // Out of descriptors or threads, the loop pauses and accepts again

@@ -20,7 +20,10 @@ use wscore::{Config, Event};
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or("127.0.0.1:9002".into());
-    let config = Config::default().with_keepalive_interval(Some(Duration::from_secs(30)));
+    // The defaults: keepalive (a Ping after 30 s of silence, dropped 30 s
+    // later), a minute for a started message, buffers given back after a
+    // second without traffic.
+    let config = Config::default();
     common::spawn_malloc_trimmer(Duration::from_secs(2));
     let listener = TcpListener::bind(&addr).await?;
     println!("listening on {}", listener.local_addr()?);

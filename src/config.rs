@@ -52,7 +52,10 @@ pub struct Config {
     /// bytes. `None` sends each message as one frame. Default: `None`.
     pub fragment_size: Option<usize>,
     /// Send a Ping after this long without receiving anything. `None` or
-    /// zero is off. Default: `None`.
+    /// zero is off. Default: 30 s, so that a peer gone without a FIN (a
+    /// dropped mobile link, a crashed host) is noticed in a minute rather
+    /// than when the kernel's TCP keepalive (two hours by default) does;
+    /// browsers and WebSocket libraries answer Pings by themselves.
     ///
     /// With [`keepalive_timeout`](Self::keepalive_timeout) set too, a peer
     /// that sends nothing at all is declared dead (reported as 1006)
@@ -125,7 +128,7 @@ impl Config {
         auto_pong: true,
         auto_close: true,
         fragment_size: None,
-        keepalive_interval: None,
+        keepalive_interval: Some(Duration::from_secs(30)),
         keepalive_timeout: Some(Duration::from_secs(30)),
         close_timeout: Some(Duration::from_secs(30)),
         message_timeout: Some(Duration::from_secs(60)),

@@ -17,8 +17,9 @@ fn with_timeout(ms: Option<u64>) -> Config {
     cfg(|c| {
         c.message_timeout = ms.map(Duration::from_millis);
         // Keepalive and the buffer release are other deadlines; these
-        // tests follow this one alone (keepalive is off by default).
+        // tests follow this one alone.
         c.buffer_release = None;
+        c.keepalive_interval = None;
     })
 }
 
@@ -203,7 +204,10 @@ fn the_default_is_sixty_seconds() {
         Config::default().message_timeout,
         Some(Duration::from_secs(60))
     );
-    let mut s = server(&cfg(|c| c.buffer_release = None));
+    let mut s = server(&cfg(|c| {
+        c.buffer_release = None;
+        c.keepalive_interval = None;
+    }));
     assert!(feed(&mut s, 0, &client_frame(0x82, &[0; 5000])[..100]).is_empty());
     assert_eq!(s.poll_timeout(), Some(t(60_000)));
 }

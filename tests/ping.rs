@@ -107,6 +107,23 @@ fn spurious_timeouts_are_harmless() {
 
 #[test]
 fn no_deadline_without_keepalive() {
-    let s = server(&Config::default());
+    let s = server(&cfg(|c| c.keepalive_interval = None));
     assert_eq!(s.poll_timeout(), None);
+}
+
+#[test]
+fn keepalive_is_on_by_default_for_a_public_server() {
+    // A Ping after 30 s of silence, dead 30 s later: a peer gone without a
+    // FIN is noticed in a minute.
+    let mut s = server(&Config::default());
+    assert_eq!(s.poll_timeout(), Some(t(30_000)));
+    s.handle_timeout(t(30_000));
+    assert_eq!(parse_wire(&transmit(&mut s))[0].0.opcode, Opcode::Ping);
+    s.handle_timeout(t(59_999));
+    assert!(events(&mut s).is_empty());
+    s.handle_timeout(t(60_000));
+    assert_eq!(
+        events(&mut s),
+        vec![Ev::Closed(ClosedReason::KeepaliveTimeout)]
+    );
 }

@@ -26,6 +26,11 @@ const DIRECT_MIN: u64 = 1024;
 /// of shrinking and growing again would cost more than the memory.
 const SHRINK_FLOOR: usize = 64 << 10;
 
+/// The least capacity the input buffer must have reached, through bytes
+/// received, before `payload_buffer` lends from it (see
+/// `in_large_payload`).
+const LEND_FROM: usize = 4096;
+
 /// The least headroom a growth adds: the largest frame header (14 bytes),
 /// rounded up, so a reused buffer always has room for the next header.
 const MIN_HEADROOM: usize = 16;
@@ -346,7 +351,12 @@ impl Receiver {
     /// land where the message is assembled (see
     /// `Connection::payload_buffer`).
     pub(in crate::connection) fn in_large_payload(&self) -> bool {
-        self.assembling
+        // Until the message's bytes have grown the buffer to a few KiB,
+        // reads go through the caller's shared buffer: lending from a
+        // buffer sized for the bytes received would mean tiny reads, and
+        // growing it for the read would pin memory nothing sent yet.
+        self.buf.capacity() >= LEND_FROM
+            && self.assembling
             && !self.compressed
             && self.frame.active
             && self.frame.opcode & 0x8 == 0
@@ -356,13 +366,19 @@ impl Receiver {
 
     /// How much `payload_buffer` may lend for a read of up to `min`: no
     /// more than the frame still needs, and no more than the buffer's size
-    /// again (at least 4 KiB), so what a read can make it grow follows the
-    /// bytes received, not the bytes announced.
+    /// again (the buffer is at least [`LEND_FROM`] then, grown by bytes
+    /// received), so what a read can make it grow follows the bytes
+    /// received, not the bytes announced.
     pub(in crate::connection) fn payload_lend(&self, min: usize) -> usize {
         let remaining = usize::try_from(self.frame.remaining).unwrap_or(usize::MAX);
         let room = self.buf.capacity() - self.end;
-        let grown = self.buf.capacity().max(4096);
-        min.min(remaining).min(room.max(grown)).max(1)
+        let want = min.min(remaining).max(1);
+        if room >= want.min(self.buf.capacity() / 16).max(1) {
+            // Lend the room there is; grow only once it is nearly used.
+            want.min(room)
+        } else {
+            want.min(self.buf.capacity() / 2)
+        }
     }
 
     /// `n` bytes were read into the start of what `input_buffer` lent.
