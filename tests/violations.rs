@@ -232,6 +232,7 @@ fn reply_to_a_message_before_a_violation_goes_out_before_the_close() {
     wire.extend(client_frame(0xC1, b"bad rsv"));
     wire.extend(client_frame(0x89, b"ignored ping"));
     s.handle_input(t(0), &wire);
+    assert!(s.is_closed(), "the input step found the violation");
     assert!(
         !s.close_sent(),
         "no Close before the earlier event is handed out"

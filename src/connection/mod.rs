@@ -22,7 +22,7 @@ use crate::handshake::Negotiated;
 use crate::role::Role;
 use crate::time::Instant;
 use deflate::Deflate;
-use recv::{Limits, Receiver};
+use recv::{Limits, Parsed, Receiver};
 use send::Tx;
 use timer::{Timer, TimerTable};
 
@@ -61,12 +61,29 @@ pub enum MessageKind {
 ///   the event's payload without copying it), [`poll_transmit`](Self::poll_transmit),
 ///   [`poll_timeout`](Self::poll_timeout).
 ///
-/// After every input or command: drain `poll_event` until it returns `None`
-/// (parsing happens there, so that is also when Pings are answered and
-/// violations found), then drain `poll_transmit` into the transport, then wait
-/// for the transport or for the deadline `poll_timeout` gives, whichever
-/// comes first. When [`Event::Closed`] arrives, write out what
-/// `poll_transmit` still holds and close the transport.
+/// The input step does the work: `handle_input` parses every complete frame
+/// it received, in place, answers Pings (with `auto_pong`), and finds
+/// violations, so [`is_closed`](Self::is_closed) is up to date when it
+/// returns. The `poll_*` methods only hand out what is there, and their
+/// order does not matter, except that what the application sends in
+/// answer to an event is written by the next `poll_transmit`. The loop:
+///
+/// ```text
+/// loop {
+///     read from the transport   -> handle_input(now, bytes)  (or handle_eof)
+///     deadline passed           -> handle_timeout(now)
+///     while let Some(event) = poll_event() { answer it (send_*) }
+///     while poll_transmit(&mut out) > 0 { write out }
+///     wait for the transport or poll_timeout(), whichever comes first
+/// }
+/// ```
+///
+/// Two things are left for `poll_event` to parse, each documented where it
+/// happens: after a compressed message, whose event borrows the inflater,
+/// and after 256 events from one input, so that a read of a flood of empty
+/// frames cannot make the queue of events many times the input. When
+/// [`Event::Closed`] arrives, write out what `poll_transmit` still holds
+/// and close the transport.
 ///
 /// # Time
 ///
@@ -116,16 +133,15 @@ pub(crate) struct Core {
     /// The `now` of the most recent input call, in nanoseconds.
     last_now: u64,
     state: State,
-    /// The transport ended; reported once the input before it is parsed.
-    eof: bool,
+    /// The connection failed (a violation, a late message) and its Close
+    /// goes out once the events received before the failure are drained,
+    /// so the application's answers to them come first.
+    owe_close: bool,
     /// A command (`close`) armed the close deadline from `last_now`, which
     /// may be long past: the next `now` the connection is given re-bases it.
     rebase_close: bool,
     /// Bytes came in or went out since the release timer last looked.
     traffic: bool,
-    /// The message deadline passed: the connection fails once the events
-    /// complete before it are handed out.
-    message_late: bool,
 }
 
 /// The close handshake (section 7), as states that carry their data.
@@ -354,10 +370,9 @@ impl Connection {
             settings: Settings::new(config, role),
             last_now: 0,
             state: State::Open,
-            eof: false,
+            owe_close: false,
             rebase_close: false,
             traffic: false,
-            message_late: false,
         };
         core.touch(now);
         core.arm_keepalive();
@@ -376,12 +391,13 @@ impl Connection {
         self.core.settings.limits.role
     }
 
-    /// Whether the connection has ended ([`Event::Closed`] is ready or was
-    /// handed out). Input is ignored from then on.
-    ///
-    /// Violations in received bytes, and the end of input after
-    /// [`handle_eof`](Self::handle_eof), are found by `poll_event`: until
-    /// the events before them are drained this stays `false`.
+    /// Whether the connection has ended: input is ignored from then on,
+    /// and [`Event::Closed`] comes after the events received before the
+    /// end. True as soon as the input step that found a violation, or
+    /// [`handle_eof`](Self::handle_eof), or the deadline that ended it,
+    /// returns. Until those events are drained, the application may still
+    /// answer them ([`close_sent`](Self::close_sent) says when our Close
+    /// is out).
     #[must_use]
     pub fn is_closed(&self) -> bool {
         self.core.is_closed()
@@ -449,10 +465,11 @@ impl Connection {
     /// The next event, borrowed from the connection until its next `&mut`
     /// call. `None` when there is nothing more to report for now.
     ///
-    /// Received bytes are parsed here, one event at a time, in place: Pings
-    /// are answered (with `auto_pong`) and violations of the protocol are
-    /// found as the parse reaches them, after every event before them was
-    /// handed out.
+    /// It only hands out what the input step parsed and checked: the
+    /// Pings in it are answered (with `auto_pong`) and a violation in it
+    /// has ended the connection already. Every event before a violation is
+    /// handed out first, and the application may still answer them: the
+    /// Close for the violation is queued once they are drained.
     #[inline]
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
         self.poll_event_with_sender().map(|(event, _)| event)
@@ -479,59 +496,22 @@ impl Connection {
     /// ```
     #[inline]
     pub fn poll_event_with_sender(&mut self) -> Option<(Event<'_>, Sender<'_>)> {
+        if self.rx.resume_ready() {
+            // A compressed message's event was taken: parse what followed it.
+            self.rx.resume();
+            self.receive();
+        }
         let Connection { rx, core, deflate } = self;
         let (inflater, deflate) = match deflate.as_deref_mut().map(Deflate::split) {
             Some((inflater, tx)) => (Some(inflater), Some(tx)),
             None => (None, None),
         };
-        if core.receiving() {
-            // The frame handed out last ended outside any message: what
-            // follows it (if anything) has its own deadline.
-            if rx.take_frame_done() {
-                core.restart_message_deadline(rx.in_progress());
-            }
-            // The common frame first: a small whole data message, parsed
-            // without the general machinery (which stays the one place
-            // that reports framing errors).
-            if let Some((kind, range)) = rx.small_message(&core.settings.limits) {
-                let bytes = rx.bytes(range);
-                let event = match kind {
-                    MessageKind::Binary => Event::Binary(bytes),
-                    MessageKind::Text => match utf8::as_str(bytes) {
-                        Some(text) => Event::Text(text),
-                        None => {
-                            core.fail(ProtocolError::InvalidUtf8);
-                            return core
-                                .after_input()
-                                .map(|event| (event, Sender { core, deflate }));
-                        }
-                    },
-                };
-                return Some((event, Sender { core, deflate }));
-            }
-            rx.reset_if_drained();
-            // Read before parsing, since the event borrows the receiver. A
-            // parse that hands out nothing reaches no frame's end, so it
-            // leaves this as it was.
-            let in_progress = rx.in_progress();
-            match rx.next(&core.settings.limits, inflater) {
-                Ok(Some(event)) => {
-                    core.on_event(&event);
-                    return Some((event, Sender { core, deflate }));
-                }
-                Ok(None) if core.eof => core.finish(ClosedReason::Eof),
-                Ok(None) if core.message_late && in_progress => core.fail_late_message(),
-                Ok(None) => {
-                    if !in_progress {
-                        core.message_late = false;
-                        core.timers.stop(Timer::Message);
-                    }
-                    return None;
-                }
-                // The receiver is left as it was; it is dropped on the next call.
-                Err(error) => core.fail(error),
-            }
-        } else if !rx.is_empty() {
+        if let Some(index) = rx.pop() {
+            let event = rx.event(index, inflater.map(|i| &*i));
+            return Some((event, Sender { core, deflate }));
+        }
+        if !core.receiving() && !rx.is_empty() {
+            // Nothing more will be parsed: free the input.
             rx.reset();
         }
         core.after_input()
@@ -548,9 +528,12 @@ impl Connection {
     // ---- input ----
 
     /// Take bytes read from the transport. They are copied into the input
-    /// buffer (their one copy) and parsed, in place, by
-    /// [`poll_event`](Self::poll_event): drain it before feeding more, or
-    /// the buffer grows with what you feed. The payload of a large message
+    /// buffer (their one copy) and parsed there, in place: every complete
+    /// frame is checked, Pings are answered and violations found before
+    /// this returns, and the events wait for
+    /// [`poll_event`](Self::poll_event). Drain them before feeding more:
+    /// their bytes stay where they are until then, so the buffer grows with
+    /// what you feed. The payload of a large message
     /// is unmasked on its way in and written straight where the message is
     /// assembled, so reading into one buffer shared by many connections
     /// and calling this costs no more than
@@ -561,10 +544,7 @@ impl Connection {
     /// ignored (section 5.5.1: Close is the last frame).
     pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
         self.core.touch(now);
-        if !self.core.receiving() || self.core.eof {
-            if !self.rx.is_empty() && !self.core.receiving() {
-                self.rx.reset();
-            }
+        if !self.core.receiving() {
             return;
         }
         self.rx.compact();
@@ -573,7 +553,7 @@ impl Connection {
         }
         self.core.note_activity();
         self.rx.append(input, &self.core.settings.limits);
-        self.core.arm_message_deadline(&self.rx);
+        self.receive();
     }
 
     /// Space inside the connection's input buffer to read transport bytes
@@ -603,16 +583,11 @@ impl Connection {
     /// shared by many connections (a per-thread one) where connections sit
     /// idle, and keep this for connections that carry bulk data.
     pub fn input_buffer(&mut self, min: usize) -> &mut [u8] {
-        if !self.core.receiving() {
-            // Input would be ignored: drop what is held and lend scratch.
-            if !self.rx.is_empty() {
-                self.rx.reset();
-            }
-        } else if !self.core.eof {
+        if self.core.receiving() {
             self.rx.compact();
         }
-        // After EOF the frames received before it are still to be handed
-        // out; the space lent lies past them, and commit_input ignores it.
+        // Input after the end is ignored: the space lent then lies past
+        // what queued events point at, and commit_input ignores it.
         self.rx.input_buffer(min, &self.core.settings.limits)
     }
 
@@ -646,7 +621,7 @@ impl Connection {
     /// twice the buffer's size (at least 4 KiB, at most `min`): a peer
     /// that announces 16 MiB and sends 10 bytes gets a few KiB lent.
     pub fn payload_buffer(&mut self, min: usize) -> Option<&mut [u8]> {
-        if !self.core.receiving() || self.core.eof || !self.rx.in_large_payload() {
+        if !self.core.receiving() || !self.rx.in_large_payload() {
             return None;
         }
         let lend = self.rx.payload_lend(min);
@@ -659,30 +634,30 @@ impl Connection {
     /// that slice is clamped to it.
     pub fn commit_input(&mut self, now: Instant, n: usize) {
         self.core.touch(now);
-        if !self.core.receiving() || self.core.eof {
+        if !self.core.receiving() || n == 0 {
             return;
         }
-        if n > 0 {
-            self.core.note_activity();
-            self.rx.commit(n);
-            self.core.arm_message_deadline(&self.rx);
-        }
+        self.core.note_activity();
+        self.rx.commit(n);
+        self.receive();
     }
 
     /// The transport has no more bytes to read (the peer shut its side).
-    /// Events already received are still handed out first; then
-    /// [`Event::Closed`] reports the end.
+    /// The connection ends here ([`is_closed`](Self::is_closed)); the
+    /// events received before are still handed out first, then
+    /// [`Event::Closed`] reports the end. A frame cut short by the end is
+    /// dropped.
     pub fn handle_eof(&mut self, now: Instant) {
         self.core.touch(now);
         match self.core.state {
             // Section 7.1.1: the server closed the transport after the close
             // handshake, as it should.
-            State::AwaitEof(code) => self.core.finish(ClosedReason::Clean { code }),
-            State::Open | State::CloseSent => {
-                self.core.eof = true;
-                self.core.timers.stop_all();
+            // The peer's Close came before the end: it finished its part of
+            // the handshake, and our answer has no transport left to take.
+            State::AwaitEof(code) | State::CloseReceived(code) => {
+                self.core.finish(ClosedReason::Clean { code });
             }
-            State::CloseReceived(_) => self.core.finish(ClosedReason::Eof),
+            State::Open | State::CloseSent => self.core.finish(ClosedReason::Eof),
             State::Closed { .. } => {}
         }
     }
@@ -696,6 +671,14 @@ impl Connection {
             if self.core.timers.take_due(timer, now) {
                 match timer {
                     Timer::Release => self.on_release_timer(),
+                    // Every message complete before the deadline is queued
+                    // already (and handed out before the end is reported);
+                    // a pause behind a compressed message is the
+                    // application's wait, not the peer's, and the deadline
+                    // is armed again when parsing goes on.
+                    Timer::Message if self.rx.in_progress() && !self.rx.paused() => {
+                        self.core.fail_late_message();
+                    }
                     _ => self.core.on_timer(timer),
                 }
             }
@@ -723,6 +706,11 @@ impl Connection {
     /// history the agreed context takeover needs.
     pub fn release_buffers(&mut self) {
         self.rx.release();
+        if self.rx.paused() {
+            // A queued event borrows the inflater's output.
+            self.core.tx.release();
+            return;
+        }
         if self.core.tx.sent_close && !self.core.receiving() {
             // Nothing will be compressed or inflated any more.
             self.deflate = None;
@@ -730,6 +718,40 @@ impl Connection {
             deflate.release(self.rx.in_compressed_message(), self.core.tx.sent_close);
         }
         self.core.tx.release();
+    }
+
+    /// The input step's parse: every complete frame received is parsed,
+    /// checked and queued, Pings are answered, a Close ends the input, and
+    /// a violation ends the connection. It stops early behind a compressed
+    /// message, whose event borrows the inflater, and after a batch of
+    /// events (`recv::BATCH`, 256): [`poll_event`](Self::poll_event) parses
+    /// on once those are taken.
+    fn receive(&mut self) {
+        let Connection { rx, core, deflate } = self;
+        let mut inflater = deflate.as_deref_mut().map(|d| d.split().0);
+        let mut frame_done = false;
+        while core.receiving() && !rx.paused() {
+            let parsed = match rx.parse(&core.settings.limits, inflater.as_deref_mut()) {
+                Ok(Some(parsed)) => parsed,
+                Ok(None) => break,
+                Err(error) => {
+                    core.fail(error);
+                    return;
+                }
+            };
+            frame_done |= rx.take_frame_done();
+            match parsed {
+                Parsed::Ping(..) if core.settings.limits.auto_pong && !core.tx.sent_close => {
+                    core.tx.auto_pong(rx.control_bytes(&parsed));
+                }
+                Parsed::Close(code, ..) => core.on_close_received(code),
+                _ => {}
+            }
+            rx.push(parsed);
+        }
+        if core.receiving() && !rx.paused() {
+            core.update_message_deadline(frame_done, rx.in_progress());
+        }
     }
 
     // ---- commands ----
@@ -837,33 +859,26 @@ impl Core {
         }
     }
 
-    /// Input arrived: if it started a frame or message, its deadline runs
-    /// from now (one already running stands: it counts from the input that
-    /// started what is in progress).
-    fn arm_message_deadline(&mut self, rx: &Receiver) {
-        if !self.timers.is_set(Timer::Message) && rx.in_progress() {
-            self.restart_message_deadline(true);
-        }
-    }
-
-    /// A frame ended outside any message: whatever is in progress now
-    /// started with the latest input (in the documented calling order,
-    /// events are drained after each input), so its deadline runs from
-    /// that input's `now`.
-    fn restart_message_deadline(&mut self, in_progress: bool) {
-        match add_millis(self.last_now, self.settings.message_timeout) {
-            Some(at) if in_progress => self.timers.set(Timer::Message, at),
-            _ => self.timers.stop(Timer::Message),
+    /// The input step parsed what arrived: the message deadline covers
+    /// whatever is left in progress. If a frame ended outside any message,
+    /// what is in progress now started with this input, so its deadline
+    /// runs from now; otherwise one already running stands (it counts from
+    /// the input that started what is in progress).
+    fn update_message_deadline(&mut self, frame_done: bool, in_progress: bool) {
+        if !in_progress {
+            self.timers.stop(Timer::Message);
+        } else if frame_done || !self.timers.is_set(Timer::Message) {
+            match add_millis(self.last_now, self.settings.message_timeout) {
+                Some(at) => self.timers.set(Timer::Message, at),
+                None => self.timers.stop(Timer::Message),
+            }
         }
     }
 
     /// The peer did not finish what it started in time: say so with 1008
     /// (policy violation) unless our Close is out, and end.
     fn fail_late_message(&mut self) {
-        if !self.tx.sent_close {
-            self.tx
-                .write_close(CloseCode::POLICY_VIOLATION, "message timeout");
-        }
+        self.owe_close = !self.tx.sent_close;
         self.finish(ClosedReason::MessageTimeout);
     }
 
@@ -919,9 +934,7 @@ impl Core {
                     None => self.arm_keepalive(),
                 }
             }
-            Timer::Keepalive | Timer::Release => {}
-            // Acted on by `poll_event`, after the complete events.
-            Timer::Message => self.message_late = true,
+            Timer::Keepalive | Timer::Release | Timer::Message => {}
             Timer::KeepaliveTimeout => self.finish(ClosedReason::KeepaliveTimeout),
             Timer::Close => match self.state {
                 // The handshake finished; only the server's transport close
@@ -933,21 +946,10 @@ impl Core {
         }
     }
 
-    /// React to a parsed event: answer a Ping, note a Close.
-    fn on_event(&mut self, event: &Event<'_>) {
-        match *event {
-            Event::Ping(payload) if self.settings.limits.auto_pong && !self.tx.sent_close => {
-                self.tx.auto_pong(payload);
-            }
-            Event::Close { code, .. } => self.on_close_received(code),
-            _ => {}
-        }
-    }
-
     /// The peer's Close arrived (section 5.5.1); input stops here. With
-    /// `auto_close` the reply goes out on the next `poll_event`, so what the
-    /// application sends in answer to the events before it (an echo), or to
-    /// the Close itself, precedes our Close.
+    /// `auto_close` the reply goes out once `poll_event` has handed out
+    /// every event up to the Close, so what the application sends in answer
+    /// to them (an echo), or to the Close itself, precedes our Close.
     fn on_close_received(&mut self, code: CloseCode) {
         match self.state {
             State::Open => {
@@ -960,9 +962,18 @@ impl Core {
         }
     }
 
-    /// What `poll_event` reports once there is nothing to parse: the
-    /// automatic Close reply, then the end.
+    /// What `poll_event` reports once the queue is drained: the automatic
+    /// Close reply or the Close a failure owes, then the end.
     fn after_input(&mut self) -> Option<Event<'static>> {
+        if core::mem::take(&mut self.owe_close) {
+            if let State::Closed { reason, .. } = self.state {
+                let (code, why) = match reason {
+                    ClosedReason::ProtocolError(e) => (e.close_code(), e.reason()),
+                    _ => (CloseCode::POLICY_VIOLATION, "message timeout"),
+                };
+                self.tx.write_close(code, why);
+            }
+        }
         if let State::CloseReceived(code) = self.state {
             if self.settings.limits.auto_close {
                 // Echo the code the peer sent; an empty Close answers an
@@ -988,7 +999,6 @@ impl Core {
         match self.settings.limits.role {
             Role::Server => self.finish(ClosedReason::Clean { code }),
             // The transport already ended: nothing left to wait for.
-            Role::Client if self.eof => self.finish(ClosedReason::Clean { code }),
             Role::Client => {
                 self.state = State::AwaitEof(code);
                 if !self.timers.is_set(Timer::Close) {
@@ -1011,14 +1021,12 @@ impl Core {
         self.timers.stop_all();
     }
 
-    /// Fail the connection for a peer's violation (section 7.1.7): queue the
-    /// Close with the error's code unless one was sent, and end. Every event
-    /// before the violation was already handed out, so the application's
-    /// answers to them precede this Close.
+    /// Fail the connection for a peer's violation (section 7.1.7): end now,
+    /// and owe the Close with the error's code unless one was sent. It is
+    /// queued once the events before the violation are handed out, so the
+    /// application's answers to them precede it.
     fn fail(&mut self, error: ProtocolError) {
-        if !self.tx.sent_close {
-            self.tx.write_close(error.close_code(), error.reason());
-        }
+        self.owe_close = !self.tx.sent_close;
         self.finish(ClosedReason::ProtocolError(error));
     }
 }

@@ -2,23 +2,29 @@
 //! 5.6).
 //!
 //! `handle_input` copies the transport's bytes into `buf`: the one copy a
-//! payload gets on its way in. Usually it only appends them, and
-//! `poll_event` parses the next frame where it lies, unmasks its payload in
-//! place, and hands out a view borrowed from `buf`. When nothing is left
-//! unparsed and a large whole-mode data frame is being read, the copy
-//! unmasks too and writes straight to the end of the message being
-//! assembled (`buffer::append_direct`), so a large payload is never moved
-//! inside `buf` afterwards. Nothing is queued in between, so what a peer
-//! can make the connection hold is the input the application fed and has
-//! not drained, plus the message being assembled, which the limits cap;
-//! room is made as bytes arrive, never for what a header only announced.
+//! payload gets on its way in. The same input step parses every complete
+//! frame where it lies, unmasks its payload in place, checks it, and queues
+//! a description of its event (`Parsed`: where its bytes are, not the
+//! bytes); `poll_event` only builds the event from that description and
+//! hands out a view borrowed from `buf`. When nothing is left unparsed and
+//! a large whole-mode data frame is being read, the copy unmasks too and
+//! writes straight to the end of the message being assembled
+//! (`buffer::append_direct`), so a large payload is never moved inside
+//! `buf` afterwards. Nothing is copied in between, so what a peer can make
+//! the connection hold is the input the application fed and has not
+//! drained (plus a queue entry per event in it), and the message being
+//! assembled, which the limits cap; room is made as bytes arrive, never
+//! for what a header only announced.
 //!
 //! The buffer's regions, in order (offsets into `buf`):
 //!
 //! ```text
-//! [0, keep)     dead: frames already handed out
+//! [0, keep)     frames parsed: dead once their events were handed out,
+//!               the bytes of queued events until then
 //! [keep, fill)  the whole-mode message assembled so far (payload only)
-//! [fill, pos)   dead: headers and control frames consumed inside that message
+//! [fill, pos)   dead: headers and control frames consumed inside that
+//!               message (a queued control frame's payload is copied to
+//!               `side` first)
 //! [pos, end)    not parsed yet
 //! [end, len)    spare bytes, initialized once, that `input_buffer` lends
 //!               to the driver to read into
@@ -28,16 +34,17 @@
 //! moved left over the dead gap as it is parsed (or, if the message so far is
 //! smaller, the message is moved right), so the message stays contiguous.
 //! Compaction moves live bytes only when that costs no more than the dead
-//! bytes it frees, so every byte is moved a bounded number of times and the
-//! work stays linear in the input, whatever the read sizes.
+//! bytes it frees, and never while events are queued, so every byte is
+//! moved a bounded number of times and the work stays linear in the input,
+//! whatever the read sizes.
 //!
-//! Text is checked once. Whole-message text is checked as it arrives (to
-//! fail fast), and `buf[keep..checked]` is always valid UTF-8, so handing
-//! out the finished message needs no second pass over it. That is the
-//! crate's one `unsafe` block (in `Receiver::message`), kept in the module
-//! whose bookkeeping it relies on; the benchmark that justifies it is W3a
-//! in BENCHMARKS.md, and debug builds, the tests, the fuzz targets and Miri
-//! re-check it.
+//! Text is checked once, at the input step. Whole-message text is checked
+//! as it arrives (to fail fast), and `buf[keep..checked]` is always valid
+//! UTF-8, so finishing the message checks only its last bytes; the event
+//! is then built without a second pass. That is the crate's one `unsafe`
+//! block (`checked_str`), kept in the module whose bookkeeping it relies
+//! on; the benchmark that justifies it is W3a in BENCHMARKS.md, and debug
+//! builds, the tests, the fuzz targets and Miri re-check it.
 #![allow(unsafe_code)]
 
 use alloc::vec::Vec;
@@ -55,6 +62,12 @@ use crate::role::Role;
 /// How much text is unmasked before it is checked (see `whole_payload`):
 /// small enough that the check finds it in L1.
 const TEXT_STEP: usize = 16 << 10;
+
+/// The most events one input step queues: a read of a flood of empty
+/// frames (2 to 6 bytes each) would otherwise cost a queue entry (24
+/// bytes) per frame, several times the input. Past it, parsing pauses and
+/// goes on as the application drains the events, a batch at a time.
+pub(super) const BATCH: usize = 256;
 
 /// Bytes of slack every growth of the input buffer adds (see `grow`).
 const HEADROOM: usize = 4096;
@@ -133,6 +146,64 @@ pub(super) struct Receiver {
     /// Bytes moved inside `buf` so far (compaction and fragment assembly),
     /// for the linear-work bound; the copy in from the input is not counted.
     moved: u64,
+    /// Events parsed and checked, not handed out yet.
+    queue: queue::Queue,
+    /// Parsing waits until the queued events are taken: an inflated event
+    /// borrows the inflater's output, or a whole batch is queued.
+    paused: bool,
+}
+
+/// An event found in the input and checked, waiting to be handed out:
+/// where its bytes are. Ranges are into the input buffer, or into the side
+/// buffer where the `bool` says so.
+#[derive(Clone, Debug)]
+pub(super) enum Parsed {
+    /// A whole message.
+    Message(MessageKind, Range<usize>),
+    /// Streaming mode: the next piece of a message (text cut at a
+    /// character boundary), and whether it is the last.
+    Piece(MessageKind, Range<usize>, bool),
+    /// Streaming text: one character cut between two frames.
+    Carried(utf8::Carry, bool),
+    /// A compressed message, or in streaming mode a piece of one: the last
+    /// `len` bytes the inflater handed out. Parsing pauses behind it, so
+    /// that nothing is inflated over them before the event is taken.
+    Inflated {
+        kind: MessageKind,
+        fin: bool,
+        len: usize,
+        piece: bool,
+    },
+    Ping(Range<usize>, bool),
+    Pong(Range<usize>, bool),
+    /// The peer's code (1005 for none) and reason.
+    Close(CloseCode, Range<usize>, bool),
+}
+
+/// Text that [`Receiver::parse`] checked, as a `str` without a second
+/// pass over it.
+#[inline]
+fn checked_str(bytes: &[u8]) -> &str {
+    debug_assert!(
+        core::str::from_utf8(bytes).is_ok(),
+        "queued text changed after it was checked"
+    );
+    // SAFETY: every range this is called on is the text of a queued event,
+    // checked by `parse` before it was queued: a whole message through
+    // `checked` (which only advances over bytes `utf8::advance` accepted,
+    // so `buf[keep..checked]` is valid UTF-8 ending on a character
+    // boundary) plus `check_message`'s look at the rest; a streamed piece
+    // cut at `utf8::valid_prefix`; a carried character `Carry::extend`
+    // completed; a Close reason; inflated text `check_inflated` looked at.
+    // Those bytes are not written again while the event is queued:
+    // compaction, shrinking and resetting wait until the queue is drained
+    // (`has_queued`), payload is unmasked and written only at or past
+    // `pos`/`fill` (beyond every queued range), a fragment joins only the
+    // message in progress (which starts after every queued range), the
+    // side buffer is only appended to, and the inflater inflates nothing
+    // while an inflated event is queued (`paused`). Reallocation copies the
+    // bytes intact.
+    unsafe { core::str::from_utf8_unchecked(bytes) }
 }
 
 impl Receiver {
@@ -160,7 +231,7 @@ impl Receiver {
 
     /// Heap bytes held.
     pub(super) fn capacity(&self) -> usize {
-        self.buf.capacity()
+        self.buf.capacity() + self.queue.capacity()
     }
 
     /// Drop the input and any message in progress.
@@ -175,26 +246,34 @@ impl Receiver {
 
     /// Whether nothing is stored.
     pub(super) fn is_empty(&self) -> bool {
-        self.buf.capacity() == 0
+        self.capacity() == 0
     }
 
-    /// Parse up to the next thing to hand out. `Ok(None)`: more input is
-    /// needed. On `Err` the receiver's state is meaningless and the
-    /// connection ends; it is reset on the next call. `inflater` is there
-    /// when permessage-deflate was agreed; a compressed message's event
-    /// borrows from it.
-    pub(super) fn next<'a>(
-        &'a mut self,
+    /// Parse up to the next event and check it: `Ok(None)` when more
+    /// input is needed. On `Err` the receiver's state is meaningless and
+    /// the connection ends. `inflater` is there when permessage-deflate
+    /// was agreed. The event is described by where its bytes are, so the
+    /// queue it joins borrows nothing; [`event`](Self::event) builds it
+    /// when it is handed out.
+    pub(super) fn parse(
+        &mut self,
         limits: &Limits,
-        mut inflater: Option<&'a mut Inflater>,
-    ) -> Result<Option<Event<'a>>, ProtocolError> {
+        mut inflater: Option<&mut Inflater>,
+    ) -> Result<Option<Parsed>, ProtocolError> {
+        // The common frame first: a small whole data message, parsed
+        // without the general machinery (which stays the one place that
+        // reports framing errors).
+        if let Some((kind, range)) = self.small_message(limits) {
+            if kind == MessageKind::Text && utf8::as_str(&self.buf[range.clone()]).is_none() {
+                return Err(ProtocolError::InvalidUtf8);
+            }
+            return Ok(Some(Parsed::Message(kind, range)));
+        }
         if let Some(inf) = inflater.as_deref_mut() {
             // Buffers follow the connection's activity: kept while busy,
             // released by the connection's release timer.
             inf.settle(usize::MAX, self.compressed);
         }
-        // The loop ends with a step that hands something out; building the
-        // event after it keeps the borrow it returns out of the loop.
         let step = loop {
             if !self.frame.active {
                 if !self.read_header(limits)? {
@@ -222,97 +301,191 @@ impl Receiver {
             }
         };
         self.frame_done = self.msg_kind.is_none();
-        match step {
-            Step::Message(kind, range) => self.message(kind, range).map(Some),
-            Step::Piece(kind, range, fin) => self.piece(kind, range, fin).map(Some),
+        let parsed = match step {
+            Step::Message(kind, range) => self.check_message(kind, range)?,
+            // `streamed_payload` cut text at a character boundary with
+            // `valid_prefix`, which checked it.
+            Step::Piece(kind, range, fin) => Parsed::Piece(kind, range, fin),
             Step::Carried(fin) => {
-                let data = utf8::as_str(self.carry.take()).ok_or(ProtocolError::InvalidUtf8)?;
-                Ok(Some(Event::TextFragment { data, fin }))
+                let carry = self.carry;
+                self.carry.take();
+                Parsed::Carried(carry, fin)
             }
-            Step::Control(opcode, range) => self.control(opcode, range).map(Some),
-            Step::Inflated(kind, fin) => match inflater {
-                Some(inf) => inflated_event(inf, kind, fin, limits.streaming).map(Some),
-                None => Err(ProtocolError::ReservedBits),
-            },
-            Step::Wait | Step::Continue => Ok(None),
+            Step::Control(opcode, range) => self.check_control(opcode, range)?,
+            Step::Inflated(kind, fin) => {
+                let inf = inflater.ok_or(ProtocolError::ReservedBits)?;
+                let n = check_inflated(inf, kind, fin, limits.streaming)?;
+                inf.hand_out(n);
+                // The event borrows what the inflater just handed out, so
+                // nothing more is inflated until it has been taken.
+                self.paused = true;
+                Parsed::Inflated {
+                    kind,
+                    fin,
+                    len: n,
+                    piece: limits.streaming,
+                }
+            }
+            Step::Wait | Step::Continue => return Ok(None),
+        };
+        Ok(Some(parsed))
+    }
+
+    /// Queue an event parsed by [`parse`](Self::parse).
+    #[inline]
+    pub(super) fn push(&mut self, parsed: Parsed) {
+        if self.queue.push(parsed) >= BATCH {
+            self.paused = true;
         }
     }
 
-    /// The payload bytes at `range`.
-    pub(super) fn bytes(&self, range: Range<usize>) -> &[u8] {
-        &self.buf[range]
+    /// The next queued event's place in the queue, for
+    /// [`event`](Self::event); `None` once the queue is drained.
+    #[inline]
+    pub(super) fn pop(&mut self) -> Option<usize> {
+        let next = self.queue.pop();
+        if next.is_none() {
+            // The last event handed out is no longer borrowed (this is a
+            // `&mut` call): the queue and the payloads copied aside start
+            // over.
+            self.queue.settle();
+        }
+        next
     }
 
-    fn message(&self, kind: MessageKind, range: Range<usize>) -> Result<Event<'_>, ProtocolError> {
-        let done = self.checked.clamp(range.start, range.end) - range.start;
-        let bytes = &self.buf[range];
-        Ok(match kind {
-            MessageKind::Binary => Event::Binary(bytes),
-            // A message that came whole is checked here, once.
-            MessageKind::Text if done == 0 => {
-                Event::Text(utf8::as_str(bytes).ok_or(ProtocolError::InvalidUtf8)?)
-            }
-            MessageKind::Text => {
-                // Only the bytes that came with the message's end are left
-                // to check; the rest was checked as it arrived.
-                utf8::as_str(&bytes[done..]).ok_or(ProtocolError::InvalidUtf8)?;
-                debug_assert!(
-                    core::str::from_utf8(bytes).is_ok(),
-                    "the checked prefix changed"
-                );
-                // SAFETY: `bytes[..done]` is `buf[keep..checked]`, which
-                // this module keeps valid UTF-8 ending on a character
-                // boundary: `checked` only advances over bytes that
-                // `utf8::advance` accepted; those bytes are never written
-                // again (payload is unmasked at `pos`, past `fill`, before
-                // it joins the message, and `buffer::write_payload` writes
-                // only past `fill`); and every move of the message
-                // (`join_assembled`, `shift_down`, reallocation) copies it
-                // intact and shifts `keep` and `checked` together. `bytes[done..]` was
-                // just checked, and valid UTF-8 followed by valid UTF-8 at
-                // a character boundary is valid UTF-8.
-                Event::Text(unsafe { core::str::from_utf8_unchecked(bytes) })
-            }
-        })
+    /// Whether parsed events wait to be handed out; their bytes must stay
+    /// where they are until then.
+    pub(super) fn has_queued(&self) -> bool {
+        self.queue.has_queued()
     }
 
-    fn piece(
-        &self,
+    /// Whether parsing waits for the queued events to be taken (behind an
+    /// inflated event, see [`Parsed::Inflated`], or a full [`BATCH`]).
+    pub(super) fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Whether parsing waited for queued events that have now been taken:
+    /// the connection parses on.
+    pub(super) fn resume_ready(&self) -> bool {
+        self.paused && !self.has_queued()
+    }
+
+    /// Lift the pause once its event was taken.
+    pub(super) fn resume(&mut self) {
+        self.paused = false;
+        self.queue.settle();
+    }
+
+    /// The payload of a parsed Ping, for the automatic Pong.
+    pub(super) fn control_bytes(&self, parsed: &Parsed) -> &[u8] {
+        match parsed {
+            Parsed::Ping(range, side) | Parsed::Pong(range, side) => self.span(range, *side),
+            _ => &[],
+        }
+    }
+
+    fn span(&self, range: &Range<usize>, side: bool) -> &[u8] {
+        if side {
+            self.queue.side(range.clone())
+        } else {
+            &self.buf[range.clone()]
+        }
+    }
+
+    /// The event queued at `index`, borrowed from the input buffer (or the
+    /// inflater): what [`parse`](Self::parse) checked, without a second
+    /// look.
+    pub(super) fn event<'a>(&'a self, index: usize, inflater: Option<&'a Inflater>) -> Event<'a> {
+        let Some(parsed) = self.queue.get(index) else {
+            return Event::Binary(&[]);
+        };
+        match parsed {
+            Parsed::Message(MessageKind::Binary, range) => Event::Binary(&self.buf[range.clone()]),
+            Parsed::Message(MessageKind::Text, range) => {
+                Event::Text(checked_str(&self.buf[range.clone()]))
+            }
+            Parsed::Piece(MessageKind::Binary, range, fin) => Event::BinaryFragment {
+                data: &self.buf[range.clone()],
+                fin: *fin,
+            },
+            Parsed::Piece(MessageKind::Text, range, fin) => Event::TextFragment {
+                data: checked_str(&self.buf[range.clone()]),
+                fin: *fin,
+            },
+            Parsed::Carried(carry, fin) => Event::TextFragment {
+                data: checked_str(carry.as_slice()),
+                fin: *fin,
+            },
+            Parsed::Inflated {
+                kind,
+                fin,
+                len,
+                piece,
+            } => {
+                let data = inflater.map_or(&[][..], |inf| inf.handed_out(*len));
+                match (kind, piece) {
+                    (MessageKind::Binary, false) => Event::Binary(data),
+                    (MessageKind::Binary, true) => Event::BinaryFragment { data, fin: *fin },
+                    (MessageKind::Text, false) => Event::Text(checked_str(data)),
+                    (MessageKind::Text, true) => Event::TextFragment {
+                        data: checked_str(data),
+                        fin: *fin,
+                    },
+                }
+            }
+            Parsed::Ping(range, side) => Event::Ping(self.span(range, *side)),
+            Parsed::Pong(range, side) => Event::Pong(self.span(range, *side)),
+            Parsed::Close(code, range, side) => Event::Close {
+                code: *code,
+                reason: checked_str(self.span(range, *side)),
+            },
+        }
+    }
+
+    /// A whole message's text is checked at the input step: only the bytes
+    /// that came with the message's end are left to check; the rest was
+    /// checked as it arrived.
+    fn check_message(
+        &mut self,
         kind: MessageKind,
         range: Range<usize>,
-        fin: bool,
-    ) -> Result<Event<'_>, ProtocolError> {
-        let data = &self.buf[range];
-        Ok(match kind {
-            MessageKind::Binary => Event::BinaryFragment { data, fin },
-            MessageKind::Text => Event::TextFragment {
-                data: utf8::as_str(data).ok_or(ProtocolError::InvalidUtf8)?,
-                fin,
-            },
-        })
+    ) -> Result<Parsed, ProtocolError> {
+        if kind == MessageKind::Text {
+            let done = self.checked.clamp(range.start, range.end);
+            utf8::as_str(&self.buf[done..range.end]).ok_or(ProtocolError::InvalidUtf8)?;
+        }
+        Ok(Parsed::Message(kind, range))
     }
 
-    fn control(&self, opcode: Opcode, range: Range<usize>) -> Result<Event<'_>, ProtocolError> {
-        let payload = &self.buf[range];
+    /// A control frame, checked (sections 5.5.1 and 7.4: an empty Close, or
+    /// a code that may be sent plus a UTF-8 reason). Inside a whole-mode
+    /// message the frame sits in the gap that the next fragment's payload
+    /// is moved over, so its payload is copied aside while its event waits:
+    /// at most 125 bytes a frame, never more than the input held.
+    fn check_control(
+        &mut self,
+        opcode: Opcode,
+        range: Range<usize>,
+    ) -> Result<Parsed, ProtocolError> {
+        let (range, side) = if self.assembling {
+            (self.queue.copy_aside(&self.buf[range]), true)
+        } else {
+            (range, false)
+        };
         Ok(match opcode {
-            Opcode::Ping => Event::Ping(payload),
-            Opcode::Pong => Event::Pong(payload),
-            // Section 5.5.1 and 7.4: an empty Close, or a code that may be
-            // sent plus a UTF-8 reason.
-            _ => match payload {
-                [] => Event::Close {
-                    code: CloseCode::NO_STATUS_RECEIVED,
-                    reason: "",
-                },
+            Opcode::Ping => Parsed::Ping(range, side),
+            Opcode::Pong => Parsed::Pong(range, side),
+            _ => match *self.span(&range, side) {
+                [] => Parsed::Close(CloseCode::NO_STATUS_RECEIVED, range, side),
                 [_] => return Err(ProtocolError::InvalidCloseLength),
-                [hi, lo, reason @ ..] => {
-                    let code = CloseCode(u16::from_be_bytes([*hi, *lo]));
+                [hi, lo, ref reason @ ..] => {
+                    let code = CloseCode(u16::from_be_bytes([hi, lo]));
                     if !code.is_allowed_on_wire() {
                         return Err(ProtocolError::InvalidCloseCode(code.0));
                     }
-                    let reason =
-                        core::str::from_utf8(reason).map_err(|_| ProtocolError::InvalidUtf8)?;
-                    Event::Close { code, reason }
+                    core::str::from_utf8(reason).map_err(|_| ProtocolError::InvalidUtf8)?;
+                    Parsed::Close(code, range.start + 2..range.end, side)
                 }
             },
         })
@@ -518,8 +691,9 @@ enum Step {
 
 mod buffer;
 mod inflate;
+mod queue;
 mod stream;
 
-use inflate::inflated_event;
+use inflate::check_inflated;
 #[cfg(test)]
 mod tests;

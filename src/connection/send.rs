@@ -324,10 +324,12 @@ impl Sender<'_> {
 }
 
 impl Core {
-    /// Data frames may go out until our Close does.
+    /// Data frames may go out until our Close does: also after a failure,
+    /// to answer the events received before it, until its Close is queued.
     fn check_data_allowed(&self) -> Result<(), SendError> {
         match self.state {
             State::Open | State::CloseReceived(_) if !self.tx.sent_close => Ok(()),
+            State::Closed { .. } if self.owe_close => Ok(()),
             _ => Err(SendError::Closed),
         }
     }

@@ -42,6 +42,11 @@ impl Receiver {
     /// trickle in next do not make it grow (and be copied) at once; it is
     /// cut only when that frees at least as much as the copy costs.
     pub(in crate::connection) fn release(&mut self) {
+        if self.has_queued() {
+            // Queued events borrow from where their bytes are.
+            return;
+        }
+        self.queue.release();
         self.compact();
         if self.end == 0 {
             self.buf = Vec::new();
@@ -62,6 +67,9 @@ impl Receiver {
     /// as many received bytes as that cut copies: the work stays linear
     /// in the input, however often the timer runs.
     pub(in crate::connection) fn shrink_oversized(&mut self) {
+        if self.has_queued() {
+            return;
+        }
         let held = self.held();
         if self.buf.capacity() > SHRINK_FLOOR.max(held.saturating_mul(4)) {
             self.fit(held + (held / 8).clamp(MIN_HEADROOM, HEADROOM));
@@ -103,6 +111,9 @@ impl Receiver {
     /// whether it did. Cheap: `poll_event` calls it every time. The
     /// allocation is kept: freeing it is the release timer's decision.
     pub(in crate::connection) fn reset_if_drained(&mut self) -> bool {
+        if self.has_queued() {
+            return false;
+        }
         let (a, _) = self.live_bounds();
         if a != self.end {
             return false;
@@ -116,10 +127,14 @@ impl Receiver {
     }
 
     /// Reclaim dead bytes where that costs no more than it frees. Runs at the
-    /// top of `handle_input` and `input_buffer`, before new bytes need room;
-    /// not while events are drained, where moving bytes about to be
-    /// consumed would be waste.
+    /// top of `handle_input` and `input_buffer`, before new bytes need room,
+    /// and only once every queued event was handed out: their bytes stay
+    /// where the events point.
     pub(in crate::connection) fn compact(&mut self) {
+        if self.has_queued() {
+            return;
+        }
+        self.queue.settle();
         if self.reset_if_drained() {
             return;
         }

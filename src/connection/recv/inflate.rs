@@ -4,7 +4,6 @@
 
 use super::{Limits, MessageKind, ProtocolError, Receiver, Step, utf8};
 use crate::connection::deflate::{InflateError, Inflater};
-use crate::connection::event::Event;
 use crate::frame::{apply_mask, rotate_key};
 
 /// In streaming mode, the most inflated bytes handed out as one piece: a
@@ -110,39 +109,28 @@ impl Receiver {
     }
 }
 
-/// The event for what the inflater holds: the whole message, or a piece
-/// (text cut only at character boundaries; an unfinished character waits
-/// in the inflater for the next piece).
-pub(super) fn inflated_event(
-    inf: &mut Inflater,
+/// How many of the bytes the inflater holds make the next event, checked:
+/// the whole message, or a piece (text cut only at character boundaries; an
+/// unfinished character waits in the inflater for the next piece).
+pub(super) fn check_inflated(
+    inf: &Inflater,
     kind: MessageKind,
     fin: bool,
     streaming: bool,
-) -> Result<Event<'_>, ProtocolError> {
-    let n = match kind {
+) -> Result<usize, ProtocolError> {
+    let pending = inf.pending();
+    match kind {
         MessageKind::Text if streaming => {
-            let valid =
-                utf8::valid_prefix(inf.pending()).map_err(|()| ProtocolError::InvalidUtf8)?;
-            if fin && valid != inf.pending().len() {
+            let valid = utf8::valid_prefix(pending).map_err(|()| ProtocolError::InvalidUtf8)?;
+            if fin && valid != pending.len() {
                 return Err(ProtocolError::InvalidUtf8);
             }
-            valid
+            Ok(valid)
         }
-        _ => inf.pending().len(),
-    };
-    inf.hand_out(n);
-    let data = inf.handed_out(n);
-    Ok(match (kind, streaming) {
-        (MessageKind::Binary, false) => Event::Binary(data),
-        (MessageKind::Binary, true) => Event::BinaryFragment { data, fin },
-        (MessageKind::Text, false) => {
-            Event::Text(utf8::as_str(data).ok_or(ProtocolError::InvalidUtf8)?)
-        }
-        (MessageKind::Text, true) => Event::TextFragment {
-            // Checked above by `valid_prefix`; this second look is the
-            // safe way to make it a `str`.
-            data: utf8::as_str(data).ok_or(ProtocolError::InvalidUtf8)?,
-            fin,
+        MessageKind::Text => match utf8::as_str(pending) {
+            Some(_) => Ok(pending.len()),
+            None => Err(ProtocolError::InvalidUtf8),
         },
-    })
+        MessageKind::Binary => Ok(pending.len()),
+    }
 }

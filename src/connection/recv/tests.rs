@@ -1,4 +1,4 @@
-//! The paths that lead to the `unsafe` block in [`Receiver::message`]:
+//! The paths that lead to the `unsafe` block in [`checked_str`]:
 //! whole-mode text checked as it arrives, across reads and fragments, with
 //! compaction and joining moving it. Small inputs, so Miri runs them in CI
 //! (`cargo +nightly miri test --lib recv`).
@@ -46,11 +46,15 @@ fn run(wire: &[u8], read: usize) -> (Vec<String>, Option<ProtocolError>) {
         rx.compact();
         rx.append(piece, &limits());
         loop {
-            match rx.next(&limits(), None) {
-                Ok(Some(Event::Text(t))) => texts.push(String::from(t)),
-                Ok(Some(_)) => {}
+            match rx.parse(&limits(), None) {
+                Ok(Some(parsed)) => rx.push(parsed),
                 Ok(None) => break,
                 Err(e) => return (texts, Some(e)),
+            }
+        }
+        while let Some(index) = rx.pop() {
+            if let Event::Text(t) = rx.event(index, None) {
+                texts.push(String::from(t));
             }
         }
         rx.reset_if_drained();
