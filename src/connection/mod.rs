@@ -6,11 +6,11 @@ mod deflate;
 mod event;
 mod recv;
 mod send;
+mod settings;
 mod timer;
 mod utf8;
 
 use alloc::vec::Vec;
-use core::time::Duration;
 
 pub use event::{ClosedReason, Event};
 pub use send::{AUTO_PONG_BUDGET, MaskSource, Sender};
@@ -22,8 +22,9 @@ use crate::handshake::Negotiated;
 use crate::role::Role;
 use crate::time::Instant;
 use deflate::Deflate;
-use recv::{Limits, Parsed, Receiver};
+use recv::{Parsed, Receiver};
 use send::Tx;
+use settings::{Settings, add_millis};
 use timer::{Timer, TimerTable};
 
 /// The kind of a data message.
@@ -166,66 +167,6 @@ enum State {
     },
 }
 
-/// [`Config`] folded into what the hot paths read, in fewer bytes.
-#[derive(Clone, Copy, Debug)]
-struct Settings {
-    /// What the receive path checks, computed once.
-    limits: Limits,
-    /// Milliseconds, rounded up so no deadline fires early; `u32::MAX` is
-    /// "off". Milliseconds in a u32 (49 days) rather than nanoseconds in a
-    /// u64 keep the connection within its 256-byte budget.
-    keepalive: u32,
-    keepalive_timeout: u32,
-    close_timeout: u32,
-    message_timeout: u32,
-    /// 0 is "off".
-    fragment_size: u32,
-}
-
-const OFF: u32 = u32::MAX;
-
-fn millis(d: Option<Duration>) -> u32 {
-    d.map_or(OFF, |d| {
-        let ms = d.as_nanos().div_ceil(1_000_000);
-        u32::try_from(ms).unwrap_or(OFF - 1).min(OFF - 1)
-    })
-}
-
-/// `now` (in nanoseconds) plus `delta` milliseconds, unless `delta` is "off".
-fn add_millis(now: u64, delta: u32) -> Option<Instant> {
-    (delta != OFF).then(|| {
-        let at = now.saturating_add(u64::from(delta) * 1_000_000);
-        Instant::from_elapsed(Duration::from_nanos(at))
-    })
-}
-
-impl Settings {
-    fn new(config: &Config, role: Role) -> Settings {
-        Settings {
-            limits: Limits {
-                role,
-                max_frame: config.max_frame_size,
-                max_message: config.max_message_size,
-                streaming: config.streaming,
-                // Zero would re-arm the deadline at the instant it fires,
-                // forever: the shortest period is one millisecond.
-                buffer_release: millis(config.buffer_release).max(1),
-                auto_pong: config.auto_pong,
-                auto_close: config.auto_close,
-            },
-            // A zero interval would mean "ping continuously": treat it as off.
-            keepalive: millis(config.keepalive_interval.filter(|d| !d.is_zero())),
-            keepalive_timeout: millis(config.keepalive_timeout),
-            close_timeout: millis(config.close_timeout),
-            // Zero would fail every frame split across two reads: off.
-            message_timeout: millis(config.message_timeout.filter(|d| !d.is_zero())),
-            fragment_size: config
-                .fragment_size
-                .map_or(0, |n| u32::try_from(n.max(1)).unwrap_or(u32::MAX)),
-        }
-    }
-}
-
 impl Connection {
     /// A server's connection, for after the opening handshake.
     #[must_use]
@@ -352,7 +293,7 @@ impl Connection {
         #[cfg(feature = "deflate")]
         if let Some(params) = crate::deflate::DeflateParams::from_extensions(&negotiated.extensions)
         {
-            let role = self.core.settings.limits.role;
+            let role = self.core.settings.role;
             self.deflate = Some(alloc::boxed::Box::new(Deflate::new(
                 &params,
                 role,
@@ -388,7 +329,7 @@ impl Connection {
     /// This endpoint's role.
     #[must_use]
     pub fn role(&self) -> Role {
-        self.core.settings.limits.role
+        self.core.settings.role
     }
 
     /// Whether the connection has ended: input is ignored from then on,
@@ -552,7 +493,7 @@ impl Connection {
             return;
         }
         self.core.note_activity();
-        self.rx.append(input, &self.core.settings.limits);
+        self.rx.append(input, &self.core.settings);
         self.receive();
     }
 
@@ -588,7 +529,7 @@ impl Connection {
         }
         // Input after the end is ignored: the space lent then lies past
         // what queued events point at, and commit_input ignores it.
-        self.rx.input_buffer(min, &self.core.settings.limits)
+        self.rx.input_buffer(min, &self.core.settings)
     }
 
     /// [`input_buffer`](Self::input_buffer), but only while the payload of
@@ -731,7 +672,7 @@ impl Connection {
         let mut inflater = deflate.as_deref_mut().map(|d| d.split().0);
         let mut frame_done = false;
         while core.receiving() && !rx.paused() {
-            let parsed = match rx.parse(&core.settings.limits, inflater.as_deref_mut()) {
+            let parsed = match rx.parse(&core.settings, inflater.as_deref_mut()) {
                 Ok(Some(parsed)) => parsed,
                 Ok(None) => break,
                 Err(error) => {
@@ -741,7 +682,7 @@ impl Connection {
             };
             frame_done |= rx.take_frame_done();
             match parsed {
-                Parsed::Ping(..) if core.settings.limits.auto_pong && !core.tx.sent_close => {
+                Parsed::Ping(..) if core.settings.auto_pong && !core.tx.sent_close => {
                     core.tx.auto_pong(rx.control_bytes(&parsed));
                 }
                 Parsed::Close(code, ..) => core.on_close_received(code),
@@ -896,7 +837,7 @@ impl Core {
         if self.is_closed() {
             return;
         }
-        if let Some(at) = add_millis(self.last_now, self.settings.limits.buffer_release) {
+        if let Some(at) = add_millis(self.last_now, self.settings.buffer_release) {
             self.timers.set(Timer::Release, at);
         }
     }
@@ -975,7 +916,7 @@ impl Core {
             }
         }
         if let State::CloseReceived(code) = self.state {
-            if self.settings.limits.auto_close {
+            if self.settings.auto_close {
                 // Echo the code the peer sent; an empty Close answers an
                 // empty one (1005 is never on the wire, so it means "none").
                 let echo = (code != CloseCode::NO_STATUS_RECEIVED).then_some(code);
@@ -996,7 +937,7 @@ impl Core {
     /// Both Close frames have been sent. A server is done; a client waits for
     /// the server to close the transport (section 7.1.1).
     fn close_handshake_done(&mut self, code: CloseCode) {
-        match self.settings.limits.role {
+        match self.settings.role {
             Role::Server => self.finish(ClosedReason::Clean { code }),
             // The transport already ended: nothing left to wait for.
             Role::Client => {
@@ -1034,7 +975,7 @@ impl Core {
 impl core::fmt::Debug for Connection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Connection")
-            .field("role", &self.core.settings.limits.role)
+            .field("role", &self.core.settings.role)
             .field("state", &self.core.state)
             .field("pending_transmit", &self.core.tx.out.len())
             .finish_non_exhaustive()

@@ -53,11 +53,11 @@ use core::ops::Range;
 use super::MessageKind;
 use super::deflate::Inflater;
 use super::event::Event;
+use super::settings::Settings;
 use super::utf8;
 use crate::close::CloseCode;
 use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, Opcode, Rsv, Status, apply_mask, rotate_key};
-use crate::role::Role;
 
 /// How much text is unmasked before it is checked (see `whole_payload`):
 /// small enough that the check finds it in L1.
@@ -72,45 +72,34 @@ pub(super) const BATCH: usize = 256;
 /// Bytes of slack every growth of the input buffer adds (see `grow`).
 const HEADROOM: usize = 4096;
 
-/// What the parser needs from the connection's settings.
+/// The frame whose header was parsed and whose end was not reached yet.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Limits {
-    pub(super) role: Role,
-    pub(super) max_frame: u64,
-    pub(super) max_message: u64,
-    pub(super) streaming: bool,
-    /// The rest are not the parser's, but packed here (in this struct's
-    /// padding) they keep the connection within its size budget.
-    pub(super) auto_pong: bool,
-    /// `Config::buffer_release` in milliseconds (see `Settings`).
-    pub(super) buffer_release: u32,
-    pub(super) auto_close: bool,
-}
-
-impl Limits {
-    /// Where geometric growth of the buffer stops (see [`Receiver::grow`]):
-    /// the message cap plus an eighth (room for the read that completes a
-    /// message at the cap) plus a little for headers. Computed when needed,
-    /// on growth paths only, rather than stored: the connection is within
-    /// its 256-byte budget by 8 bytes.
-    pub(super) fn soft_limit(&self) -> usize {
-        let cap = usize::try_from(self.max_message.max(self.max_frame)).unwrap_or(usize::MAX);
-        cap.saturating_add(cap / 8).saturating_add(4096)
-    }
-}
-
-/// The frame whose payload is being read.
-#[derive(Clone, Copy, Debug, Default)]
 struct InFrame {
-    /// A header was parsed and its payload is not finished.
-    active: bool,
-    opcode: u8,
+    opcode: Opcode,
     fin: bool,
-    masked: bool,
-    /// The masking key rotated to the next payload byte.
-    key: [u8; 4],
-    /// Payload bytes not consumed yet.
+    /// The masking key rotated to the next payload byte; `None` for an
+    /// unmasked frame.
+    key: Option<[u8; 4]>,
+    /// Payload bytes not consumed yet. A frame whose payload is all in
+    /// (zero remaining) stays current until its parse step ends it.
     remaining: u64,
+}
+
+/// The data message in progress (section 5.4), by how its payload is
+/// received.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Message {
+    /// Between messages.
+    #[default]
+    None,
+    /// Assembled whole in `buf[keep..fill]`, text checked up to `checked`.
+    Whole(MessageKind),
+    /// Streaming mode: handed out in pieces as it arrives; the carry holds
+    /// a character cut between two pieces.
+    Streamed(MessageKind, utf8::Carry),
+    /// Compressed (RSV1 on its first frame, RFC 7692 section 6): the
+    /// payload goes to the inflater, never to `buf`'s message region.
+    Compressed(MessageKind),
 }
 
 /// Receive-side state.
@@ -127,16 +116,9 @@ pub(super) struct Receiver {
     checked: usize,
     /// Payload bytes of the message in progress so far.
     msg_len: u64,
-    frame: InFrame,
-    /// The data message in progress, if any.
-    msg_kind: Option<MessageKind>,
-    /// A whole-mode message is being assembled in `buf[keep..fill]`.
-    assembling: bool,
-    /// The data message in progress is compressed (RSV1 on its first
-    /// frame, RFC 7692 section 6): its payload goes to the inflater.
-    compressed: bool,
-    /// Streaming text: one character cut between two pieces.
-    carry: utf8::Carry,
+    /// `None` between frames, where the next header is parsed.
+    frame: Option<InFrame>,
+    message: Message,
     /// RSV bits negotiated extensions claim.
     pub(super) allowed_rsv: Rsv,
     /// The frame behind the last event handed out ended outside any data
@@ -214,13 +196,13 @@ impl Receiver {
 
     /// Whether a compressed message is half received.
     pub(super) fn in_compressed_message(&self) -> bool {
-        self.compressed
+        matches!(self.message, Message::Compressed(_))
     }
 
     /// Whether a frame or message the peer started is unfinished: bytes
     /// not parsed yet, a frame being read, or fragments of a message.
     pub(super) fn in_progress(&self) -> bool {
-        self.pos != self.end || self.frame.active || self.msg_kind.is_some()
+        self.pos != self.end || self.frame.is_some() || self.message != Message::None
     }
 
     /// Whether the frame behind the last event ended outside any message;
@@ -257,7 +239,7 @@ impl Receiver {
     /// when it is handed out.
     pub(super) fn parse(
         &mut self,
-        limits: &Limits,
+        limits: &Settings,
         mut inflater: Option<&mut Inflater>,
     ) -> Result<Option<Parsed>, ProtocolError> {
         // The common frame first: a small whole data message, parsed
@@ -272,27 +254,34 @@ impl Receiver {
         if let Some(inf) = inflater.as_deref_mut() {
             // Buffers follow the connection's activity: kept while busy,
             // released by the connection's release timer.
-            inf.settle(usize::MAX, self.compressed);
+            inf.settle(usize::MAX, self.in_compressed_message());
         }
         let step = loop {
-            if !self.frame.active {
-                if !self.read_header(limits)? {
-                    return Ok(None);
+            let opcode = match self.frame {
+                Some(frame) => frame.opcode,
+                None => {
+                    let Some(opcode) = self.read_header(limits)? else {
+                        return Ok(None);
+                    };
+                    if let (Opcode::Text | Opcode::Binary, Message::Compressed(_)) =
+                        (opcode, self.message)
+                    {
+                        let inf = inflater.as_deref_mut().ok_or(ProtocolError::ReservedBits)?;
+                        inf.begin(usize::MAX);
+                    }
+                    opcode
                 }
-                if self.compressed && self.frame.opcode & 0x8 == 0 && self.frame.opcode != 0 {
+            };
+            let step = match self.message {
+                _ if opcode.is_control() => self.control_payload(opcode),
+                Message::Compressed(kind) => {
                     let inf = inflater.as_deref_mut().ok_or(ProtocolError::ReservedBits)?;
-                    inf.begin(usize::MAX);
+                    self.compressed_payload(kind, limits, inf)?
                 }
-            }
-            let step = if self.frame.opcode & 0x8 != 0 {
-                self.control_payload()
-            } else if self.compressed {
-                let inf = inflater.as_deref_mut().ok_or(ProtocolError::ReservedBits)?;
-                self.compressed_payload(limits, inf)?
-            } else if limits.streaming {
-                self.streamed_payload()?
-            } else {
-                self.whole_payload()?
+                Message::Streamed(kind, _) => self.streamed_payload(kind)?,
+                Message::Whole(kind) => self.whole_payload(kind)?,
+                // `check_header` refuses a continuation outside a message.
+                Message::None => return Err(ProtocolError::UnexpectedContinuation),
             };
             match step {
                 Step::Wait => return Ok(None),
@@ -300,17 +289,13 @@ impl Receiver {
                 step => break step,
             }
         };
-        self.frame_done = self.msg_kind.is_none();
+        self.frame_done = self.message == Message::None;
         let parsed = match step {
             Step::Message(kind, range) => self.check_message(kind, range)?,
             // `streamed_payload` cut text at a character boundary with
             // `valid_prefix`, which checked it.
             Step::Piece(kind, range, fin) => Parsed::Piece(kind, range, fin),
-            Step::Carried(fin) => {
-                let carry = self.carry;
-                self.carry.take();
-                Parsed::Carried(carry, fin)
-            }
+            Step::Carried(carry, fin) => Parsed::Carried(carry, fin),
             Step::Control(opcode, range) => self.check_control(opcode, range)?,
             Step::Inflated(kind, fin) => {
                 let inf = inflater.ok_or(ProtocolError::ReservedBits)?;
@@ -468,7 +453,7 @@ impl Receiver {
         opcode: Opcode,
         range: Range<usize>,
     ) -> Result<Parsed, ProtocolError> {
-        let (range, side) = if self.assembling {
+        let (range, side) = if matches!(self.message, Message::Whole(_)) {
             (self.queue.copy_aside(&self.buf[range]), true)
         } else {
             (range, false)
@@ -493,91 +478,82 @@ impl Receiver {
 
     /// The fast path for the most common frame: a whole unfragmented text or
     /// binary message of at most 125 bytes, all of it in the buffer, with
-    /// no message in progress. It is parsed and unmasked in a few
-    /// instructions; anything else (or anything wrong) returns `None` and
-    /// goes the general way, which stays the one place that reports errors.
+    /// no message in progress, unmasked in place at once. The header goes
+    /// through the one parser (`check_header`); anything else (or anything
+    /// wrong) returns `None` and goes the general way, which stays the one
+    /// place that reports errors.
     #[inline]
-    pub(super) fn small_message(&mut self, limits: &Limits) -> Option<(MessageKind, Range<usize>)> {
+    fn small_message(&mut self, limits: &Settings) -> Option<(MessageKind, Range<usize>)> {
         // Streaming mode reports every data frame as pieces, so the fast
         // path's whole-message events are not for it.
-        if self.frame.active || self.msg_kind.is_some() || limits.streaming {
+        if self.frame.is_some() || self.message != Message::None || limits.streaming {
             return None;
         }
         let rest = &self.buf[self.pos..self.end];
-        let [b0, b1, ..] = *rest else {
-            return None;
-        };
-        let kind = match b0 {
-            0x81 => MessageKind::Text,
-            0x82 => MessageKind::Binary,
+        let (h, n) = self.check_header(rest, limits).ok()?.complete()?;
+        let kind = match h.opcode {
+            Opcode::Text => MessageKind::Text,
+            Opcode::Binary => MessageKind::Binary,
             _ => return None,
         };
-        let len = (b1 & 0x7F) as usize;
-        let masked = b1 & 0x80 != 0;
-        // Section 5.1: clients mask, servers do not.
-        if len > 125 || masked != (limits.role == Role::Server) {
+        if !h.fin || h.rsv1 || h.payload_len > 125 {
             return None;
         }
-        if len as u64 > limits.max_frame || len as u64 > limits.max_message {
+        let len = h.payload_len as usize;
+        if rest.len() < n + len {
             return None;
         }
-        let head = if masked { 6 } else { 2 };
-        if rest.len() < head + len {
-            return None;
+        let range = self.pos + n..self.pos + n + len;
+        if let Some(key) = h.mask {
+            apply_mask(&mut self.buf[range.clone()], key, 0);
         }
-        let start = self.pos + head;
-        if masked {
-            let key = [rest[2], rest[3], rest[4], rest[5]];
-            apply_mask(&mut self.buf[start..start + len], key, 0);
-        }
-        self.pos = start + len;
+        self.pos = range.end;
         self.frame_done = true;
-        Some((kind, start..start + len))
+        Some((kind, range))
     }
 
     /// Parse a frame header at `pos`, check it against the message in
     /// progress and the limits (section 5.4), and start its frame. Returns
-    /// whether a header was complete.
-    fn read_header(&mut self, limits: &Limits) -> Result<bool, ProtocolError> {
+    /// its opcode, or `None` if the header is not complete yet.
+    fn read_header(&mut self, limits: &Settings) -> Result<Option<Opcode>, ProtocolError> {
         let (h, n) = match self.check_header(&self.buf[self.pos..self.end], limits)? {
             Status::Complete(parsed) => parsed,
-            Status::Partial => return Ok(false),
+            Status::Partial => return Ok(None),
         };
         self.pos += n;
         self.start_frame(&h, limits);
-        Ok(true)
+        Ok(Some(h.opcode))
     }
 
     /// Start the frame whose header `check_header` accepted, its payload
     /// at `pos`.
-    fn start_frame(&mut self, h: &FrameHeader, limits: &Limits) {
-        match h.opcode {
-            Opcode::Text | Opcode::Binary => {
-                self.msg_kind = Some(if h.opcode == Opcode::Text {
-                    MessageKind::Text
-                } else {
-                    MessageKind::Binary
-                });
-                self.msg_len = 0;
-                self.compressed = h.rsv1;
-                if !limits.streaming && !h.rsv1 {
-                    self.assembling = true;
-                    self.keep = self.pos;
-                    self.fill = self.pos;
-                    self.checked = self.pos;
-                }
-            }
-            Opcode::Continuation if self.assembling => self.join_assembled(h.payload_len),
-            _ => {}
-        }
-        self.frame = InFrame {
-            active: true,
-            opcode: h.opcode.as_u8(),
-            fin: h.fin,
-            masked: h.mask.is_some(),
-            key: h.mask.unwrap_or([0; 4]),
-            remaining: h.payload_len,
+    fn start_frame(&mut self, h: &FrameHeader, limits: &Settings) {
+        let kind = match h.opcode {
+            Opcode::Text => Some(MessageKind::Text),
+            Opcode::Binary => Some(MessageKind::Binary),
+            _ => None,
         };
+        if let Some(kind) = kind {
+            self.msg_len = 0;
+            self.message = if h.rsv1 {
+                Message::Compressed(kind)
+            } else if limits.streaming {
+                Message::Streamed(kind, utf8::Carry::default())
+            } else {
+                self.keep = self.pos;
+                self.fill = self.pos;
+                self.checked = self.pos;
+                Message::Whole(kind)
+            };
+        } else if h.opcode == Opcode::Continuation && matches!(self.message, Message::Whole(_)) {
+            self.join_assembled(h.payload_len);
+        }
+        self.frame = Some(InFrame {
+            opcode: h.opcode,
+            fin: h.fin,
+            key: h.mask,
+            remaining: h.payload_len,
+        });
     }
 
     /// A continuation frame's payload starts at `pos`, after a gap of dead
@@ -599,37 +575,58 @@ impl Receiver {
     /// Consume `n` payload bytes at `pos`, unmasking them in place.
     fn consume(&mut self, n: usize) -> Range<usize> {
         let range = self.pos..self.pos + n;
-        if self.frame.masked && n > 0 {
-            apply_mask(&mut self.buf[range.clone()], self.frame.key, 0);
-            self.frame.key = rotate_key(self.frame.key, n);
-        }
         self.pos += n;
-        self.frame.remaining -= n as u64;
-        self.frame.active = self.frame.remaining > 0;
+        if let Some(frame) = &mut self.frame {
+            if let Some(key) = &mut frame.key {
+                apply_mask(&mut self.buf[range.clone()], *key, 0);
+                *key = rotate_key(*key, n);
+            }
+            frame.remaining -= n as u64;
+        }
         range
+    }
+
+    /// Pass over `n` payload bytes that were used from a copy.
+    fn skip(&mut self, n: usize) {
+        self.pos += n;
+        if let Some(frame) = &mut self.frame {
+            if let Some(key) = &mut frame.key {
+                *key = rotate_key(*key, n);
+            }
+            frame.remaining -= n as u64;
+        }
     }
 
     /// Payload bytes of the current frame that have arrived.
     fn available(&self) -> usize {
         let avail = self.end - self.pos;
-        usize::try_from(self.frame.remaining).map_or(avail, |r| r.min(avail))
+        let remaining = self.frame.map_or(0, |f| f.remaining);
+        usize::try_from(remaining).map_or(avail, |r| r.min(avail))
+    }
+
+    /// End the current frame if all its payload was consumed; returns its
+    /// FIN bit then, `None` while payload is still to come.
+    fn end_frame(&mut self) -> Option<bool> {
+        let frame = self.frame.filter(|f| f.remaining == 0)?;
+        self.frame = None;
+        Some(frame.fin)
     }
 
     /// A control frame is handed out whole, once all of it (at most 125
     /// bytes, so the wait is bounded) has arrived.
-    fn control_payload(&mut self) -> Step {
-        let len = self.frame.remaining as usize;
-        if self.end - self.pos < len {
+    fn control_payload(&mut self, opcode: Opcode) -> Step {
+        let len = self.available();
+        if self.frame.is_some_and(|f| f.remaining > len as u64) {
             return Step::Wait;
         }
         let range = self.consume(len);
-        let opcode = Opcode::from_u8(self.frame.opcode).unwrap_or(Opcode::Close);
+        self.frame = None;
         Step::Control(opcode, range)
     }
 
     /// Whole-message mode: gather the payload into `buf[keep..fill]`.
-    fn whole_payload(&mut self) -> Result<Step, ProtocolError> {
-        let text = self.msg_kind == Some(MessageKind::Text);
+    fn whole_payload(&mut self, kind: MessageKind) -> Result<Step, ProtocolError> {
+        let text = kind == MessageKind::Text;
         // Text is unmasked and checked a step at a time, so the check reads
         // bytes the unmasking just wrote while they are still in L1; it
         // also fails fast, as soon as the bytes prove the text invalid
@@ -657,19 +654,17 @@ impl Receiver {
                 break;
             }
         }
-        if self.frame.active {
+        match self.end_frame() {
             // Room for the rest is made as it arrives (see `grow`), so a
             // header alone pins no memory.
-            return Ok(Step::Wait);
+            None => Ok(Step::Wait),
+            Some(false) => Ok(Step::Continue),
+            Some(true) => {
+                self.message = Message::None;
+                self.msg_len = 0;
+                Ok(Step::Message(kind, self.keep..self.fill))
+            }
         }
-        if !self.frame.fin {
-            return Ok(Step::Continue);
-        }
-        let kind = self.msg_kind.take().unwrap_or(MessageKind::Binary);
-        let range = self.keep..self.fill;
-        self.assembling = false;
-        self.msg_len = 0;
-        Ok(Step::Message(kind, range))
     }
 }
 
@@ -682,7 +677,7 @@ enum Step {
     Message(MessageKind, Range<usize>),
     Piece(MessageKind, Range<usize>, bool),
     /// The carried character is complete; `fin` as for `Piece`.
-    Carried(bool),
+    Carried(utf8::Carry, bool),
     /// The inflater holds a compressed message's bytes to hand out: the
     /// whole message, or in streaming mode a piece (`true`: the last).
     Inflated(MessageKind, bool),

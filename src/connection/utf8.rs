@@ -122,13 +122,6 @@ impl Carry {
         }
     }
 
-    /// Hand out the completed character and empty the carry.
-    pub(crate) fn take(&mut self) -> &[u8] {
-        let n = self.len as usize;
-        self.len = 0;
-        &self.bytes[..n]
-    }
-
     /// Check that `piece` continues valid UTF-8 after the carried bytes, and
     /// return the carry that would follow it, without changing `self` (so a
     /// refused send leaves no trace).

@@ -237,6 +237,7 @@ impl FrameHeader {
     /// control frames that are fragmented or longer than 125 bytes, the mask
     /// bit against `rules.receiver`, the 64-bit length's top bit, non-minimal
     /// length encodings, and `rules.max_payload`.
+    #[inline]
     pub fn parse(
         buf: &[u8],
         rules: &FrameRules,

@@ -11,7 +11,7 @@
 
 use alloc::vec::Vec;
 
-use super::{HEADROOM, Limits, Receiver, TEXT_STEP};
+use super::{HEADROOM, InFrame, Message, MessageKind, Receiver, Settings, TEXT_STEP};
 use crate::connection::utf8;
 use crate::frame::{FrameHeader, FrameRules, Opcode, Status, copy_masked, rotate_key};
 
@@ -100,7 +100,7 @@ impl Receiver {
 
     /// Where the bytes still needed start, and where the assembled part ends.
     pub(super) fn live_bounds(&self) -> (usize, usize) {
-        if self.assembling {
+        if matches!(self.message, Message::Whole(_)) {
             (self.keep, self.fill)
         } else {
             (self.pos, self.pos)
@@ -177,7 +177,7 @@ impl Receiver {
     /// frame goes straight into the message (unmasked on the way, text
     /// checked while in cache); everything else is appended behind what is
     /// there, to be parsed by `poll_event`.
-    pub(in crate::connection) fn append(&mut self, input: &[u8], limits: &Limits) {
+    pub(in crate::connection) fn append(&mut self, input: &[u8], limits: &Settings) {
         let input = self.append_direct(input, limits);
         if input.is_empty() {
             return;
@@ -207,29 +207,39 @@ impl Receiver {
     /// `checked` short of the fault, where `poll_event` finds it at once.
     /// A frame that ends the message stays active with nothing remaining,
     /// so `poll_event` hands the message out before anything behind it.
-    fn append_direct<'i>(&mut self, mut input: &'i [u8], limits: &Limits) -> &'i [u8] {
+    fn append_direct<'i>(&mut self, mut input: &'i [u8], limits: &Settings) -> &'i [u8] {
         loop {
-            if input.is_empty() || self.pos != self.end || limits.streaming || self.compressed {
+            if input.is_empty()
+                || self.pos != self.end
+                || limits.streaming
+                || self.in_compressed_message()
+            {
                 return input;
             }
-            if !self.frame.active {
-                match self.direct_header(input, limits) {
-                    Some(n) => input = &input[n..],
+            let frame = match self.frame {
+                Some(frame) => frame,
+                None => match self.direct_header(input, limits) {
+                    Some((frame, n)) => {
+                        input = &input[n..];
+                        frame
+                    }
                     None => return input,
-                }
-            }
-            if !self.assembling || self.frame.remaining == 0 || self.frame.opcode & 0x8 != 0 {
+                },
+            };
+            let Message::Whole(kind) = self.message else {
+                return input;
+            };
+            if frame.remaining == 0 || frame.opcode.is_control() {
                 return input;
             }
-            let n =
-                usize::try_from(self.frame.remaining).map_or(input.len(), |r| r.min(input.len()));
-            let valid = self.write_payload(&input[..n], limits);
+            let n = usize::try_from(frame.remaining).map_or(input.len(), |r| r.min(input.len()));
+            let valid = self.write_payload(&input[..n], kind, limits);
             input = &input[n..];
-            if !valid || self.frame.remaining > 0 || self.frame.fin {
+            if !valid || self.frame.is_some_and(|f| f.remaining > 0) || frame.fin {
                 return input;
             }
             // A non-final frame ended: nothing to hand out, on to the next.
-            self.frame.active = false;
+            self.frame = None;
         }
     }
 
@@ -237,20 +247,20 @@ impl Receiver {
     /// frame of a whole-mode, uncompressed message, and start that frame;
     /// returns the header's length. Its bytes are never stored: the
     /// payload lands where they would have been consumed.
-    fn direct_header(&mut self, input: &[u8], limits: &Limits) -> Option<usize> {
+    fn direct_header(&mut self, input: &[u8], limits: &Settings) -> Option<(InFrame, usize)> {
         let (h, n) = self.check_header(input, limits).ok()?.complete()?;
         if h.opcode.is_control() || h.rsv1 || h.payload_len < DIRECT_MIN {
             return None;
         }
         self.start_frame(&h, limits);
-        Some(n)
+        Some((self.frame?, n))
     }
 
     /// Unmask `payload` (all of it within the current frame) onto the end
     /// of the message, checking text a step at a time while it is in L1 (as
     /// `whole_payload` does). Returns `false` if the text is invalid; the
     /// bytes are in, the check stopped short of the fault.
-    fn write_payload(&mut self, payload: &[u8], limits: &Limits) -> bool {
+    fn write_payload(&mut self, payload: &[u8], kind: MessageKind, limits: &Settings) -> bool {
         // Nothing is unparsed, so the bytes behind `fill` (consumed headers,
         // space lent by `input_buffer`) are dead.
         self.pos = self.fill;
@@ -265,13 +275,14 @@ impl Receiver {
         if self.buf.len() < need {
             self.buf.resize(need, 0);
         }
-        let text = self.msg_kind == Some(super::MessageKind::Text);
+        let text = kind == MessageKind::Text;
         let mut valid = true;
+        let mut key = self.frame.and_then(|f| f.key);
         for piece in payload.chunks(TEXT_STEP) {
             let dst = &mut self.buf[self.fill..self.fill + piece.len()];
-            if self.frame.masked {
-                copy_masked(dst, piece, self.frame.key);
-                self.frame.key = rotate_key(self.frame.key, piece.len());
+            if let Some(k) = &mut key {
+                copy_masked(dst, piece, *k);
+                *k = rotate_key(*k, piece.len());
             } else {
                 dst.copy_from_slice(piece);
             }
@@ -285,7 +296,10 @@ impl Receiver {
         self.pos = need;
         self.end = need;
         self.msg_len += payload.len() as u64;
-        self.frame.remaining -= payload.len() as u64;
+        if let Some(frame) = &mut self.frame {
+            frame.key = key;
+            frame.remaining -= payload.len() as u64;
+        }
         valid
     }
 
@@ -294,7 +308,7 @@ impl Receiver {
     pub(super) fn check_header(
         &self,
         bytes: &[u8],
-        limits: &Limits,
+        limits: &Settings,
     ) -> Result<Status<(FrameHeader, usize)>, crate::error::ProtocolError> {
         use crate::error::ProtocolError;
         let rules = FrameRules {
@@ -307,10 +321,10 @@ impl Receiver {
             Status::Partial => return Ok(Status::Partial),
         };
         match h.opcode {
-            Opcode::Continuation if self.msg_kind.is_none() => {
+            Opcode::Continuation if self.message == Message::None => {
                 return Err(ProtocolError::UnexpectedContinuation);
             }
-            Opcode::Text | Opcode::Binary if self.msg_kind.is_some() => {
+            Opcode::Text | Opcode::Binary if self.message != Message::None => {
                 return Err(ProtocolError::ExpectedContinuation);
             }
             _ => {}
@@ -322,7 +336,7 @@ impl Receiver {
             return Err(ProtocolError::ReservedBits);
         }
         let compressed = match h.opcode {
-            Opcode::Continuation => self.compressed,
+            Opcode::Continuation => matches!(self.message, Message::Compressed(_)),
             _ => h.rsv1,
         };
         // A compressed message's limit applies to what it inflates to
@@ -346,11 +360,15 @@ impl Receiver {
     /// instead, so a buffer sized for a small frame does not cut every
     /// later read short. Bytes are zeroed the first time they are lent,
     /// not on every call.
-    pub(in crate::connection) fn input_buffer(&mut self, min: usize, limits: &Limits) -> &mut [u8] {
+    pub(in crate::connection) fn input_buffer(
+        &mut self,
+        min: usize,
+        limits: &Settings,
+    ) -> &mut [u8] {
         let min = min.max(1);
         let room = self.buf.capacity() - self.end;
         let fill_short =
-            self.buf.capacity() >= min && self.frame.active && self.frame.remaining <= room as u64;
+            self.buf.capacity() >= min && self.frame.is_some_and(|f| f.remaining <= room as u64);
         if room == 0 || (room < min && !fill_short) {
             self.grow(self.end.saturating_add(min), limits);
         }
@@ -371,11 +389,10 @@ impl Receiver {
         // buffer sized for the bytes received would mean tiny reads, and
         // growing it for the read would pin memory nothing sent yet.
         self.buf.capacity() >= LEND_FROM
-            && self.assembling
-            && !self.compressed
-            && self.frame.active
-            && self.frame.opcode & 0x8 == 0
-            && self.frame.remaining >= DIRECT_MIN
+            && matches!(self.message, Message::Whole(_))
+            && self
+                .frame
+                .is_some_and(|f| !f.opcode.is_control() && f.remaining >= DIRECT_MIN)
             && self.pos == self.end
     }
 
@@ -385,7 +402,8 @@ impl Receiver {
     /// received), so what a read can make it grow follows the bytes
     /// received, not the bytes announced.
     pub(in crate::connection) fn payload_lend(&self, min: usize) -> usize {
-        let remaining = usize::try_from(self.frame.remaining).unwrap_or(usize::MAX);
+        let remaining = self.frame.map_or(0, |f| f.remaining);
+        let remaining = usize::try_from(remaining).unwrap_or(usize::MAX);
         let room = self.buf.capacity() - self.end;
         let want = min.min(remaining).max(1);
         if room >= want.min(self.buf.capacity() / 16).max(1) {
@@ -405,11 +423,9 @@ impl Receiver {
     /// buffer, once all of it has arrived: the most a whole-mode message
     /// needs before its next header.
     fn frame_end(&self) -> Option<usize> {
-        if !self.frame.active || self.frame.opcode & 0x8 != 0 {
-            return None;
-        }
+        let frame = self.frame.filter(|f| !f.opcode.is_control())?;
         let buffered = (self.end - self.pos) as u64;
-        let missing = self.frame.remaining.saturating_sub(buffered);
+        let missing = frame.remaining.saturating_sub(buffered);
         usize::try_from(missing)
             .ok()
             .map(|m| self.end.saturating_add(m))
@@ -422,7 +438,7 @@ impl Receiver {
     /// `soft_limit` (a little over the message cap) unless `need` itself
     /// is larger: a message at the cap then costs about its size, not
     /// twice it.
-    pub(super) fn grow(&mut self, need: usize, limits: &Limits) {
+    pub(super) fn grow(&mut self, need: usize, limits: &Settings) {
         let cap = self.buf.capacity();
         if need <= cap {
             return;

@@ -2,9 +2,9 @@
 //! inflater as it arrives, never assembled in the input buffer, and the
 //! event borrows the inflated bytes from the inflater.
 
-use super::{Limits, MessageKind, ProtocolError, Receiver, Step, utf8};
+use super::{Message, MessageKind, ProtocolError, Receiver, Settings, Step, utf8};
 use crate::connection::deflate::{InflateError, Inflater};
-use crate::frame::{apply_mask, rotate_key};
+use crate::frame::apply_mask;
 
 /// In streaming mode, the most inflated bytes handed out as one piece: a
 /// small frame that inflates to gigabytes comes out in pieces this size.
@@ -27,10 +27,10 @@ impl Receiver {
     /// A compressed message's data frame: inflate what has arrived.
     pub(super) fn compressed_payload(
         &mut self,
-        limits: &Limits,
+        kind: MessageKind,
+        limits: &Settings,
         inf: &mut Inflater,
     ) -> Result<Step, ProtocolError> {
-        let kind = self.msg_kind.unwrap_or(MessageKind::Binary);
         let all_used = if limits.streaming {
             self.feed_pieces(limits, inf)?
         } else {
@@ -41,13 +41,13 @@ impl Receiver {
             inf.inflate(&self.buf[range], limits.max_message, usize::MAX)?;
             true
         };
-        let ends = all_used && !self.frame.active && self.frame.fin;
-        if ends {
+        // A piece cut short leaves the frame's payload for the next call.
+        let over = if all_used { self.end_frame() } else { None };
+        if over == Some(true) {
             // Section 7.2.2: append the tail the sender removed. It adds
             // four bytes of input, which may still finish a block.
             inf.finish(limits.max_message)?;
-            self.msg_kind = None;
-            self.compressed = false;
+            self.message = Message::None;
             return Ok(Step::Inflated(kind, true));
         }
         if limits.streaming {
@@ -63,7 +63,7 @@ impl Receiver {
                 return Ok(Step::Inflated(kind, false));
             }
         }
-        Ok(if self.frame.active {
+        Ok(if over.is_none() {
             Step::Wait
         } else {
             Step::Continue
@@ -75,20 +75,21 @@ impl Receiver {
     /// so the bytes the inflater leaves for the next piece stay as they
     /// were and nothing needs to remember how far unmasking went. Returns
     /// whether all the payload that arrived was used.
-    fn feed_pieces(&mut self, limits: &Limits, inf: &mut Inflater) -> Result<bool, ProtocolError> {
+    fn feed_pieces(
+        &mut self,
+        limits: &Settings,
+        inf: &mut Inflater,
+    ) -> Result<bool, ProtocolError> {
         loop {
             let avail = self.available();
             if avail == 0 {
-                // An empty frame (or its end) is over now: `skip` is what
-                // marks a frame done, and with no payload it never ran.
-                self.skip(0);
                 return Ok(true);
             }
             let n = avail.min(STACK_STEP);
             let mut step = [0u8; STACK_STEP];
             step[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-            if self.frame.masked {
-                apply_mask(&mut step[..n], self.frame.key, 0);
+            if let Some(key) = self.frame.and_then(|f| f.key) {
+                apply_mask(&mut step[..n], key, 0);
             }
             let used = inf.inflate(&step[..n], limits.max_message, PIECE)?;
             self.skip(used);
@@ -96,16 +97,6 @@ impl Receiver {
                 return Ok(false);
             }
         }
-    }
-
-    /// Pass over `n` payload bytes that were used from a copy.
-    fn skip(&mut self, n: usize) {
-        if self.frame.masked {
-            self.frame.key = rotate_key(self.frame.key, n);
-        }
-        self.pos += n;
-        self.frame.remaining -= n as u64;
-        self.frame.active = self.frame.remaining > 0;
     }
 }
 

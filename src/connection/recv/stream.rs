@@ -2,44 +2,51 @@
 //! pieces as they arrive, text cut only at character boundaries. Nothing
 //! here touches the whole-message text invariant of the parent module.
 
-use super::{MessageKind, ProtocolError, Range, Receiver, Step, utf8};
+use super::{Message, MessageKind, ProtocolError, Range, Receiver, Step, utf8};
 
 impl Receiver {
     /// Streaming mode: hand out each piece of payload as it arrives.
-    pub(super) fn streamed_payload(&mut self) -> Result<Step, ProtocolError> {
-        let kind = self.msg_kind.unwrap_or(MessageKind::Binary);
-        if kind == MessageKind::Text && !self.carry.is_empty() {
-            return self.complete_carry();
+    pub(super) fn streamed_payload(&mut self, kind: MessageKind) -> Result<Step, ProtocolError> {
+        if let Message::Streamed(MessageKind::Text, carry) = self.message {
+            if !carry.is_empty() {
+                return self.complete_carry(carry);
+            }
         }
         let avail = self.available();
         let range = self.consume(avail);
         self.msg_len += avail as u64;
-        let ends = self.frame.fin && !self.frame.active;
+        let over = self.end_frame();
+        let ends = over == Some(true);
         let end = if kind == MessageKind::Text {
             // Hand out whole characters; at most 3 bytes of an unfinished
             // one wait in the carry for the next piece.
             let valid = utf8::valid_prefix(&self.buf[range.clone()])
                 .map_err(|()| ProtocolError::InvalidUtf8)?;
-            self.carry.set(&self.buf[range.start + valid..range.end]);
-            if ends && !self.carry.is_empty() {
+            let tail = &self.buf[range.start + valid..range.end];
+            if ends && !tail.is_empty() {
                 return Err(ProtocolError::InvalidUtf8);
+            }
+            if let Message::Streamed(_, carry) = &mut self.message {
+                carry.set(tail);
             }
             range.start + valid
         } else {
             range.end
         };
-        Ok(self.piece_step(kind, range.start..end, ends))
+        Ok(self.piece_step(kind, range.start..end, over))
     }
 
     /// A streamed piece, unless it says nothing (empty and not the end).
-    fn piece_step(&mut self, kind: MessageKind, range: Range<usize>, ends: bool) -> Step {
+    /// `over`: the frame ended, with its FIN bit.
+    fn piece_step(&mut self, kind: MessageKind, range: Range<usize>, over: Option<bool>) -> Step {
+        let ends = over == Some(true);
         if ends {
-            self.msg_kind = None;
+            self.message = Message::None;
             self.msg_len = 0;
         }
         if !range.is_empty() || ends {
             Step::Piece(kind, range, ends)
-        } else if self.frame.active {
+        } else if over.is_none() {
             Step::Wait
         } else {
             Step::Continue
@@ -48,26 +55,30 @@ impl Receiver {
 
     /// Streaming text: finish the carried character with the first bytes of
     /// the payload, taking no more than the character needs.
-    fn complete_carry(&mut self) -> Result<Step, ProtocolError> {
-        let take = self.carry.missing().min(self.available());
+    fn complete_carry(&mut self, mut carry: utf8::Carry) -> Result<Step, ProtocolError> {
+        let take = carry.missing().min(self.available());
         let range = self.consume(take);
         self.msg_len += take as u64;
-        let complete = self
-            .carry
+        let complete = carry
             .extend(&self.buf[range])
             .map_err(|()| ProtocolError::InvalidUtf8)?;
-        let ends = self.frame.fin && !self.frame.active;
+        // The frame is over only if the character took all it had left.
+        let over = self.end_frame();
+        let ends = over == Some(true);
         if complete {
-            if ends {
-                self.msg_kind = None;
+            self.message = if ends {
                 self.msg_len = 0;
-            }
-            return Ok(Step::Carried(ends));
+                Message::None
+            } else {
+                Message::Streamed(MessageKind::Text, utf8::Carry::default())
+            };
+            return Ok(Step::Carried(carry, ends));
         }
         if ends {
             return Err(ProtocolError::InvalidUtf8);
         }
-        Ok(if self.frame.active {
+        self.message = Message::Streamed(MessageKind::Text, carry);
+        Ok(if over.is_none() {
             Step::Wait
         } else {
             Step::Continue

@@ -25,16 +25,13 @@ fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-fn limits() -> Limits {
-    Limits {
-        role: Role::Server,
-        max_frame: 1 << 20,
-        max_message: 1 << 20,
-        streaming: false,
-        auto_pong: true,
-        auto_close: true,
-        buffer_release: 1000,
-    }
+fn limits() -> Settings {
+    let config = crate::Config {
+        max_frame_size: 1 << 20,
+        max_message_size: 1 << 20,
+        ..crate::Config::default()
+    };
+    Settings::new(&config, crate::Role::Server)
 }
 
 /// Feed `wire` in pieces of `read` bytes, compacting before each as the
