@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::*;
+use crate::connection::event::Event;
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
