@@ -20,7 +20,7 @@ use super::{
     DeflateConfig, DeflateParams, EXTENSION_NAME, MAX_WINDOW_BITS, MIN_WINDOW_BITS,
     parse_window_bits,
 };
-use crate::handshake::Extension;
+use crate::extension::Extension;
 
 const SERVER_NO_CONTEXT_TAKEOVER: &str = "server_no_context_takeover";
 const CLIENT_NO_CONTEXT_TAKEOVER: &str = "client_no_context_takeover";
