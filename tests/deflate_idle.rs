@@ -10,7 +10,7 @@ mod common;
 
 use common::{Chunking, counter_mask, follow_deadlines, t, transmit};
 use proptest::prelude::*;
-use wscore::deflate::{DeflateConfig, DeflateParams};
+use wscore::extension::deflate::{DeflateConfig, DeflateParams};
 use wscore::handshake::client::ClientRequest;
 use wscore::handshake::server::{Accept, ServerHandshake};
 use wscore::handshake::{Extension, HandshakeLimits};

@@ -5,7 +5,7 @@
 #![cfg(feature = "deflate")]
 
 use proptest::prelude::*;
-use wscore::deflate::{DeflateConfig, DeflateParams};
+use wscore::extension::deflate::{DeflateConfig, DeflateParams};
 use wscore::frame::Status;
 use wscore::handshake::client::{ClientHandshake, ClientRequest, Response};
 use wscore::handshake::server::{Accept, Request, ServerHandshake};

@@ -473,7 +473,7 @@ fn an_idle_socket_gives_back_every_buffer_and_works_after() {
         // context kept both ways): the two histories stay, 16 KiB and a
         // little, within the 24 KiB the README promises.
         idle_socket(Config::default(), 24 << 10);
-        let off = Config::default().with_deflate(wscore::deflate::DeflateConfig::DISABLED);
+        let off = Config::default().with_deflate(wscore::extension::deflate::DeflateConfig::DISABLED);
         idle_socket(off, 0);
     }
     #[cfg(not(feature = "deflate"))]

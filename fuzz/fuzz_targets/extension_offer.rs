@@ -17,7 +17,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wscore::deflate::{DeflateConfig, DeflateParams};
+use wscore::extension::deflate::{DeflateConfig, DeflateParams};
 use wscore::frame::Status;
 use wscore::handshake::client::ClientRequest;
 use wscore::handshake::server::{Accept, Request, ServerHandshake};

@@ -124,7 +124,7 @@ fuzz_target!(|input: &[u8]| {
             {
                 accept = accept.extension(e.clone());
             }
-            accept = accept.deflate(&request, &wscore::deflate::DeflateConfig::DEFAULT);
+            accept = accept.deflate(&request, &wscore::extension::deflate::DeflateConfig::DEFAULT);
             let mut out = Vec::new();
             request
                 .accept(&accept, &mut out)
