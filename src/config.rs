@@ -219,7 +219,10 @@ impl Config {
     /// How permessage-deflate is offered or accepted: sets [`deflate`](Self::deflate).
     #[cfg(feature = "deflate")]
     #[must_use]
-    pub const fn with_deflate(mut self, deflate: crate::extension::deflate::DeflateConfig) -> Config {
+    pub const fn with_deflate(
+        mut self,
+        deflate: crate::extension::deflate::DeflateConfig,
+    ) -> Config {
         self.deflate = deflate;
         self
     }

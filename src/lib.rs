@@ -26,12 +26,12 @@ pub mod tokio;
 
 pub use close::CloseCode;
 pub use config::Config;
+pub use connection::{ClosedReason, Connection, Event, MaskSource, MessageKind, Sender};
+pub use error::{ProtocolError, SendError};
 /// permessage-deflate, at its old path; it lives in [`extension::deflate`].
 #[cfg(feature = "deflate")]
 #[doc(no_inline)]
 pub use extension::deflate;
-pub use connection::{ClosedReason, Connection, Event, MaskSource, MessageKind, Sender};
-pub use error::{ProtocolError, SendError};
 /// The outcome of every incremental parser in the crate (defined in
 /// [`frame`], re-exported for the handshakes and for short imports).
 pub use frame::Status;

@@ -24,11 +24,11 @@ use futures_util::{StreamExt, TryStreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
+use wscore::extension::deflate::DeflateConfig;
 use wscore::frame::Status;
 use wscore::handshake::HandshakeLimits;
 use wscore::handshake::client::ClientRequest;
 use wscore::handshake::server::{Accept, ServerHandshake};
-use wscore::extension::deflate::DeflateConfig;
 use wscore::{Config, Instant as Now};
 use wscore_benches::env_usize as env;
 

@@ -268,7 +268,8 @@ impl Connection {
     /// with the RSV bits it would claim then fails the connection (1002),
     /// as section 5.2 requires.
     fn with_extensions(mut self, config: &Config, agreed: &[Extension]) -> Connection {
-        let (codec, rsv) = crate::extension::codec_for(agreed, self.core.settings.limits.role, config);
+        let (codec, rsv) =
+            crate::extension::codec_for(agreed, self.core.settings.limits.role, config);
         self.deflate = codec;
         self.rx.allowed_rsv = rsv;
         self

@@ -59,12 +59,7 @@ impl Inflater {
     pub(crate) fn begin(&mut self, _: usize) {
         match *self {}
     }
-    pub(crate) fn inflate(
-        &mut self,
-        _: &[u8],
-        _: u64,
-        _: usize,
-    ) -> Result<usize, InflateError> {
+    pub(crate) fn inflate(&mut self, _: &[u8], _: u64, _: usize) -> Result<usize, InflateError> {
         match *self {}
     }
     pub(crate) fn finish(&mut self, _: u64) -> Result<(), InflateError> {

@@ -78,10 +78,15 @@ pub(crate) fn answer(config: &Config, offers: &[Extension], answer: &mut Vec<Ext
 /// rules require. Checked by a server for an answer the application built
 /// and by a client for the answer it received.
 #[allow(unused_variables)]
-pub(crate) fn check_answer(offers: &[Extension], answer: &[Extension]) -> Result<(), InvalidAnswer> {
+pub(crate) fn check_answer(
+    offers: &[Extension],
+    answer: &[Extension],
+) -> Result<(), InvalidAnswer> {
     #[cfg(feature = "deflate")]
     {
-        let mut elements = answer.iter().filter(|e| e.name() == deflate::EXTENSION_NAME);
+        let mut elements = answer
+            .iter()
+            .filter(|e| e.name() == deflate::EXTENSION_NAME);
         if let Some(element) = elements.next() {
             if elements.next().is_some()
                 || deflate::DeflateParams::from_response_to(element, offers).is_none()

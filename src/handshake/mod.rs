@@ -111,14 +111,14 @@ mod response;
 pub mod server;
 mod write;
 
+/// The `Sec-WebSocket-Extensions` element, from the extension layer
+/// (re-exported where the handshake's users looked for it).
+pub use crate::extension::Extension;
 /// The outcome of each `handle_input`: the same type as
 /// [`crate::frame::Status`] and [`crate::Status`], re-exported here so a
 /// handshake driver needs no import from the frame codec.
 pub use crate::frame::Status;
 pub use error::{BuildError, ClientHandshakeError, HandshakeError, RejectedResponse};
-/// The `Sec-WebSocket-Extensions` element, from the extension layer
-/// (re-exported where the handshake's users looked for it).
-pub use crate::extension::Extension;
 pub use header::{HeaderField, Headers, accept_key};
 
 /// Caps on what a handshake buffers, for both sides.

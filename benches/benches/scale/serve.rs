@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+use wscore::extension::deflate::DeflateConfig;
 use wscore::handshake::HandshakeLimits;
 use wscore::handshake::server::{Accept, ServerHandshake};
-use wscore::extension::deflate::DeflateConfig;
 use wscore::{Config, Event, Instant, Status};
 
 /// The listen backlog each server asks for (the kernel caps it at
@@ -121,7 +121,13 @@ async fn echo_first_message(stream: &mut TcpStream) -> io::Result<()> {
             Ok(Status::Partial) => {}
             Ok(Status::Complete((request, used))) => {
                 let (conn, _) = request
-                    .accept(&Accept::new(), &config, Instant::ZERO, &buf[used..n], &mut out)
+                    .accept(
+                        &Accept::new(),
+                        &config,
+                        Instant::ZERO,
+                        &buf[used..n],
+                        &mut out,
+                    )
                     .map_err(io::Error::other)?;
                 break conn;
             }
