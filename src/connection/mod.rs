@@ -211,13 +211,19 @@ impl Settings {
 }
 
 impl Connection {
-    /// A server's connection, for after the opening handshake.
+    /// A server's connection with no extension, for after an opening
+    /// handshake done elsewhere. After this crate's handshake, take the
+    /// connection [`Request::accept`](crate::handshake::server::Request::accept)
+    /// returns instead: it runs what was agreed (permessage-deflate
+    /// included) and has been fed the bytes behind the request head.
     #[must_use]
     pub fn server(config: &Config, now: Instant) -> Connection {
         Connection::new(Role::Server, config, now, Tx::new(None))
     }
 
-    /// A client's connection, for after the opening handshake.
+    /// A client's connection with no extension, for after an opening
+    /// handshake done elsewhere; after this crate's, take the one
+    /// [`Response::open`](crate::handshake::client::Response::open) returns.
     ///
     /// `mask` supplies a masking key for every frame the client sends. Section
     /// 5.3 requires keys the server (and any intermediary) cannot predict:
