@@ -44,7 +44,7 @@ use tokio::net::TcpSocket;
 use tokio::sync::{Notify, mpsc};
 use wscore::handshake::server::{Accept, Request};
 use wscore::tokio::{Message, Options, WebSocket};
-use wscore::{CloseCode, Config, Connection, Instant};
+use wscore::{CloseCode, Config, Instant};
 
 /// Lines a client may be behind before it is cut off.
 const QUEUE: usize = 64;

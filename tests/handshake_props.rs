@@ -409,7 +409,7 @@ proptest! {
             accept = accept.extension(e.clone());
         }
         let mut to_client = Vec::new();
-        let on_server = accept_plain(&request, &accept, &mut to_client).unwrap();
+        let on_server = accept_plain(request, &accept, &mut to_client).unwrap();
         let head_len = to_client.len();
         to_client.extend_from_slice(&frames);
 
@@ -479,7 +479,7 @@ proptest! {
                         accept = accept.extension(e.clone());
                     }
                 }
-                accept_plain(&request, &accept, &mut bytes).unwrap();
+                accept_plain(request, &accept, &mut bytes).unwrap();
             }
             Some(status) => {
                 wscore::handshake::server::Reject::new(status)
@@ -539,7 +539,7 @@ proptest! {
         let chosen: Vec<Extension> = picks.iter().filter_map(|&i| offers.get(i).cloned()).collect();
         let accept = chosen.iter().cloned().fold(Accept::new(), Accept::extension);
         let mut out = Vec::new();
-        accept_plain(&req, &accept, &mut out).unwrap();
+        accept_plain(req, &accept, &mut out).unwrap();
         match feed_client(client, &out, &[]) {
             Outcome::Complete(r, rest) => {
                 prop_assert!(rest.is_empty());

@@ -49,28 +49,32 @@ pub(crate) use list::{parse_extension_list, write_extension_list};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct InvalidAnswer;
 
-/// A client's offers: append what `config` offers to `offers`, unless the
-/// application offered that extension itself (its offers then stand
-/// alone, in its order).
-#[allow(unused_variables)]
-pub(crate) fn offer(config: &Config, offers: &mut Vec<Extension>) {
+/// A client's offers: the application's (`own`, in its order), then what
+/// `config` offers, unless the application offered that extension itself
+/// (its offers then stand alone).
+#[allow(unused_variables, unused_mut)]
+pub(crate) fn offers(config: &Config, own: &[Extension]) -> Vec<Extension> {
+    let mut offers = own.to_vec();
     #[cfg(feature = "deflate")]
-    if !has(offers, deflate::EXTENSION_NAME) {
+    if !has(own, deflate::EXTENSION_NAME) {
         offers.extend(config.deflate.offers());
     }
+    offers
 }
 
-/// A server's answer to the client's `offers`: append what `config`
-/// accepts to `answer`, unless the application answered that extension
-/// itself.
-#[allow(unused_variables)]
-pub(crate) fn answer(config: &Config, offers: &[Extension], answer: &mut Vec<Extension>) {
+/// A server's answer to the client's `offers`: the application's (`own`),
+/// then what `config` accepts, unless the application answered that
+/// extension itself.
+#[allow(unused_variables, unused_mut)]
+pub(crate) fn answer(config: &Config, offers: &[Extension], own: &[Extension]) -> Vec<Extension> {
+    let mut answer = own.to_vec();
     #[cfg(feature = "deflate")]
-    if !has(answer, deflate::EXTENSION_NAME) {
+    if !has(own, deflate::EXTENSION_NAME) {
         if let Some((element, _)) = config.deflate.negotiate(offers) {
             answer.push(element);
         }
     }
+    answer
 }
 
 /// Whether `answer` (a server's `Sec-WebSocket-Extensions` elements, each

@@ -44,7 +44,9 @@ use crate::time::Instant;
 ///     .unwrap();
 /// let head = String::from_utf8(out).unwrap();
 /// assert!(head.starts_with("GET /chat?room=1 HTTP/1.1\r\nHost: example.com:8080\r\n"));
-/// assert!(head.contains("\r\nSec-WebSocket-Extensions: permessage-deflate; "));
+/// // The default config offers permessage-deflate (with the feature).
+/// let offered = head.contains("\r\nSec-WebSocket-Extensions: permessage-deflate; ");
+/// assert_eq!(offered, cfg!(feature = "deflate"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
@@ -135,9 +137,7 @@ impl ClientRequest {
     /// The extensions this request offers under `config`: the
     /// application's, then the extension layer's.
     pub(super) fn offers(&self, config: &Config) -> Vec<Extension> {
-        let mut offers = self.extensions.clone();
-        extension::offer(config, &mut offers);
-        offers
+        extension::offers(config, &self.extensions)
     }
 
     /// The header fields of the request (section 4.1, items 4 to 12), once

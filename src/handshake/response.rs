@@ -119,11 +119,9 @@ impl Accept {
         for (name, value) in &self.headers {
             check_extra_header(name, value)?;
         }
-        let mut extensions = self.extensions.clone();
-        extension::answer(config, offered_extensions, &mut extensions);
         Ok(Negotiated {
             protocol: self.protocol.clone(),
-            extensions,
+            extensions: extension::answer(config, offered_extensions, &self.extensions),
         })
     }
 
