@@ -492,7 +492,8 @@ impl Response {
         &self.headers
     }
 
-    /// The subprotocol and extensions the server chose, for the connection.
+    /// The subprotocol and extensions the server chose ([`open`](Self::open)
+    /// starts the connection with them).
     #[must_use]
     pub fn negotiated(&self) -> &Negotiated {
         &self.negotiated

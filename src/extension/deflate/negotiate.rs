@@ -209,7 +209,7 @@ impl DeflateConfig {
     ///
     /// ```
     /// use wscore::extension::deflate::{DeflateConfig, DeflateParams};
-    /// use wscore::handshake::Extension;
+    /// use wscore::extension::Extension;
     ///
     /// // A browser's offer: the defaults lower both windows to 13 bits.
     /// let offers = [Extension::new("permessage-deflate").with_param("client_max_window_bits")];
@@ -301,7 +301,7 @@ impl DeflateParams {
     ///
     /// ```
     /// use wscore::extension::deflate::{DeflateConfig, DeflateParams};
-    /// use wscore::handshake::Extension;
+    /// use wscore::extension::Extension;
     ///
     /// let offers = DeflateConfig::DEFAULT.offers();
     /// let ok = Extension::new("permessage-deflate").with_param_value("client_max_window_bits", "10");
