@@ -44,7 +44,7 @@ use tokio::net::TcpSocket;
 use tokio::sync::{Notify, mpsc};
 use wscore::handshake::server::{Accept, Request};
 use wscore::tokio::{Message, Options, WebSocket};
-use wscore::{CloseCode, Config, Connection, Instant};
+use wscore::{CloseCode, Config, Instant};
 
 /// Lines a client may be behind before it is cut off.
 const QUEUE: usize = 64;
@@ -170,9 +170,10 @@ fn upgrade(mut req: hyper::Request<Incoming>, room: Arc<Room>) -> hyper::Respons
         .with_max_message_size(MAX_MESSAGE)
         .with_max_frame_size(MAX_MESSAGE)
         .with_keepalive_interval(Some(KEEPALIVE));
-    let accept = Accept::new().deflate(&offer, &config.deflate);
-    let (negotiated, response) = match offer.accept_http(&accept) {
-        Ok(accepted) => accepted,
+    // The connection's clock counts from now: it starts at the accept.
+    let epoch = tokio::time::Instant::now();
+    let (conn, response) = match offer.accept_http(&Accept::new(), &config, Instant::ZERO) {
+        Ok((conn, _, response)) => (conn, response),
         Err(_) => return status(StatusCode::INTERNAL_SERVER_ERROR, "cannot accept\n"),
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
@@ -181,8 +182,6 @@ fn upgrade(mut req: hyper::Request<Incoming>, room: Arc<Room>) -> hyper::Respons
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
-        let epoch = tokio::time::Instant::now();
-        let conn = Connection::from_server_handshake(&config, Instant::ZERO, negotiated);
         let ws =
             WebSocket::from_connection(TokioIo::new(upgraded), conn, epoch, Options::default());
         client(ws, name, room).await;

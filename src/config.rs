@@ -103,11 +103,13 @@ pub struct Config {
     pub buffer_release: Option<Duration>,
     /// permessage-deflate (RFC 7692): whether a client offers it and a
     /// server accepts it, and with what windows, context takeover and
-    /// threshold. It takes effect only when the handshake agreed on it
-    /// (see [`Connection::from_server_handshake`](crate::Connection::from_server_handshake)).
-    /// Default: [`DeflateConfig::DEFAULT`](crate::deflate::DeflateConfig::DEFAULT), enabled.
+    /// threshold. The handshake offers or accepts it as this says
+    /// ([`ClientRequest::write`](crate::handshake::client::ClientRequest::write),
+    /// [`Request::accept`](crate::handshake::server::Request::accept)), and
+    /// the connection it returns runs it when it was agreed.
+    /// Default: [`DeflateConfig::DEFAULT`](crate::extension::deflate::DeflateConfig::DEFAULT), enabled.
     #[cfg(feature = "deflate")]
-    pub deflate: crate::deflate::DeflateConfig,
+    pub deflate: crate::extension::deflate::DeflateConfig,
 }
 
 impl Default for Config {
@@ -134,7 +136,7 @@ impl Config {
         message_timeout: Some(Duration::from_secs(60)),
         buffer_release: Some(Duration::from_secs(1)),
         #[cfg(feature = "deflate")]
-        deflate: crate::deflate::DeflateConfig::DEFAULT,
+        deflate: crate::extension::deflate::DeflateConfig::DEFAULT,
     };
 
     /// The largest payload one received frame may announce: sets [`max_frame_size`](Self::max_frame_size).
@@ -217,7 +219,10 @@ impl Config {
     /// How permessage-deflate is offered or accepted: sets [`deflate`](Self::deflate).
     #[cfg(feature = "deflate")]
     #[must_use]
-    pub const fn with_deflate(mut self, deflate: crate::deflate::DeflateConfig) -> Config {
+    pub const fn with_deflate(
+        mut self,
+        deflate: crate::extension::deflate::DeflateConfig,
+    ) -> Config {
         self.deflate = deflate;
         self
     }

@@ -12,15 +12,15 @@ extern crate std;
 pub mod close;
 pub mod config;
 pub mod connection;
-#[cfg(feature = "deflate")]
-pub mod deflate;
 pub mod error;
+pub mod extension;
 pub mod frame;
 pub mod handshake;
 #[cfg(feature = "std")]
 mod io_error;
 pub mod role;
 pub mod time;
+mod token;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
@@ -28,6 +28,10 @@ pub use close::CloseCode;
 pub use config::Config;
 pub use connection::{ClosedReason, Connection, Event, MaskSource, MessageKind, Sender};
 pub use error::{ProtocolError, SendError};
+/// permessage-deflate, at its old path; it lives in [`extension::deflate`].
+#[cfg(feature = "deflate")]
+#[doc(no_inline)]
+pub use extension::deflate;
 /// The outcome of every incremental parser in the crate (defined in
 /// [`frame`], re-exported for the handshakes and for short imports).
 pub use frame::Status;

@@ -183,7 +183,7 @@ proptest! {
             c.buffer_release = Some(Duration::from_millis(t_.release_ms));
             #[cfg(feature = "deflate")]
             {
-                c.deflate = wscore::deflate::DeflateConfig::DISABLED;
+                c.deflate = wscore::extension::deflate::DeflateConfig::DISABLED;
             }
         });
         let base = live();

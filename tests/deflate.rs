@@ -8,7 +8,7 @@ mod common;
 use common::deflate::{connections, pair, params};
 use common::{Chunking, Ev, cfg, events, parse_wire, server_frame, t, transmit, whole};
 use proptest::prelude::*;
-use wscore::deflate::DeflateParams;
+use wscore::extension::deflate::DeflateParams;
 use wscore::frame::Opcode;
 use wscore::{ClosedReason, Config, MessageKind, ProtocolError};
 

@@ -10,7 +10,7 @@ use common::{Ev, cfg, events, server_frame, t, whole};
 use miniz_oxide::deflate::core::{
     CompressorOxide, TDEFLFlush, TDEFLStatus, compress, create_comp_flags_from_zip_params,
 };
-use wscore::deflate::DeflateParams;
+use wscore::extension::deflate::DeflateParams;
 use wscore::{ClosedReason, Config, Connection, ProtocolError};
 
 /// A raw-deflate encoder (window 15) whose output per call ends in a sync

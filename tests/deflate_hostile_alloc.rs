@@ -13,7 +13,7 @@ use std::cell::Cell;
 use common::deflate::connections;
 use common::{server_frame, t};
 use wscore::Config;
-use wscore::deflate::DeflateParams;
+use wscore::extension::deflate::DeflateParams;
 
 /// Counts the bytes each thread allocates (new blocks and the new size of
 /// every realloc), so parallel tests do not see each other's.

@@ -10,7 +10,7 @@ mod common;
 
 use common::{Chunking, counter_mask, follow_deadlines, t, transmit};
 use proptest::prelude::*;
-use wscore::deflate::{DeflateConfig, DeflateParams};
+use wscore::extension::deflate::{DeflateConfig, DeflateParams};
 use wscore::handshake::client::ClientRequest;
 use wscore::handshake::server::{Accept, ServerHandshake};
 use wscore::handshake::{Extension, HandshakeLimits};
@@ -262,32 +262,28 @@ fn browser_offer_with_the_defaults_idles_within_24_kib() {
             .fold(ClientRequest::new("example.com", [7; 16]), |r, e| {
                 r.extension(e.clone())
             })
-            .write(&mut request)
+            .write(&config, &mut request)
             .unwrap();
         let mut server_hs = ServerHandshake::new(HandshakeLimits::default());
         let Ok(Status::Complete((req, _))) = server_hs.handle_input(&request) else {
             panic!("a complete request");
         };
         let mut answer = Vec::new();
-        let accept = Accept::new().deflate(req, &config.deflate);
-        let negotiated = req.accept(&accept, &mut answer).unwrap();
+        // The server accepts as `config.deflate` says.
+        let (mut s, negotiated) = req
+            .accept(&Accept::new(), &config, t(0), &[], &mut answer)
+            .unwrap();
         let params = DeflateParams::from_extensions(&negotiated.extensions).unwrap();
         assert_eq!(
             params,
             common::deflate::params(false, false, 13, 13),
             "{offer:?}"
         );
-        let mut s = Connection::from_server_handshake(&config, t(0), negotiated);
         let Ok(Status::Complete((res, _))) = client_hs.handle_input(&answer) else {
             panic!("the client accepts the answer");
         };
-        let mut c = Connection::from_client_handshake(
-            &config,
-            t(0),
-            res.negotiated().clone(),
-            counter_mask(),
-        );
-        drop((request, answer, server_hs, client_hs, offer));
+        let mut c = res.open(t(0), &[], counter_mask());
+        drop((request, answer, server_hs, client_hs, offer, negotiated));
         // What the handshake's leftovers and the client's mask box hold:
         // constant from here on, so `heap_usage` accounts for every change.
         let mask = live() - base - (c.heap_usage() + s.heap_usage()) as isize;

@@ -5,11 +5,30 @@
 #![cfg(feature = "deflate")]
 
 use proptest::prelude::*;
-use wscore::deflate::{DeflateConfig, DeflateParams};
+use wscore::extension::deflate::{DeflateConfig, DeflateParams};
 use wscore::frame::Status;
 use wscore::handshake::client::{ClientHandshake, ClientRequest, Response};
 use wscore::handshake::server::{Accept, Request, ServerHandshake};
-use wscore::handshake::{BuildError, ClientHandshakeError, Extension, HandshakeLimits};
+use wscore::handshake::{BuildError, ClientHandshakeError, Extension, HandshakeLimits, Negotiated};
+use wscore::{Config, Instant};
+
+/// The connection config whose permessage-deflate policy is `policy`.
+fn with(policy: &DeflateConfig) -> Config {
+    Config::default().with_deflate(*policy)
+}
+
+/// `request.accept` under `config`, for what was agreed (and the 101 in
+/// `out`); the connection is dropped.
+fn agree(
+    request: &Request,
+    accept: &Accept,
+    config: &Config,
+    out: &mut Vec<u8>,
+) -> Result<Negotiated, BuildError> {
+    request
+        .accept(accept, config, Instant::ZERO, &[], out)
+        .map(|(_, agreed)| agreed)
+}
 
 /// The RFC 6455 section 1.3 nonce: its accept value is below.
 const NONCE: [u8; 16] = *b"the sample nonce";
@@ -63,9 +82,9 @@ fn request_offering(value: &str) -> Request {
 fn server_answer(policy: &DeflateConfig, value: &str) -> Option<String> {
     let request = request_offering(value);
     let answer = policy.negotiate(request.extensions());
-    // The convenience agrees with the primitive, and its 101 goes through.
-    let accept = Accept::new().deflate(&request, policy);
-    let negotiated = request.accept(&accept, &mut Vec::new()).unwrap();
+    // `accept` under the policy agrees with the primitive, and its 101 goes
+    // through.
+    let negotiated = agree(&request, &Accept::new(), &with(policy), &mut Vec::new()).unwrap();
     assert_eq!(
         DeflateParams::from_extensions(&negotiated.extensions),
         answer.as_ref().map(|(_, p)| *p)
@@ -87,7 +106,10 @@ fn client_verdict(
         .fold(ClientRequest::new("example.com", NONCE), |r, e| {
             r.extension(e.clone())
         });
-    let mut client: ClientHandshake = request.write(&mut Vec::new()).unwrap();
+    // Only the offers given: a config that offers nothing of its own.
+    let mut client: ClientHandshake = request
+        .write(&with(&DeflateConfig::DISABLED), &mut Vec::new())
+        .unwrap();
     let mut head = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
          Connection: Upgrade\r\nSec-WebSocket-Accept: {ACCEPT}\r\n"
@@ -163,8 +185,7 @@ fn client_offers_follow_the_policy() {
         // And the request carries them, in order, in one field.
         let mut out = Vec::new();
         ClientRequest::new("example.com", NONCE)
-            .deflate(policy)
-            .write(&mut out)
+            .write(&with(policy), &mut out)
             .unwrap();
         let head = String::from_utf8(out).unwrap();
         let field = head
@@ -520,11 +541,10 @@ fn accept_refuses_a_hand_built_answer_that_fits_no_offer() {
             Err(BuildError::InvalidExtensionResponse),
         ),
         (
-            "deflate() after a hand-built one",
-            Accept::new()
-                .extension(pmd().with_param_value("server_max_window_bits", "10"))
-                .deflate(&request, &D),
-            Err(BuildError::InvalidExtensionResponse),
+            // The config (which would answer too) adds no second element.
+            "hand-built under a config that accepts",
+            Accept::new().extension(pmd().with_param_value("server_max_window_bits", "10")),
+            Ok(()),
         ),
         (
             "not a token still comes first",
@@ -533,23 +553,32 @@ fn accept_refuses_a_hand_built_answer_that_fits_no_offer() {
         ),
     ] {
         let mut out = Vec::new();
-        let got = request.accept(&accept, &mut out).map(|_| ());
+        let got = agree(&request, &accept, &with(&D), &mut out);
+        if let Ok(agreed) = &got {
+            // The hand-built answer stands alone: no second element.
+            let pmds = agreed
+                .extensions
+                .iter()
+                .filter(|e| e.name() == "permessage-deflate");
+            assert_eq!(pmds.count(), 1, "{name}");
+        }
+        let got = got.map(|_| ());
         assert_eq!(got, expected, "{name}");
         assert_eq!(out.is_empty(), got.is_err(), "{name}");
     }
     // Nothing offered: the name check answers first.
     let plain = request_offering("x-other");
     assert_eq!(
-        plain.accept(
+        agree(
+            &plain,
             &Accept::new().extension(Extension::new("permessage-deflate")),
+            &with(&D),
             &mut Vec::new()
         ),
         Err(BuildError::ExtensionNotOffered)
     );
     assert_eq!(
-        plain
-            .accept(&Accept::new().deflate(&plain, &D), &mut Vec::new())
-            .map(|n| n.extensions),
+        agree(&plain, &Accept::new(), &with(&D), &mut Vec::new()).map(|n| n.extensions),
         Ok(Vec::new())
     );
 }
@@ -558,17 +587,18 @@ fn accept_refuses_a_hand_built_answer_that_fits_no_offer() {
 #[test]
 fn the_http_path_runs_the_same_checks() {
     let (request, client) = ClientRequest::new("example.com", NONCE)
-        .deflate(&config(11, 10, false, false))
-        .to_http()
+        .to_http(&with(&config(11, 10, false, false)))
         .unwrap();
     let offer = Request::from_http(&request).unwrap();
     let bad = Accept::new().extension(Extension::new("permessage-deflate").with_param("foo"));
     assert_eq!(
-        offer.accept_http(&bad).map(|_| ()),
+        offer
+            .accept_http(&bad, &with(&D), Instant::ZERO)
+            .map(|_| ()),
         Err(BuildError::InvalidExtensionResponse)
     );
-    let (negotiated, response) = offer
-        .accept_http(&Accept::new().deflate(&offer, &D))
+    let (_, negotiated, response) = offer
+        .accept_http(&Accept::new(), &with(&D), Instant::ZERO)
         .unwrap();
     let checked = client.check_http_response(&response).unwrap();
     assert_eq!(checked.negotiated().extensions, negotiated.extensions);
@@ -708,17 +738,14 @@ proptest! {
         check_pair(&client, &server);
         let mut to_server = Vec::new();
         let mut client_hs = ClientRequest::new("example.com", NONCE)
-            .deflate(&client)
-            .write(&mut to_server)
+            .write(&with(&client), &mut to_server)
             .unwrap();
         let mut server_hs = ServerHandshake::new(HandshakeLimits::default());
         let Ok(Status::Complete((request, _))) = server_hs.handle_input(&to_server) else {
             panic!("our request is valid");
         };
         let mut to_client = Vec::new();
-        let on_server = request
-            .accept(&Accept::new().deflate(request, &server), &mut to_client)
-            .unwrap();
+        let on_server = agree(request, &Accept::new(), &with(&server), &mut to_client).unwrap();
         let Ok(Status::Complete((response, _))) = client_hs.handle_input(&to_client) else {
             panic!("the server's answer is refused");
         };

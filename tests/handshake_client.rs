@@ -18,7 +18,7 @@ const RFC_NONCE: [u8; 16] = *b"the sample nonce";
 /// A client handshake for `request`, with the bytes it wrote.
 fn client(request: ClientRequest) -> (ClientHandshake, Vec<u8>) {
     let mut out = Vec::new();
-    let handshake = request.write(&mut out).unwrap();
+    let handshake = request.write(&plain(), &mut out).unwrap();
     (handshake, out)
 }
 
@@ -74,8 +74,10 @@ fn client_accepts_the_rfc_response() {
     let (response_seen, used) = respond(&mut hs, response.as_bytes()).unwrap();
     assert_eq!(used, response.len());
     assert_eq!(response_seen.reason(), "Switching Protocols");
+    // Only a client's connection can come of a client's response.
+    let conn = response_seen.open(wscore::Instant::ZERO, &[], || [0; 4]);
+    assert_eq!(conn.role(), Role::Client);
     let negotiated = response_seen.into_negotiated();
-    assert_eq!(negotiated.role, Role::Client);
     assert_eq!(negotiated.protocol.as_deref(), Some("chat"));
     assert!(negotiated.extensions.is_empty());
 }
@@ -87,7 +89,7 @@ fn client_hands_back_pipelined_frames_intact() {
     let (mut hs, out) = client(ClientRequest::new("example.com", RFC_NONCE));
     let (request, _) = serve(&out).unwrap();
     let mut input = Vec::new();
-    request.accept(&Accept::new(), &mut input).unwrap();
+    accept_plain(&request, &Accept::new(), &mut input).unwrap();
     let head_len = input.len();
     let frame = [0x81, 0x05, b'h', b'e', b'l', b'l', b'o'];
     input.extend_from_slice(&frame);
@@ -169,7 +171,8 @@ fn client_accepts_variations_of_a_valid_101() {
         let mut hs = offering_client();
         let (response, used) = respond(&mut hs, &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(used, bytes.len(), "{name}");
-        assert_eq!(response.negotiated().role, Role::Client);
+        let conn = response.open(wscore::Instant::ZERO, &[], || [0; 4]);
+        assert_eq!(conn.role(), Role::Client);
         if name == "empty reason" || name == "no reason" {
             assert_eq!(response.reason(), "");
         }
@@ -426,7 +429,7 @@ fn request_builder_misuse_is_refused_and_writes_nothing() {
     for (request, error) in cases {
         let mut out = Vec::new();
         assert_eq!(
-            request.write(&mut out).map(|_| ()),
+            request.write(&plain(), &mut out).map(|_| ()),
             Err(error),
             "{request:?}"
         );

@@ -5,14 +5,47 @@
 
 use http::header::{HeaderName, HeaderValue};
 use http::{Method, Version};
-use wscore::Role;
 use wscore::handshake::client::ClientRequest;
 use wscore::handshake::server::{Accept, Reject, Request, ServerHandshake};
 use wscore::handshake::{
-    ClientHandshakeError, Extension, HandshakeError, HandshakeLimits, Status, accept_key,
+    BuildError, ClientHandshakeError, Extension, HandshakeError, HandshakeLimits, Negotiated,
+    Status, accept_key,
 };
+use wscore::{Config, Instant, Role};
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+/// The config of these tests: the defaults without permessage-deflate, so
+/// the heads hold only what each test spells out (with `deflate`, both
+/// paths add the same offers and answers; the doc example of
+/// `Request::from_http` runs that).
+fn plain() -> Config {
+    #[cfg(feature = "deflate")]
+    return Config::default().with_deflate(wscore::extension::deflate::DeflateConfig::DISABLED);
+    #[cfg(not(feature = "deflate"))]
+    Config::default()
+}
+
+/// `accept` on the byte path under [`plain`]: what was agreed, the 101 in `out`.
+fn accept_bytes(
+    request: &Request,
+    accept: &Accept,
+    out: &mut Vec<u8>,
+) -> Result<Negotiated, BuildError> {
+    request
+        .accept(accept, &plain(), Instant::ZERO, &[], out)
+        .map(|(_, agreed)| agreed)
+}
+
+/// `accept_http` under [`plain`]: what was agreed and the 101.
+fn accept_http(
+    request: &Request,
+    accept: &Accept,
+) -> Result<(Negotiated, http::Response<()>), BuildError> {
+    request
+        .accept_http(accept, &plain(), Instant::ZERO)
+        .map(|(_, agreed, response)| (agreed, response))
+}
 
 /// One request, described once and written both ways.
 struct Case {
@@ -307,8 +340,8 @@ fn the_101_has_the_same_headers_both_ways() {
         .extension(Extension::new("x-ext"))
         .header("Set-Cookie", "a=1");
     let mut bytes = Vec::new();
-    let on_bytes = request.accept(&accept, &mut bytes).unwrap();
-    let (negotiated, response) = request.accept_http(&accept).unwrap();
+    let on_bytes = accept_bytes(&request, &accept, &mut bytes).unwrap();
+    let (negotiated, response) = accept_http(&request, &accept).unwrap();
     assert_eq!(negotiated, on_bytes);
     let (status, headers, body) = byte_headers(&bytes);
     assert_eq!(response.status().as_u16(), status);
@@ -322,8 +355,8 @@ fn the_101_has_the_same_headers_both_ways() {
     // A choice the client did not offer is refused the same way.
     let bad = Accept::new().protocol("other");
     assert_eq!(
-        request.accept_http(&bad).err(),
-        request.accept(&bad, &mut Vec::new()).err()
+        accept_http(&request, &bad).err(),
+        accept_bytes(&request, &bad, &mut Vec::new()).err()
     );
 }
 
@@ -336,14 +369,14 @@ fn round_trip_client_http_request_to_server_to_client_check() {
         .protocol("v1")
         .extension(Extension::new("x-ext"))
         .header("Cookie", "session=1");
-    let (request, client) = client_request.to_http().unwrap();
+    let (request, client) = client_request.to_http(&plain()).unwrap();
     assert_eq!(request.method(), Method::GET);
     assert_eq!(request.uri(), "/chat?room=1");
     assert_eq!(request.headers()["host"], "example.com:8080");
 
     // The http request carries what the byte request carries.
     let mut bytes = Vec::new();
-    client_request.write(&mut bytes).unwrap();
+    client_request.write(&plain(), &mut bytes).unwrap();
     let mut server = ServerHandshake::new(HandshakeLimits::default());
     let Status::Complete((on_bytes, _)) = server.handle_input(&bytes).unwrap() else {
         panic!("complete");
@@ -352,22 +385,26 @@ fn round_trip_client_http_request_to_server_to_client_check() {
     let offer = Request::from_http(&request).unwrap();
     assert_eq!(summary(&offer), summary(on_bytes));
     assert_eq!(offer.protocols(), ["v2", "v1"]);
-    let (on_server, response) = offer.accept_http(&Accept::new().protocol("v1")).unwrap();
-    assert_eq!(on_server.role, Role::Server);
+    let (server, on_server, response) = offer
+        .accept_http(&Accept::new().protocol("v1"), &plain(), Instant::ZERO)
+        .unwrap();
+    // Each side's path can only make its own side's connection.
+    assert_eq!(server.role(), Role::Server);
 
     let checked = client.check_http_response(&response).unwrap();
+    assert_eq!(
+        checked.open(Instant::ZERO, &[], || [0; 4]).role(),
+        Role::Client
+    );
     let on_client = checked.into_negotiated();
-    assert_eq!(on_client.role, Role::Client);
     assert_eq!(on_client.protocol.as_deref(), Some("v1"));
     assert_eq!(on_client.protocol, on_server.protocol);
     assert_eq!(on_client.extensions, on_server.extensions);
 
     // The same 101 as bytes passes the byte-level check too.
     let mut to_client = Vec::new();
-    offer
-        .accept(&Accept::new().protocol("v1"), &mut to_client)
-        .unwrap();
-    let (_, mut byte_client) = client_request.to_http().unwrap();
+    accept_bytes(&offer, &Accept::new().protocol("v1"), &mut to_client).unwrap();
+    let (_, mut byte_client) = client_request.to_http(&plain()).unwrap();
     assert!(matches!(
         byte_client.handle_input(&to_client),
         Ok(Status::Complete(_))
@@ -376,9 +413,9 @@ fn round_trip_client_http_request_to_server_to_client_check() {
 
 #[test]
 fn the_client_refuses_bad_http_responses_as_it_refuses_bad_bytes() {
-    let (request, client) = ClientRequest::new("h", [1; 16]).to_http().unwrap();
+    let (request, client) = ClientRequest::new("h", [1; 16]).to_http(&plain()).unwrap();
     let offer = Request::from_http(&request).unwrap();
-    let (_, good) = offer.accept_http(&Accept::new()).unwrap();
+    let (_, good) = accept_http(&offer, &Accept::new()).unwrap();
 
     let mut wrong_accept = good.clone();
     wrong_accept

@@ -14,6 +14,7 @@ use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 
 use common::authority::reference_authority;
+use common::handshake::{accept_plain, plain};
 use wscore::frame::Status;
 use wscore::handshake::client::{ClientHandshake, ClientRequest, Response};
 use wscore::handshake::server::{Accept, Request, ServerHandshake};
@@ -374,7 +375,7 @@ proptest! {
         frames in vec(any::<u8>(), 0..32),
     ) {
         let mut to_server = Vec::new();
-        let mut client = offer.request().write(&mut to_server).expect("the strategy builds valid requests");
+        let mut client = offer.request().write(&plain(), &mut to_server).expect("the strategy builds valid requests");
         let head_len = to_server.len();
         to_server.extend_from_slice(&frames);
 
@@ -408,7 +409,7 @@ proptest! {
             accept = accept.extension(e.clone());
         }
         let mut to_client = Vec::new();
-        let on_server = request.accept(&accept, &mut to_client).unwrap();
+        let on_server = accept_plain(request, &accept, &mut to_client).unwrap();
         let head_len = to_client.len();
         to_client.extend_from_slice(&frames);
 
@@ -433,7 +434,7 @@ proptest! {
         small in any::<bool>(),
     ) {
         let mut bytes = Vec::new();
-        let _ = offer.request().write(&mut bytes).unwrap();
+        let _ = offer.request().write(&plain(), &mut bytes).unwrap();
         mutate(&mut bytes, &edits);
         bytes.extend_from_slice(&frames);
         let limits = if small { HandshakeLimits::new(200, 6) } else { HandshakeLimits::default() };
@@ -461,7 +462,7 @@ proptest! {
         status in prop_oneof![Just(None), (200u16..600).prop_map(Some)],
     ) {
         let mut to_server = Vec::new();
-        let client = offer.request().write(&mut to_server).unwrap();
+        let client = offer.request().write(&plain(), &mut to_server).unwrap();
         let mut server = ServerHandshake::new(HandshakeLimits::default());
         let Ok(Status::Complete((request, _))) = server.handle_input(&to_server) else {
             panic!("server refused a built request");
@@ -478,7 +479,7 @@ proptest! {
                         accept = accept.extension(e.clone());
                     }
                 }
-                request.accept(&accept, &mut bytes).unwrap();
+                accept_plain(request, &accept, &mut bytes).unwrap();
             }
             Some(status) => {
                 wscore::handshake::server::Reject::new(status)
@@ -512,7 +513,7 @@ proptest! {
     ) {
         let client = ClientRequest::new("h", nonce)
             .limits(HandshakeLimits::new(256, 8))
-            .write(&mut Vec::new())
+            .write(&plain(), &mut Vec::new())
             .unwrap();
         let whole = feed_client(client.clone(), &bytes, &[]);
         let chunked = feed_client(client, &bytes, &cuts);
@@ -531,14 +532,14 @@ proptest! {
             request = request.extension(e.clone());
         }
         let mut bytes = Vec::new();
-        let client = request.write(&mut bytes).unwrap();
+        let client = request.write(&plain(), &mut bytes).unwrap();
         let mut server = ServerHandshake::new(HandshakeLimits::default());
         let Ok(Status::Complete((req, _))) = server.handle_input(&bytes) else { panic!() };
         prop_assert_eq!(req.extensions(), offers.as_slice());
         let chosen: Vec<Extension> = picks.iter().filter_map(|&i| offers.get(i).cloned()).collect();
         let accept = chosen.iter().cloned().fold(Accept::new(), Accept::extension);
         let mut out = Vec::new();
-        req.accept(&accept, &mut out).unwrap();
+        accept_plain(req, &accept, &mut out).unwrap();
         match feed_client(client, &out, &[]) {
             Outcome::Complete(r, rest) => {
                 prop_assert!(rest.is_empty());

@@ -53,8 +53,14 @@ fn rfc_example_request_is_accepted_with_the_rfc_response() {
     );
 
     let mut out = Vec::new();
-    let negotiated = request
-        .accept(&Accept::new().protocol("chat"), &mut out)
+    let (conn, negotiated) = request
+        .accept(
+            &Accept::new().protocol("chat"),
+            &plain(),
+            wscore::Instant::ZERO,
+            &[],
+            &mut out,
+        )
         .unwrap();
     assert_eq!(
         String::from_utf8(out).unwrap(),
@@ -65,7 +71,8 @@ fn rfc_example_request_is_accepted_with_the_rfc_response() {
          Sec-WebSocket-Protocol: chat\r\n\
          \r\n"
     );
-    assert_eq!(negotiated.role, Role::Server);
+    // Only a server's connection can come of a server's accept.
+    assert_eq!(conn.role(), Role::Server);
     assert_eq!(negotiated.protocol.as_deref(), Some("chat"));
     assert!(negotiated.extensions.is_empty());
 }
@@ -108,16 +115,16 @@ fn browser_request_is_accepted() {
     assert_eq!(request.headers().get("cookie"), Some(&b"a=1; b=2"[..]));
 
     let mut out = Vec::new();
-    let negotiated = request
-        .accept(
-            &Accept::new()
-                .extension(
-                    Extension::new("permessage-deflate").with_param("server_no_context_takeover"),
-                )
-                .header("Set-Cookie", "s=1"),
-            &mut out,
-        )
-        .unwrap();
+    let negotiated = accept_plain(
+        &request,
+        &Accept::new()
+            .extension(
+                Extension::new("permessage-deflate").with_param("server_no_context_takeover"),
+            )
+            .header("Set-Cookie", "s=1"),
+        &mut out,
+    )
+    .unwrap();
     let (status, headers, rest) = parse_response(&out);
     assert_eq!(status, 101);
     assert!(rest.is_empty());
@@ -470,13 +477,11 @@ fn accept_misuse_is_refused_and_writes_nothing() {
         (Accept::new().header("", "a"), BuildError::InvalidHeaderName),
     ];
     for (accept, error) in cases {
-        assert_eq!(request.accept(&accept, &mut out), Err(error));
+        assert_eq!(accept_plain(&request, &accept, &mut out), Err(error));
         assert!(out.is_empty());
     }
     // The request is unchanged: a valid choice still works.
-    request
-        .accept(&Accept::new().protocol("superchat"), &mut out)
-        .unwrap();
+    accept_plain(&request, &Accept::new().protocol("superchat"), &mut out).unwrap();
     assert!(out.starts_with(b"HTTP/1.1 101 "));
 }
 
@@ -487,7 +492,8 @@ fn accept_checks_extension_syntax_and_offer() {
     let (request, _) = serve(&head("GET / HTTP/1.1", &lines)).unwrap();
     let mut out = Vec::new();
     assert_eq!(
-        request.accept(
+        accept_plain(
+            &request,
             &Accept::new()
                 .extension(Extension::new("permessage-deflate").with_param_value("a", "b c")),
             &mut out
@@ -495,17 +501,17 @@ fn accept_checks_extension_syntax_and_offer() {
         Err(BuildError::InvalidExtension)
     );
     assert!(out.is_empty());
-    let negotiated = request
-        .accept(
-            &Accept::new()
-                .extension(
-                    Extension::new("permessage-deflate")
-                        .with_param_value("client_max_window_bits", "10"),
-                )
-                .extension(Extension::new("x-foo")),
-            &mut out,
-        )
-        .unwrap();
+    let negotiated = accept_plain(
+        &request,
+        &Accept::new()
+            .extension(
+                Extension::new("permessage-deflate")
+                    .with_param_value("client_max_window_bits", "10"),
+            )
+            .extension(Extension::new("x-foo")),
+        &mut out,
+    )
+    .unwrap();
     let (_, headers, _) = parse_response(&out);
     assert_eq!(
         header(&headers, "sec-websocket-extensions"),

@@ -63,7 +63,9 @@ fn a_refused_client_request_is_invalid_data() {
 /// A client handshake fed `response`, which must fail.
 fn client_error(response: &str) -> ClientHandshakeError {
     let mut out = Vec::new();
-    let mut hs: ClientHandshake = ClientRequest::new("h", [0; 16]).write(&mut out).unwrap();
+    let mut hs: ClientHandshake = ClientRequest::new("h", [0; 16])
+        .write(&wscore::Config::default(), &mut out)
+        .unwrap();
     hs.handle_input(response.as_bytes()).unwrap_err()
 }
 

@@ -140,7 +140,7 @@ fn keepalive_declares_a_silent_peer_dead_after_interval_plus_timeout() {
         // A client that completes the handshake, then never answers.
         let request = ClientRequest::new("localhost", [1; 16]);
         let mut head = Vec::new();
-        let _ = request.write(&mut head).unwrap();
+        let _ = request.write(&plain(), &mut head).unwrap();
         a.write_all(&head).await.unwrap();
         let (end, elapsed) = server.await.unwrap().unwrap();
         assert_eq!(end, Some(Err(io::ErrorKind::TimedOut)));
@@ -235,7 +235,7 @@ fn a_protocol_violation_is_invalid_data() {
         });
         let mut head = Vec::new();
         let _ = ClientRequest::new("localhost", [1; 16])
-            .write(&mut head)
+            .write(&plain(), &mut head)
             .unwrap();
         a.write_all(&head).await.unwrap();
         // An unmasked frame from a client (section 5.1).
@@ -398,7 +398,7 @@ fn close_gives_up_on_a_silent_peer_after_the_close_timeout() {
         // keeps its side open: the drain must not wait for it).
         let mut head = Vec::new();
         let _ = ClientRequest::new("localhost", [1; 16])
-            .write(&mut head)
+            .write(&plain(), &mut head)
             .unwrap();
         a.write_all(&head).await.unwrap();
         let (reason, elapsed, ended) = server.await.unwrap().unwrap();
@@ -473,7 +473,8 @@ fn an_idle_socket_gives_back_every_buffer_and_works_after() {
         // context kept both ways): the two histories stay, 16 KiB and a
         // little, within the 24 KiB the README promises.
         idle_socket(Config::default(), 24 << 10);
-        let off = Config::default().with_deflate(wscore::deflate::DeflateConfig::DISABLED);
+        let off =
+            Config::default().with_deflate(wscore::extension::deflate::DeflateConfig::DISABLED);
         idle_socket(off, 0);
     }
     #[cfg(not(feature = "deflate"))]
@@ -546,4 +547,10 @@ fn idle_socket(config: Config, idle_bound: usize) {
             ClosedReason::Clean { .. }
         ));
     });
+}
+
+/// The config of the hand-written clients here: they write plain frames,
+/// so they offer no permessage-deflate.
+fn plain() -> Config {
+    Config::default().with_deflate(wscore::extension::deflate::DeflateConfig::DISABLED)
 }

@@ -24,11 +24,17 @@ use futures_util::{StreamExt, TryStreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
+use wscore::extension::deflate::DeflateConfig;
 use wscore::frame::Status;
 use wscore::handshake::HandshakeLimits;
 use wscore::handshake::client::ClientRequest;
 use wscore::handshake::server::{Accept, ServerHandshake};
+use wscore::{Config, Instant as Now};
 use wscore_benches::env_usize as env;
+
+/// The handshakes here offer and accept no extension: the clients write
+/// plain frames by hand.
+const LOOPBACK_CONFIG: Config = Config::DEFAULT.with_deflate(DeflateConfig::DISABLED);
 
 /// No single run may take longer: a stalled server fails the benchmark
 /// instead of hanging it.
@@ -149,8 +155,10 @@ async fn raw_accept(stream: &mut TcpStream) -> io::Result<()> {
             Ok(Status::Partial) => {}
             Ok(Status::Complete((request, _))) => {
                 let mut out = Vec::new();
+                // Only the 101 is wanted: the crate driven next takes the
+                // stream, so the connection `accept` returns is dropped.
                 request
-                    .accept(&Accept::new(), &mut out)
+                    .accept(&Accept::new(), &LOOPBACK_CONFIG, Now::ZERO, &[], &mut out)
                     .map_err(io::Error::other)?;
                 return stream.write_all(&out).await;
             }
@@ -188,7 +196,7 @@ async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
     stream.set_nodelay(true)?;
     let mut head = Vec::new();
     let mut handshake = ClientRequest::new(addr.to_string(), [9; 16])
-        .write(&mut head)
+        .write(&LOOPBACK_CONFIG, &mut head)
         .map_err(io::Error::other)?;
     stream.write_all(&head).await?;
     let mut buf = [0u8; 1024];

@@ -303,13 +303,13 @@ pub fn accept_within(
         match handshake.handle_input(&buf[..n]) {
             Ok(Status::Partial) => continue,
             Ok(Status::Complete((request, used))) => {
+                // No subprotocol; permessage-deflate as `config.deflate`
+                // says (on by default).
                 let mut response = Vec::new();
-                let negotiated = request
-                    .accept(&accept_choice(request, config), &mut response)
+                let (conn, _) = request
+                    .accept(&Accept::new(), config, now(), &buf[used..n], &mut response)
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
                 stream.write_all(&response)?;
-                let mut conn = Connection::from_server_handshake(config, now(), negotiated);
-                conn.handle_input(now(), &buf[used..n]);
                 return Ok(conn);
             }
             Err(error) => {
@@ -428,19 +428,6 @@ pub fn parse_url(url: &str) -> Result<WsUrl, String> {
     })
 }
 
-/// How the server answers a request: permessage-deflate when the client
-/// offers it and `config.deflate` allows it (on by default), no
-/// subprotocol.
-fn accept_choice(request: &wscore::handshake::server::Request, config: &Config) -> Accept {
-    #[cfg(feature = "deflate")]
-    return Accept::new().deflate(request, &config.deflate);
-    #[cfg(not(feature = "deflate"))]
-    {
-        let _ = (request, config);
-        Accept::new()
-    }
-}
-
 /// Connect and handshake; returns the socket and the connection, with the
 /// server's first frames (if they came with the 101) already fed in.
 pub fn connect(url: &WsUrl, config: &Config) -> Result<(TcpStream, Connection), String> {
@@ -451,10 +438,10 @@ pub fn connect(url: &WsUrl, config: &Config) -> Result<(TcpStream, Connection), 
     getrandom::getrandom(&mut nonce).map_err(|e| e.to_string())?;
     let mut request = Vec::new();
     let offer = ClientRequest::new(url.host_header(), nonce).target(url.target.clone());
-    // Offer permessage-deflate as `config.deflate` says (on by default).
-    #[cfg(feature = "deflate")]
-    let offer = offer.deflate(&config.deflate);
-    let mut handshake = offer.write(&mut request).map_err(|e| e.to_string())?;
+    // Offers permessage-deflate as `config.deflate` says (on by default).
+    let mut handshake = offer
+        .write(config, &mut request)
+        .map_err(|e| e.to_string())?;
     stream
         .write_all(&request)
         .map_err(|e| format!("write: {e}"))?;
@@ -467,10 +454,7 @@ pub fn connect(url: &WsUrl, config: &Config) -> Result<(TcpStream, Connection), 
         match handshake.handle_input(&buf[..n]) {
             Ok(Status::Partial) => continue,
             Ok(Status::Complete((response, used))) => {
-                let negotiated = response.negotiated().clone();
-                let mut conn =
-                    Connection::from_client_handshake(config, now(), negotiated, os_mask());
-                conn.handle_input(now(), &buf[used..n]);
+                let conn = response.open(now(), &buf[used..n], os_mask());
                 return Ok((stream, conn));
             }
             Err(e) => return Err(format!("handshake refused: {e}")),

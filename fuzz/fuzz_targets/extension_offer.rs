@@ -11,17 +11,19 @@
 //! Invariants: no panic; an answer is a valid response element whose
 //! parameters are the ones the server reports, and it answers the first
 //! offer that is acceptable on its own; no answer means the policy is off or
-//! no offer is acceptable; `Accept::deflate` writes that answer into a 101
+//! no offer is acceptable; `Request::accept` under that policy writes that
+//! answer into a 101
 //! that a client which made those offers accepts, with the same parameters;
 //! the offers round-trip through a client's request unchanged.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wscore::deflate::{DeflateConfig, DeflateParams};
+use wscore::extension::deflate::{DeflateConfig, DeflateParams};
 use wscore::frame::Status;
 use wscore::handshake::client::ClientRequest;
 use wscore::handshake::server::{Accept, Request, ServerHandshake};
 use wscore::handshake::{Extension, HandshakeLimits};
+use wscore::{Config, Instant};
 
 /// The RFC 6455 section 1.3 nonce, whose key the request below carries.
 const NONCE: [u8; 16] = *b"the sample nonce";
@@ -104,7 +106,11 @@ fuzz_target!(|input: &[u8]| {
         .fold(ClientRequest::new("example.com", NONCE), |r, e| {
             r.extension(e.clone())
         })
-        .write(&mut to_server)
+        // Only these offers: a config that adds none of its own.
+        .write(
+            &Config::default().with_deflate(DeflateConfig::DISABLED),
+            &mut to_server,
+        )
         .expect("parsed offers are valid to send");
     let mut server = ServerHandshake::new(HandshakeLimits::default());
     let Ok(Status::Complete((again, _))) = server.handle_input(&to_server) else {
@@ -113,9 +119,15 @@ fuzz_target!(|input: &[u8]| {
     assert_eq!(again.extensions(), offers, "offers change on the wire");
 
     let mut to_client = Vec::new();
-    let on_server = request
-        .accept(&Accept::new().deflate(&request, &config), &mut to_client)
-        .expect("Accept::deflate builds a valid answer");
+    let (_, on_server) = request
+        .accept(
+            &Accept::new(),
+            &Config::default().with_deflate(config),
+            Instant::ZERO,
+            &[],
+            &mut to_client,
+        )
+        .expect("the config's answer is valid");
     let on_server = DeflateParams::from_extensions(&on_server.extensions);
     assert_eq!(on_server, answer.map(|(_, p)| p));
     let Ok(Status::Complete((response, _))) = client.handle_input(&to_client) else {

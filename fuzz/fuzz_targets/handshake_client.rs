@@ -35,7 +35,7 @@ fn handshake(limits: HandshakeLimits) -> ClientHandshake {
         .protocol("superchat")
         .extension(Extension::new("permessage-deflate").with_param("client_max_window_bits"))
         .limits(limits)
-        .write(&mut Vec::new())
+        .write(&wscore::Config::default(), &mut Vec::new())
         .expect("the fixed request is valid")
 }
 
@@ -108,9 +108,12 @@ fuzz_target!(|input: &[u8]| {
         _ => assert_eq!(chunked, whole, "outcome depends on chunking"),
     }
 
-    if let Outcome::Complete(response, _) = whole {
+    if let Outcome::Complete(response, rest) = whole {
+        // The connection the response opens is a client's, and takes the
+        // bytes behind the head (whatever they are) without panicking.
+        let conn = response.open(wscore::Instant::ZERO, &rest, || [1, 2, 3, 4]);
+        assert_eq!(conn.role(), Role::Client);
         let negotiated = response.negotiated();
-        assert_eq!(negotiated.role, Role::Client);
         if let Some(p) = &negotiated.protocol {
             assert!(p == "chat" || p == "superchat");
         }

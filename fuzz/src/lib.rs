@@ -75,7 +75,7 @@ pub fn deflate_pair(
     use wscore::handshake::client::ClientRequest;
     use wscore::handshake::server::{Accept, ServerHandshake};
     use wscore::handshake::{Extension, HandshakeLimits};
-    use wscore::{Connection, Instant, Status};
+    use wscore::{Instant, Status};
     let server_bits = 8 + (bits >> 2) % 8;
     let client_bits = 8 + bits2 % 8;
     let mut offer = Extension::new("permessage-deflate");
@@ -98,25 +98,25 @@ pub fn deflate_pair(
     let mut request = Vec::new();
     let mut client_hs = ClientRequest::new("example.com", [1; 16])
         .extension(offer)
-        .write(&mut request)
+        .write(client_config, &mut request)
         .expect("a valid request");
     let mut server_hs = ServerHandshake::new(HandshakeLimits::default());
     let Ok(Status::Complete((req, _))) = server_hs.handle_input(&request) else {
         panic!("our own request is valid");
     };
     let mut answer = Vec::new();
-    let negotiated = req
-        .accept(&Accept::new().extension(response), &mut answer)
+    let (server, _) = req
+        .accept(
+            &Accept::new().extension(response),
+            server_config,
+            Instant::ZERO,
+            &[],
+            &mut answer,
+        )
         .expect("the response answers the offer");
-    let server = Connection::from_server_handshake(server_config, Instant::ZERO, negotiated);
     let Ok(Status::Complete((res, _))) = client_hs.handle_input(&answer) else {
         panic!("the client accepts an answer to its offer");
     };
-    let client = Connection::from_client_handshake(
-        client_config,
-        Instant::ZERO,
-        res.negotiated().clone(),
-        || [9, 8, 7, 6],
-    );
+    let client = res.open(Instant::ZERO, &[], || [9, 8, 7, 6]);
     (client, server)
 }

@@ -18,7 +18,7 @@ pub use send::{AUTO_PONG_BUDGET, MaskSource, Sender};
 use crate::close::CloseCode;
 use crate::config::Config;
 use crate::error::ProtocolError;
-use crate::handshake::Negotiated;
+use crate::extension::Extension;
 use crate::role::Role;
 use crate::time::Instant;
 use deflate::Deflate;
@@ -168,13 +168,19 @@ enum State {
 }
 
 impl Connection {
-    /// A server's connection, for after the opening handshake.
+    /// A server's connection with no extension, for after an opening
+    /// handshake done elsewhere. After this crate's handshake, take the
+    /// connection [`Request::accept`](crate::handshake::server::Request::accept)
+    /// returns instead: it runs what was agreed (permessage-deflate
+    /// included) and has been fed the bytes behind the request head.
     #[must_use]
     pub fn server(config: &Config, now: Instant) -> Connection {
         Connection::new(Role::Server, config, now, Tx::new(None))
     }
 
-    /// A client's connection, for after the opening handshake.
+    /// A client's connection with no extension, for after an opening
+    /// handshake done elsewhere; after this crate's, take the one
+    /// [`Response::open`](crate::handshake::client::Response::open) returns.
     ///
     /// `mask` supplies a masking key for every frame the client sends. Section
     /// 5.3 requires keys the server (and any intermediary) cannot predict:
@@ -190,118 +196,51 @@ impl Connection {
         )
     }
 
-    /// A server's connection for the handshake that
-    /// [`Request::accept`](crate::handshake::server::Request::accept)
-    /// completed, set up with what it agreed on.
-    ///
-    /// Taking the [`Negotiated`] result (rather than only a role) is what
-    /// lets the connection run the extensions the handshake agreed on: the
-    /// subprotocol is the application's business, but an extension such as
-    /// permessage-deflate changes how frames are read and written. With
-    /// the `deflate` feature (on by default), a `permessage-deflate`
-    /// element in `negotiated.extensions` turns it on with the agreed
-    /// parameters and `config.deflate`'s preferences; without the feature,
-    /// or for any other extension, this is [`server`](Self::server), and a
-    /// frame using the extension's RSV bits fails the connection (1002).
-    ///
-    /// `negotiated` must be the server's (`negotiated.role` is
-    /// [`Role::Server`]); debug builds check it.
-    ///
-    /// ```
-    /// use wscore::handshake::client::ClientRequest;
-    /// use wscore::handshake::server::{Accept, ServerHandshake};
-    /// use wscore::handshake::HandshakeLimits;
-    /// use wscore::{Config, Connection, Event, Instant, Status};
-    ///
-    /// let now = Instant::ZERO;
-    /// let config = Config::default();
-    ///
-    /// // The client writes its request (the nonce comes from its RNG).
-    /// let mut to_server = Vec::new();
-    /// let mut client_hs = ClientRequest::new("example.com", [7; 16]).write(&mut to_server).unwrap();
-    ///
-    /// // The server reads the request, accepts it and starts its connection,
-    /// // feeding it whatever followed the head in the same read.
-    /// let mut server_hs = ServerHandshake::new(HandshakeLimits::default());
-    /// let Status::Complete((request, used)) = server_hs.handle_input(&to_server).unwrap() else {
-    ///     panic!("the request is complete");
-    /// };
-    /// let mut to_client = Vec::new();
-    /// let negotiated = request.accept(&Accept::new(), &mut to_client).unwrap();
-    /// let mut server = Connection::from_server_handshake(&config, now, negotiated);
-    /// server.handle_input(now, &to_server[used..]);
-    ///
-    /// // The client checks the 101 and starts its own connection.
-    /// let Status::Complete((response, used)) = client_hs.handle_input(&to_client).unwrap() else {
-    ///     panic!("the response is complete");
-    /// };
-    /// let negotiated = response.negotiated().clone();
-    /// let mask = || [1, 2, 3, 4]; // use a strong random source (section 5.3)
-    /// let mut client = Connection::from_client_handshake(&config, now, negotiated, mask);
-    /// client.handle_input(now, &to_client[used..]);
-    ///
-    /// client.send_text("hi").unwrap();
-    /// let mut wire = Vec::new();
-    /// client.poll_transmit(&mut wire);
-    /// server.handle_input(now, &wire);
-    /// assert!(matches!(server.poll_event(), Some(Event::Text("hi"))));
-    /// ```
-    #[must_use]
-    pub fn from_server_handshake(
+    /// A server's connection for what its handshake agreed (`agreed`, the
+    /// extensions in use), fed `rest`, the bytes that followed the head.
+    /// Only [`Request::accept`](crate::handshake::server::Request::accept)
+    /// and its `http` twin call it, which is what keeps the role right.
+    pub(crate) fn accepted(
         config: &Config,
         now: Instant,
-        negotiated: Negotiated,
+        agreed: &[Extension],
+        rest: &[u8],
     ) -> Connection {
-        debug_assert_eq!(
-            negotiated.role,
-            Role::Server,
-            "a server connection needs the server's handshake result"
-        );
-        Connection::server(config, now).with_extensions(config, &negotiated)
+        let mut conn = Connection::server(config, now).with_extensions(config, agreed);
+        conn.feed_leftover(now, rest);
+        conn
     }
 
-    /// A client's connection for the handshake that
-    /// [`ClientHandshake`](crate::handshake::client::ClientHandshake)
-    /// completed, set up with what it agreed on
-    /// ([`Response::negotiated`](crate::handshake::client::Response::negotiated)),
-    /// masking with keys from `mask` as [`client`](Self::client) does.
-    ///
-    /// See [`from_server_handshake`](Self::from_server_handshake) for why it
-    /// takes the [`Negotiated`] result and for an example.
-    /// `negotiated.role` must be [`Role::Client`]; debug builds check it.
-    #[must_use]
-    pub fn from_client_handshake(
+    /// A client's connection for what its handshake agreed, masking with
+    /// keys from `mask` as [`client`](Self::client) does, fed `rest`. Only
+    /// [`Response::open`](crate::handshake::client::Response::open) calls it.
+    pub(crate) fn connected(
         config: &Config,
         now: Instant,
-        negotiated: Negotiated,
+        agreed: &[Extension],
         mask: impl MaskSource + 'static,
+        rest: &[u8],
     ) -> Connection {
-        debug_assert_eq!(
-            negotiated.role,
-            Role::Client,
-            "a client connection needs the client's handshake result"
-        );
-        Connection::client(config, now, mask).with_extensions(config, &negotiated)
+        let mut conn = Connection::client(config, now, mask).with_extensions(config, agreed);
+        conn.feed_leftover(now, rest);
+        conn
     }
 
-    /// Run the extensions the handshake agreed on. permessage-deflate is
-    /// the one implemented; an element the connection does not know is
-    /// left alone, and a frame with the RSV bits it would claim then fails
-    /// the connection (1002), as section 5.2 requires.
-    #[allow(unused_variables, unused_mut)]
-    fn with_extensions(mut self, config: &Config, negotiated: &Negotiated) -> Connection {
-        #[cfg(feature = "deflate")]
-        if let Some(params) = crate::deflate::DeflateParams::from_extensions(&negotiated.extensions)
-        {
-            let role = self.core.settings.role;
-            self.deflate = Some(alloc::boxed::Box::new(Deflate::new(
-                &params,
-                role,
-                &config.deflate,
-            )));
-            self.rx.allowed_rsv = crate::frame::Rsv::RSV1;
-        }
+    /// Run the extensions the handshake agreed on, as the extension layer
+    /// builds them. An element it does not know is left alone, and a frame
+    /// with the RSV bits it would claim then fails the connection (1002),
+    /// as section 5.2 requires.
+    fn with_extensions(mut self, config: &Config, agreed: &[Extension]) -> Connection {
+        let (codec, rsv) = crate::extension::codec_for(agreed, self.core.settings.role, config);
+        self.deflate = codec;
+        self.rx.allowed_rsv = rsv;
         self
+    }
+
+    /// Feed the bytes a peer sent right behind its handshake head: the one
+    /// place the constructors touch the receive path.
+    fn feed_leftover(&mut self, now: Instant, rest: &[u8]) {
+        self.handle_input(now, rest);
     }
 
     fn new(role: Role, config: &Config, now: Instant, tx: Tx) -> Connection {

@@ -217,7 +217,7 @@ impl Sender<'_> {
     #[inline]
     ///
     /// With permessage-deflate agreed, a message of at least
-    /// [`DeflateConfig::min_size`](crate::deflate::DeflateConfig::min_size)
+    /// [`DeflateConfig::min_size`](crate::extension::deflate::DeflateConfig::min_size)
     /// bytes is compressed; [`send_uncompressed`](Self::send_uncompressed)
     /// sends one as it is.
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {

@@ -5,7 +5,6 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::error::{BuildError, ClientHandshakeError, RejectedResponse};
-use super::extension::{Extension, parse_extension_list, write_extension_list};
 use super::head::{Fill, HeadReader};
 use super::header::{
     Headers, accept_key, is_token, is_visible_ascii, key_for_nonce, parse_token_list, trim_ows,
@@ -13,8 +12,11 @@ use super::header::{
 use super::response::check_extra_header;
 use super::write::HeaderSink;
 use super::{HandshakeLimits, Negotiated};
+use crate::config::Config;
+use crate::connection::{Connection, MaskSource};
+use crate::extension::{self, Extension, parse_extension_list, write_extension_list};
 use crate::frame::Status;
-use crate::role::Role;
+use crate::time::Instant;
 
 /// The client's opening handshake request (section 4.1), built by the
 /// application and written by [`write`](Self::write).
@@ -23,20 +25,28 @@ use crate::role::Role;
 /// must draw it from a good random source (section 4.1 item 7 and section
 /// 10.3): the crate never reads one itself.
 ///
+/// The extensions offered are those added with
+/// [`extension`](Self::extension) followed by what the [`Config`] given to
+/// [`write`](Self::write) offers: permessage-deflate as
+/// [`Config::deflate`] says, unless the request offers it by hand already.
+///
 /// ```
 /// use wscore::handshake::client::ClientRequest;
-/// use wscore::handshake::Extension;
+/// use wscore::Config;
 ///
 /// let mut out = Vec::new();
 /// let handshake = ClientRequest::new("example.com:8080", [0; 16])
 ///     .target("/chat?room=1")
 ///     .origin("https://example.com")
 ///     .protocol("v2.chat")
-///     .extension(Extension::new("permessage-deflate").with_param("client_max_window_bits"))
 ///     .header("Cookie", "session=1")
-///     .write(&mut out)
+///     .write(&Config::default(), &mut out)
 ///     .unwrap();
-/// assert!(out.starts_with(b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com:8080\r\n"));
+/// let head = String::from_utf8(out).unwrap();
+/// assert!(head.starts_with("GET /chat?room=1 HTTP/1.1\r\nHost: example.com:8080\r\n"));
+/// // The default config offers permessage-deflate (with the feature).
+/// let offered = head.contains("\r\nSec-WebSocket-Extensions: permessage-deflate; ");
+/// assert_eq!(offered, cfg!(feature = "deflate"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
@@ -95,38 +105,6 @@ impl ClientRequest {
         self
     }
 
-    /// Offer permessage-deflate (RFC 7692) as `config` says: appends
-    /// [`DeflateConfig::offers`](crate::deflate::DeflateConfig::offers),
-    /// nothing if it is disabled. The handshake then checks the server's
-    /// answer against these offers (section 7.1).
-    ///
-    /// ```
-    /// use wscore::deflate::DeflateConfig;
-    /// use wscore::handshake::client::ClientRequest;
-    ///
-    /// let mut out = Vec::new();
-    /// ClientRequest::new("example.com", [0; 16])
-    ///     .deflate(&DeflateConfig::DEFAULT)
-    ///     .write(&mut out)
-    ///     .unwrap();
-    /// let head = String::from_utf8(out).unwrap();
-    /// assert!(head.contains(
-    ///     "\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=13; \
-    ///      client_max_window_bits, permessage-deflate; client_max_window_bits\r\n"
-    /// ));
-    /// ```
-    #[cfg(feature = "deflate")]
-    pub fn deflate(mut self, config: &crate::deflate::DeflateConfig) -> ClientRequest {
-        self.extensions.extend(config.offers());
-        self
-    }
-
-    /// Whether an extension called `name` is among the offers.
-    #[cfg(all(feature = "deflate", feature = "tokio"))]
-    pub(crate) fn offers_extension(&self, name: &str) -> bool {
-        self.extensions.iter().any(|e| e.name() == name)
-    }
-
     /// Add an extra header (`Cookie`, `Authorization`, `User-Agent`...).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> ClientRequest {
         self.headers.push((name.into(), value.into()));
@@ -140,22 +118,31 @@ impl ClientRequest {
     }
 
     /// Check the request and, only if it is valid, append it to `out` and
-    /// return the handshake that reads the response.
-    pub fn write(&self, out: &mut Vec<u8>) -> Result<ClientHandshake, BuildError> {
+    /// return the handshake that reads the response. `config` is the
+    /// connection's: it adds the extensions it offers (see the type's
+    /// docs), and the connection the response opens runs under it.
+    pub fn write(&self, config: &Config, out: &mut Vec<u8>) -> Result<ClientHandshake, BuildError> {
         self.check()?;
+        let offers = self.offers(config);
         let key = key_for_nonce(&self.nonce);
         // Section 4.1, items 1 to 12.
         out.extend_from_slice(b"GET ");
         out.extend_from_slice(self.target.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
-        self.write_headers(&key, out);
+        self.write_headers(&key, &offers, out);
         out.extend_from_slice(b"\r\n");
-        Ok(self.handshake(&key))
+        Ok(self.handshake(&key, config, offers))
+    }
+
+    /// The extensions this request offers under `config`: the
+    /// application's, then the extension layer's.
+    pub(super) fn offers(&self, config: &Config) -> Vec<Extension> {
+        extension::offers(config, &self.extensions)
     }
 
     /// The header fields of the request (section 4.1, items 4 to 12), once
-    /// [`check`](Self::check) passed.
-    pub(super) fn write_headers(&self, key: &str, out: &mut impl HeaderSink) {
+    /// [`check`](Self::check) passed, offering `offers`.
+    pub(super) fn write_headers(&self, key: &str, offers: &[Extension], out: &mut impl HeaderSink) {
         out.header("Host", self.host.as_bytes());
         out.header("Upgrade", b"websocket");
         out.header("Connection", b"Upgrade");
@@ -174,9 +161,9 @@ impl ClientRequest {
             }
             out.header("Sec-WebSocket-Protocol", &list);
         }
-        if !self.extensions.is_empty() {
+        if !offers.is_empty() {
             let mut list = Vec::new();
-            write_extension_list(&self.extensions, &mut list);
+            write_extension_list(offers, &mut list);
             out.header("Sec-WebSocket-Extensions", &list);
         }
         for (name, value) in &self.headers {
@@ -190,14 +177,21 @@ impl ClientRequest {
         key_for_nonce(&self.nonce)
     }
 
-    /// The handshake that checks the answer to this request, sent with `key`.
-    pub(super) fn handshake(&self, key: &str) -> ClientHandshake {
+    /// The handshake that checks the answer to this request, sent with `key`
+    /// and `offers`, for a connection under `config`.
+    pub(super) fn handshake(
+        &self,
+        key: &str,
+        config: &Config,
+        offers: Vec<Extension>,
+    ) -> ClientHandshake {
         ClientHandshake {
             limits: self.limits,
             reader: HeadReader::new(self.limits.max_head_len),
             expected_accept: accept_key(key.as_bytes()),
             protocols: self.protocols.clone(),
-            extensions: self.extensions.clone(),
+            extensions: offers,
+            config: config.clone(),
             state: State::Reading,
         }
     }
@@ -241,9 +235,9 @@ impl ClientRequest {
 ///
 /// * `Ok(Status::Partial)`: every byte was taken; read more.
 /// * `Ok(Status::Complete((response, used)))`: a valid 101 ended after
-///   `used` bytes of the input just given; pass `&input[used..]` (the
-///   server's first frames) to the connection, with
-///   [`Response::negotiated`].
+///   `used` bytes of the input just given; open the connection with
+///   [`Response::open`], passing `&input[used..]` (the server's first
+///   frames).
 /// * `Err(error)`: fail the connection (close the transport). A non-101
 ///   answer is [`ClientHandshakeError::Status`], which carries it.
 ///
@@ -254,16 +248,19 @@ impl ClientRequest {
 /// response"), in order: caps, HTTP syntax, status 101, HTTP/1.1,
 /// `Upgrade: websocket`, `Connection: upgrade`, `Sec-WebSocket-Accept`,
 /// `Sec-WebSocket-Protocol` (at most one, offered), and
-/// `Sec-WebSocket-Extensions` (valid, each offered; with the `deflate`
-/// feature, a permessage-deflate element at most once and a valid answer
-/// to one of our offers of it, RFC 7692 section 7.1).
+/// `Sec-WebSocket-Extensions` (valid, each offered, and each a valid
+/// answer to our offers of it by that extension's rules: for
+/// permessage-deflate, one element at most, RFC 7692 section 7.1).
 #[derive(Clone, Debug)]
 pub struct ClientHandshake {
     limits: HandshakeLimits,
     reader: HeadReader,
     expected_accept: String,
     protocols: Vec<String>,
+    /// What the request offered, the config's offers included.
     extensions: Vec<Extension>,
+    /// The connection's config, for [`Response::open`].
+    config: Config,
     state: State,
 }
 
@@ -403,34 +400,18 @@ impl ClientHandshake {
         {
             return Err(ClientHandshakeError::ExtensionNotOffered);
         }
-        #[cfg(feature = "deflate")]
-        self.check_deflate(&extensions)?;
+        extension::check_answer(&self.extensions, &extensions)
+            .map_err(|_| ClientHandshakeError::InvalidExtensionResponse)?;
 
         Ok(Response {
             reason,
             headers,
             negotiated: Negotiated {
-                role: Role::Client,
                 protocol,
                 extensions,
             },
+            config: self.config.clone(),
         })
-    }
-
-    /// RFC 7692 section 7.1: at most one permessage-deflate element, valid,
-    /// and a valid answer to one of our permessage-deflate offers.
-    #[cfg(feature = "deflate")]
-    fn check_deflate(&self, extensions: &[Extension]) -> Result<(), ClientHandshakeError> {
-        use crate::deflate::{DeflateParams, EXTENSION_NAME};
-        let mut deflate = extensions.iter().filter(|e| e.name() == EXTENSION_NAME);
-        if let Some(response) = deflate.next() {
-            if deflate.next().is_some()
-                || DeflateParams::from_response_to(response, &self.extensions).is_none()
-            {
-                return Err(ClientHandshakeError::InvalidExtensionResponse);
-            }
-        }
-        Ok(())
     }
 
     /// The response, once a valid 101 is complete.
@@ -487,12 +468,15 @@ pub(super) struct ResponseHead<'a> {
 }
 
 /// A server's valid 101 Switching Protocols response, as the client
-/// received it.
+/// received it: [`open`](Self::open) starts the connection it agreed to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
     reason: String,
     headers: Headers,
     negotiated: Negotiated,
+    /// The config the request was written with, which the connection runs
+    /// under (its deflate preferences included).
+    config: Config,
 }
 
 impl Response {
@@ -508,7 +492,8 @@ impl Response {
         &self.headers
     }
 
-    /// The subprotocol and extensions the server chose, for the connection.
+    /// The subprotocol and extensions the server chose ([`open`](Self::open)
+    /// starts the connection with them).
     #[must_use]
     pub fn negotiated(&self) -> &Negotiated {
         &self.negotiated
@@ -518,5 +503,19 @@ impl Response {
     #[must_use]
     pub fn into_negotiated(self) -> Negotiated {
         self.negotiated
+    }
+
+    /// The client's connection for this response: run under the
+    /// [`Config`] the request was written with, with the extensions the
+    /// server agreed to (permessage-deflate with the agreed parameters),
+    /// and already fed `rest`, the bytes that followed the head in the
+    /// input that completed it (`&input[used..]`; empty when an HTTP
+    /// library read the response). `mask` supplies a masking key for
+    /// every frame the client sends; see [`Connection::client`].
+    ///
+    /// Only a client's handshake makes a `Response`, so the connection is
+    /// always a client's.
+    pub fn open(&self, now: Instant, rest: &[u8], mask: impl MaskSource + 'static) -> Connection {
+        Connection::connected(&self.config, now, &self.negotiated.extensions, mask, rest)
     }
 }

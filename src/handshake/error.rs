@@ -344,8 +344,8 @@ pub enum BuildError {
     ExtensionNotOffered,
     /// A permessage-deflate element in the response is not a valid answer
     /// to any of the client's offers of it (RFC 7692 section 7.1), or
-    /// appears twice. Checked with the `deflate` feature;
-    /// `Accept::deflate` builds a valid one.
+    /// appears twice. Checked with the `deflate` feature; the answer the
+    /// config adds in `Request::accept` is always valid.
     InvalidExtensionResponse,
 }
 

@@ -10,6 +10,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha1::{Digest, Sha1};
 
+pub(crate) use crate::token::{ascii_string, is_ows, is_token};
+
 /// The GUID every endpoint appends to the key before hashing (section 1.3).
 const ACCEPT_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -158,25 +160,6 @@ impl<'a> IntoIterator for &'a Headers {
     }
 }
 
-/// Whether `b` is a `tchar` (RFC 7230 section 3.2.6): the characters a token
-/// may hold, that is visible ASCII except the delimiters `"(),/:;<=>?@[\]{}`.
-pub(crate) const fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.'
-        | b'^' | b'_' | b'`' | b'|' | b'~'
-        | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
-}
-
-/// Whether `s` is a non-empty token.
-pub(crate) fn is_token(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
-}
-
-/// Optional whitespace, `OWS = *( SP / HTAB )` (RFC 7230 section 3.2.3).
-pub(crate) const fn is_ows(b: u8) -> bool {
-    b == b' ' || b == b'\t'
-}
-
 /// `s` without leading and trailing OWS.
 pub(crate) fn trim_ows(s: &[u8]) -> &[u8] {
     let start = s.iter().position(|&b| !is_ows(b)).unwrap_or(s.len());
@@ -216,12 +199,6 @@ pub(crate) fn parse_token_list(headers: &Headers, name: &str) -> Result<Vec<Stri
         }
     }
     Ok(out)
-}
-
-/// A `String` from bytes already checked to be ASCII (tokens), without a
-/// fallible UTF-8 conversion.
-pub(crate) fn ascii_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
 }
 
 /// Whether `value` may be written as a header field value we generate:

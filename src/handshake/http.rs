@@ -27,8 +27,11 @@ use super::Negotiated;
 use super::client::{ClientHandshake, ClientRequest, Response, ResponseHead};
 use super::error::{BuildError, ClientHandshakeError, HandshakeError};
 use super::header::Headers;
-use super::server::{Accept, Reject, Request, RequestHead, validate_request};
+use super::server::{Accept, Reject, Request, RequestHead, open, validate_request};
 use super::write::HeaderSink;
+use crate::config::Config;
+use crate::connection::Connection;
+use crate::time::Instant;
 
 /// A header map being filled from a head's list of fields. Every field was
 /// checked already, so a field the `http` crate refuses is a bug between
@@ -96,24 +99,39 @@ impl Request {
     /// ```
     /// use wscore::handshake::client::ClientRequest;
     /// use wscore::handshake::server::{Accept, Request};
+    /// use wscore::{Config, Event, Instant};
+    ///
+    /// let (config, now) = (Config::default(), Instant::ZERO);
     ///
     /// // The client's request, as an HTTP client library would send it.
     /// let (request, client) = ClientRequest::new("example.com", [7; 16])
     ///     .protocol("chat")
-    ///     .to_http()
+    ///     .to_http(&config)
     ///     .unwrap();
     ///
-    /// // The server, handed the request by its HTTP library.
-    /// let (negotiated, response) = match Request::from_http(&request) {
-    ///     Ok(offer) => offer.accept_http(&Accept::new().protocol("chat")).unwrap(),
+    /// // The server, handed the request by its HTTP library, answers with
+    /// // the 101 and keeps the connection for the upgraded transport.
+    /// let (mut server, negotiated, response) = match Request::from_http(&request) {
+    ///     Ok(offer) => offer
+    ///         .accept_http(&Accept::new().protocol("chat"), &config, now)
+    ///         .unwrap(),
     ///     Err(refusal) => panic!("would answer {:?}", refusal.to_http_response()),
     /// };
     /// assert_eq!(response.status(), 101);
     /// assert_eq!(negotiated.protocol.as_deref(), Some("chat"));
     ///
-    /// // The client checks the 101 it got back.
+    /// // The client checks the 101 it got back and opens its connection;
+    /// // permessage-deflate is on both ways under the default config.
     /// let checked = client.check_http_response(&response).unwrap();
     /// assert_eq!(checked.negotiated().protocol.as_deref(), Some("chat"));
+    /// assert_eq!(checked.negotiated().extensions, negotiated.extensions);
+    /// let mut client = checked.open(now, &[], || [1, 2, 3, 4]);
+    ///
+    /// client.send_text("hi").unwrap();
+    /// let mut wire = Vec::new();
+    /// client.poll_transmit(&mut wire);
+    /// server.handle_input(now, &wire);
+    /// assert_eq!(server.poll_event(), Some(Event::Text("hi")));
     /// ```
     pub fn from_http<B>(request: &http::Request<B>) -> Result<Request, HandshakeError> {
         from_head(
@@ -130,25 +148,31 @@ impl Request {
         from_head(&parts.method, parts.version, &parts.uri, &parts.headers)
     }
 
-    /// Accept the handshake, as [`accept`](Self::accept) does, and return
-    /// what was agreed with the 101 Switching Protocols response as an
+    /// Accept the handshake, as [`accept`](Self::accept) does: return the
+    /// server's connection (under `config`, with the agreed extensions),
+    /// what was agreed, and the 101 Switching Protocols response as an
     /// [`http::Response`], for the HTTP library to send before it hands
-    /// over the upgraded transport.
+    /// over the upgraded transport. The library keeps any bytes read
+    /// behind the head and yields them from the upgraded transport, so
+    /// there is no `rest` to feed here.
     ///
     /// On error nothing changed; fix the choice and call again.
     pub fn accept_http(
         &self,
         accept: &Accept,
-    ) -> Result<(Negotiated, http::Response<()>), BuildError> {
+        config: &Config,
+        now: Instant,
+    ) -> Result<(Connection, Negotiated, http::Response<()>), BuildError> {
         let (key, protocols, extensions) = self.offer();
-        let negotiated = accept.check(protocols, extensions)?;
+        let agreed = accept.agree(config, protocols, extensions)?;
         let mut sink = MapSink::default();
-        accept.write_headers(key, &mut sink);
+        accept.write_headers(key, &agreed, &mut sink);
         let mut response = http::Response::new(());
         *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
         *response.version_mut() = Version::HTTP_11;
         *response.headers_mut() = sink.finish()?;
-        Ok((negotiated, response))
+        let (connection, agreed) = open(config, now, &[], agreed);
+        Ok((connection, agreed, response))
     }
 }
 
@@ -211,19 +235,24 @@ impl ClientRequest {
     /// [`http::Request`] (GET, HTTP/1.1, the target as its URI, and the
     /// same header fields [`write`](Self::write) writes, `Host` included),
     /// with the handshake that checks the answer: pass the response to
-    /// [`ClientHandshake::check_http_response`].
-    pub fn to_http(&self) -> Result<(http::Request<()>, ClientHandshake), BuildError> {
+    /// [`ClientHandshake::check_http_response`]. `config` plays the part
+    /// it plays in [`write`](Self::write).
+    pub fn to_http(
+        &self,
+        config: &Config,
+    ) -> Result<(http::Request<()>, ClientHandshake), BuildError> {
         self.check()?;
         let uri = Uri::try_from(self.target_str()).map_err(|_| BuildError::InvalidTarget)?;
         let key = self.key();
+        let offers = self.offers(config);
         let mut sink = MapSink::default();
-        self.write_headers(&key, &mut sink);
+        self.write_headers(&key, &offers, &mut sink);
         let mut request = http::Request::new(());
         *request.method_mut() = Method::GET;
         *request.uri_mut() = uri;
         *request.version_mut() = Version::HTTP_11;
         *request.headers_mut() = sink.finish()?;
-        Ok((request, self.handshake(&key)))
+        Ok((request, self.handshake(&key, config, offers)))
     }
 }
 
@@ -233,7 +262,9 @@ impl ClientHandshake {
     /// type's docs list the checks). A non-101 answer is
     /// [`ClientHandshakeError::Status`], with an empty
     /// [`body_start`](super::RejectedResponse::body_start): the body is
-    /// the library's to read.
+    /// the library's to read. Open the connection with
+    /// [`Response::open`], with no `rest` (the library keeps what it read
+    /// behind the head).
     ///
     /// This does not change the handshake's byte-level state.
     pub fn check_http_response<B>(

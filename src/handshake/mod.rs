@@ -13,14 +13,23 @@
 //!   [`server::Request`] (target, host: the authority of an absolute-form
 //!   target or else `Host`, Origin, offered subprotocols and extensions, all
 //!   headers) and either accepts with an [`server::Accept`], which writes the
-//!   101 and returns the [`Negotiated`] result, or refuses with a
-//!   [`server::Reject`]. An invalid request fails with a [`HandshakeError`]
-//!   that knows its HTTP status and its complete response.
+//!   101 and returns the server's [`Connection`] with the [`Negotiated`]
+//!   result, or refuses with a [`server::Reject`]. An invalid request fails
+//!   with a [`HandshakeError`] that knows its HTTP status and its complete
+//!   response.
 //! * [`client::ClientRequest`] writes a request and returns a
 //!   [`client::ClientHandshake`], which reads the response and validates it
-//!   per section 4.1 into a [`Negotiated`] result, or fails with a
-//!   [`ClientHandshakeError`] (a non-101 response is exposed, for redirects
-//!   and authentication).
+//!   per section 4.1 into a [`client::Response`], whose
+//!   [`open`](client::Response::open) returns the client's [`Connection`],
+//!   or fails with a [`ClientHandshakeError`] (a non-101 response is
+//!   exposed, for redirects and authentication).
+//!
+//! The handshake ends in the [`Connection`]: both sides take the
+//! connection's [`Config`](crate::Config), offer or accept the extensions
+//! it enables (permessage-deflate by default, see
+//! [`extension`](crate::extension)), and start the connection with what was
+//! agreed, fed the bytes that followed the head. A server's accept can only
+//! make a server's connection and a client's response only a client's.
 //!
 //! With the `http` feature, both sides also work on the `http` crate's
 //! types, for a server or client whose HTTP library (hyper, axum...) parsed
@@ -28,8 +37,9 @@
 //! `Request::accept_http` on the server, `ClientRequest::to_http` and
 //! `ClientHandshake::check_http_response` on the client,
 //! `HandshakeError::to_http_response` and `Reject::to_http_response` for
-//! refusals. They run the same checks as the byte-level path, so the same
-//! request gets the same outcome and status either way.
+//! refusals. They run the same checks as the byte-level path and end in the
+//! same connection, so the same request gets the same outcome and status
+//! either way.
 //!
 //! Every buffer is bounded by [`HandshakeLimits`]. The work done is linear in
 //! the bytes received however they are chunked: the end of the head is
@@ -41,13 +51,16 @@
 //! use wscore::handshake::client::ClientRequest;
 //! use wscore::handshake::server::{Accept, ServerHandshake};
 //! use wscore::handshake::HandshakeLimits;
+//! use wscore::{Config, Event, Instant};
+//!
+//! let (config, now) = (Config::default(), Instant::ZERO);
 //!
 //! // The client writes its request; the nonce comes from the caller's RNG.
 //! let mut to_server = Vec::new();
 //! let mut client = ClientRequest::new("example.com", [7; 16])
 //!     .target("/chat")
 //!     .protocol("chat")
-//!     .write(&mut to_server)
+//!     .write(&config, &mut to_server)
 //!     .unwrap();
 //!
 //! // The server reads it (here in two pieces) and accepts it.
@@ -61,26 +74,35 @@
 //! assert_eq!(request.target(), "/chat");
 //! let mut to_client = Vec::new();
 //! let chosen = request.protocols()[0].clone();
-//! let on_server = request.accept(&Accept::new().protocol(chosen), &mut to_client).unwrap();
+//! let accept = Accept::new().protocol(chosen);
+//! let rest = &second[used..]; // frames sent behind the head: none here
+//! let (mut server, on_server) = request.accept(&accept, &config, now, rest, &mut to_client).unwrap();
 //!
-//! // The client validates the 101.
+//! // The client validates the 101 and opens its connection.
 //! let Status::Complete((response, used)) = client.handle_input(&to_client).unwrap() else {
 //!     panic!("the head is complete");
 //! };
 //! assert_eq!(used, to_client.len());
 //! assert_eq!(response.negotiated().protocol.as_deref(), Some("chat"));
 //! assert_eq!(on_server.protocol.as_deref(), Some("chat"));
+//! let mask = || [1, 2, 3, 4]; // use a strong random source (section 5.3)
+//! let mut client = response.open(now, &to_client[used..], mask);
+//!
+//! client.send_text("hi").unwrap();
+//! let mut wire = Vec::new();
+//! client.poll_transmit(&mut wire);
+//! server.handle_input(now, &wire);
+//! assert_eq!(server.poll_event(), Some(Event::Text("hi")));
 //! ```
+//!
+//! [`Connection`]: crate::Connection
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::role::Role;
-
 mod authority;
 pub mod client;
 mod error;
-mod extension;
 mod head;
 mod header;
 #[cfg(feature = "http")]
@@ -89,12 +111,14 @@ mod response;
 pub mod server;
 mod write;
 
+/// The `Sec-WebSocket-Extensions` element, from the extension layer
+/// (re-exported where the handshake's users looked for it).
+pub use crate::extension::Extension;
 /// The outcome of each `handle_input`: the same type as
 /// [`crate::frame::Status`] and [`crate::Status`], re-exported here so a
 /// handshake driver needs no import from the frame codec.
 pub use crate::frame::Status;
 pub use error::{BuildError, ClientHandshakeError, HandshakeError, RejectedResponse};
-pub use extension::Extension;
 pub use header::{HeaderField, Headers, accept_key};
 
 /// Caps on what a handshake buffers, for both sides.
@@ -138,13 +162,12 @@ impl Default for HandshakeLimits {
     }
 }
 
-/// What a completed handshake agreed on: everything the connection needs to
-/// start.
+/// What a completed handshake agreed on, for the application: the
+/// connection it returned runs with these extensions already. It carries
+/// no role: which side made it is in the type of the call that did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Negotiated {
-    /// The side this endpoint plays.
-    pub role: Role,
     /// The subprotocol both ends agreed on (`Sec-WebSocket-Protocol`), if any.
     pub protocol: Option<String>,
     /// The extensions in use, in the order of the server's response (the

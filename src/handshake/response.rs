@@ -5,11 +5,12 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::Negotiated;
 use super::error::BuildError;
-use super::extension::{Extension, write_extension_list};
 use super::header::{accept_key, is_field_value, is_token};
 use super::write::{HeaderSink, write_content_length, write_header, write_status_line};
-use super::{Negotiated, Role};
+use crate::config::Config;
+use crate::extension::{self, Extension, write_extension_list};
 
 /// Headers the handshake writes itself; the caller may not add them as
 /// extras, since a second copy would contradict ours.
@@ -45,7 +46,14 @@ pub(crate) fn check_extra_header(name: &str, value: &[u8]) -> Result<(), BuildEr
 /// chose, and any extra headers (cookies, for instance) for the 101.
 ///
 /// Pass it to [`Request::accept`](super::server::Request::accept), which
-/// checks it against the request and writes the response.
+/// checks it against the request, writes the response and returns the
+/// connection. The extensions answered are those added with
+/// [`extension`](Self::extension) followed by what the [`Config`] given
+/// to `accept` accepts: permessage-deflate as [`Config::deflate`] says,
+/// unless this `Accept` answers it by hand already. So `Accept::new()`
+/// accepts permessage-deflate under the default config, and a config with
+/// [`DeflateConfig::DISABLED`](crate::extension::deflate::DeflateConfig::DISABLED)
+/// never does.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[must_use]
 pub struct Accept {
@@ -76,85 +84,20 @@ impl Accept {
         self
     }
 
-    /// Accept permessage-deflate (RFC 7692) if the client offered it in a
-    /// form `config` accepts: adds the response element
-    /// [`DeflateConfig::negotiate`](crate::deflate::DeflateConfig::negotiate)
-    /// builds for the first acceptable offer, and nothing if there is none
-    /// or `config` is disabled.
-    ///
-    /// ```
-    /// use wscore::deflate::{DeflateConfig, DeflateParams};
-    /// use wscore::handshake::client::ClientRequest;
-    /// use wscore::handshake::server::{Accept, ServerHandshake};
-    /// use wscore::handshake::HandshakeLimits;
-    /// use wscore::Status;
-    ///
-    /// let mut to_server = Vec::new();
-    /// ClientRequest::new("example.com", [7; 16])
-    ///     .deflate(&DeflateConfig::DEFAULT)
-    ///     .write(&mut to_server)
-    ///     .unwrap();
-    /// let mut server = ServerHandshake::new(HandshakeLimits::default());
-    /// let Status::Complete((request, _)) = server.handle_input(&to_server).unwrap() else {
-    ///     panic!("the head is complete");
-    /// };
-    /// let accept = Accept::new().deflate(request, &DeflateConfig::DEFAULT);
-    /// let negotiated = request.accept(&accept, &mut Vec::new()).unwrap();
-    /// assert_eq!(
-    ///     DeflateParams::from_extensions(&negotiated.extensions),
-    ///     Some(DeflateParams {
-    ///         server_max_window_bits: 13,
-    ///         client_max_window_bits: 13,
-    ///         ..DeflateParams::default()
-    ///     })
-    /// );
-    /// ```
-    #[cfg(feature = "deflate")]
-    pub fn deflate(
-        self,
-        request: &super::server::Request,
-        config: &crate::deflate::DeflateConfig,
-    ) -> Accept {
-        match config.negotiate(request.extensions()) {
-            Some((response, _)) => self.extension(response),
-            None => self,
-        }
-    }
-
-    /// Whether an extension called `name` is among those accepted.
-    #[cfg(all(feature = "deflate", feature = "tokio"))]
-    pub(crate) fn has_extension(&self, name: &str) -> bool {
-        self.extensions.iter().any(|e| e.name() == name)
-    }
-
     /// Add an extra header to the 101 response.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Accept {
         self.headers.push((name.into(), value.into()));
         self
     }
 
-    /// Check this choice against the client's offer and, only if it is
-    /// valid, append the 101 response to `out`.
-    pub(crate) fn write(
+    /// Check this choice against the client's offer (the subprotocol and
+    /// each extension's name must be offered, an element of an extension
+    /// this crate knows must answer an offer of it by its rules, the
+    /// extras must be well-formed) and return what is agreed: this choice
+    /// plus what `config` accepts.
+    pub(crate) fn agree(
         &self,
-        key: &str,
-        offered_protocols: &[String],
-        offered_extensions: &[Extension],
-        out: &mut Vec<u8>,
-    ) -> Result<Negotiated, BuildError> {
-        let negotiated = self.check(offered_protocols, offered_extensions)?;
-        // Section 4.2.2 item 5.
-        write_status_line(out, 101);
-        self.write_headers(key, out);
-        out.extend_from_slice(b"\r\n");
-        Ok(negotiated)
-    }
-
-    /// Check this choice against the client's offer: the subprotocol and
-    /// each extension's name must be offered, a permessage-deflate element
-    /// must answer an offer of it, the extras must be well-formed.
-    pub(crate) fn check(
-        &self,
+        config: &Config,
         offered_protocols: &[String],
         offered_extensions: &[Extension],
     ) -> Result<Negotiated, BuildError> {
@@ -171,52 +114,32 @@ impl Accept {
                 return Err(BuildError::ExtensionNotOffered);
             }
         }
-        #[cfg(feature = "deflate")]
-        self.check_deflate(offered_extensions)?;
+        extension::check_answer(offered_extensions, &self.extensions)
+            .map_err(|_| BuildError::InvalidExtensionResponse)?;
         for (name, value) in &self.headers {
             check_extra_header(name, value)?;
         }
         Ok(Negotiated {
-            role: Role::Server,
             protocol: self.protocol.clone(),
-            extensions: self.extensions.clone(),
+            extensions: extension::answer(config, offered_extensions, &self.extensions),
         })
     }
 
-    /// RFC 7692 section 7.1: a permessage-deflate element built by hand
-    /// must answer one of the offers, and appear at most once.
-    #[cfg(feature = "deflate")]
-    fn check_deflate(&self, offered_extensions: &[Extension]) -> Result<(), BuildError> {
-        use crate::deflate::{DeflateParams, EXTENSION_NAME};
-        let mut deflate = self
-            .extensions
-            .iter()
-            .filter(|e| e.name() == EXTENSION_NAME);
-        if let Some(response) = deflate.next() {
-            if deflate.next().is_some()
-                || DeflateParams::from_response_to(response, offered_extensions).is_none()
-            {
-                return Err(BuildError::InvalidExtensionResponse);
-            }
-        }
-        Ok(())
-    }
-
-    /// The header fields of the 101 (section 4.2.2 item 5), once
-    /// [`check`](Self::check) passed.
-    pub(crate) fn write_headers(&self, key: &str, out: &mut impl HeaderSink) {
+    /// The header fields of the 101 (section 4.2.2 item 5) that agrees to
+    /// `agreed`, as [`agree`](Self::agree) returned it.
+    pub(crate) fn write_headers(&self, key: &str, agreed: &Negotiated, out: &mut impl HeaderSink) {
         out.header("Upgrade", b"websocket");
         out.header("Connection", b"Upgrade");
         out.header(
             "Sec-WebSocket-Accept",
             accept_key(key.as_bytes()).as_bytes(),
         );
-        if let Some(p) = &self.protocol {
+        if let Some(p) = &agreed.protocol {
             out.header("Sec-WebSocket-Protocol", p.as_bytes());
         }
-        if !self.extensions.is_empty() {
+        if !agreed.extensions.is_empty() {
             let mut list = Vec::new();
-            write_extension_list(&self.extensions, &mut list);
+            write_extension_list(&agreed.extensions, &mut list);
             out.header("Sec-WebSocket-Extensions", &list);
         }
         for (name, value) in &self.headers {

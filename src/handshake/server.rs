@@ -6,11 +6,15 @@ use alloc::vec::Vec;
 
 use super::authority::is_valid_authority;
 use super::error::{BuildError, HandshakeError};
-use super::extension::{Extension, parse_extension_list};
 use super::head::{Fill, HeadReader};
 use super::header::{Headers, ascii_string, is_valid_key, parse_token_list, trim_ows};
+use super::write::write_status_line;
 use super::{HandshakeLimits, Negotiated};
+use crate::config::Config;
+use crate::connection::Connection;
+use crate::extension::{Extension, parse_extension_list};
 use crate::frame::Status;
+use crate::time::Instant;
 
 pub use super::response::{Accept, Reject};
 
@@ -23,9 +27,10 @@ pub use super::response::{Accept, Reject};
 ///
 /// * `Ok(Status::Partial)`: every byte was taken; read more.
 /// * `Ok(Status::Complete((request, used)))`: the request head ended after
-///   `used` bytes of the input just given. Pass `&input[used..]` (the
-///   client's first frames, if it did not wait for the 101) to the
-///   connection. Decide, then write [`Request::accept`] or a [`Reject`].
+///   `used` bytes of the input just given. Decide, then either
+///   [`Request::accept`], passing `&input[used..]` (the client's first
+///   frames, if it did not wait for the 101) to the connection it
+///   returns, or write a [`Reject`].
 /// * `Err(error)`: write [`HandshakeError::response`], then close.
 ///
 /// The outcome is final: after `Complete`, later calls return the same
@@ -262,7 +267,7 @@ impl Request {
     /// The extensions offered, in the client's order of preference, with
     /// their parameters (section 9.1). One extension may appear several
     /// times with different parameters, as alternatives. For
-    /// permessage-deflate, `Accept::deflate` picks among them.
+    /// permessage-deflate, `accept` picks among them as its `Config` says.
     #[must_use]
     pub fn extensions(&self) -> &[Extension] {
         &self.extensions
@@ -276,22 +281,52 @@ impl Request {
 
     /// Accept the handshake: check `accept` against this request (the
     /// subprotocol must be one offered, each extension's name one offered,
-    /// with the `deflate` feature a permessage-deflate element a valid
-    /// answer to an offer of it, extra headers well-formed and not ones the
-    /// handshake writes), then
-    /// append the 101 Switching Protocols response to `out` (section 4.2.2)
-    /// and return what was agreed, for the connection.
+    /// a permessage-deflate element a valid answer to an offer of it, extra
+    /// headers well-formed and not ones the handshake writes), add what
+    /// `config` accepts (permessage-deflate as [`Config::deflate`] says,
+    /// unless `accept` answers it), append the 101 Switching Protocols
+    /// response to `out` (section 4.2.2), and return the server's
+    /// connection with what was agreed.
+    ///
+    /// The connection runs under `config` with the agreed extensions and
+    /// has been fed `rest`: the bytes that followed the head in the input
+    /// that completed it (`&input[used..]`), frames a client may send
+    /// before it sees the 101. Send `out` before anything the connection
+    /// transmits.
     ///
     /// On error nothing is written; fix the choice and call again.
-    pub fn accept(&self, accept: &Accept, out: &mut Vec<u8>) -> Result<Negotiated, BuildError> {
-        accept.write(&self.key, &self.protocols, &self.extensions, out)
+    pub fn accept(
+        &self,
+        accept: &Accept,
+        config: &Config,
+        now: Instant,
+        rest: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(Connection, Negotiated), BuildError> {
+        let agreed = accept.agree(config, &self.protocols, &self.extensions)?;
+        write_status_line(out, 101);
+        accept.write_headers(&self.key, &agreed, out);
+        out.extend_from_slice(b"\r\n");
+        Ok(open(config, now, rest, agreed))
     }
 
-    /// What [`Accept::write`] and its `http` twin need from the request.
+    /// What the `http` front end needs from the request to accept it.
     #[cfg(feature = "http")]
     pub(super) fn offer(&self) -> (&str, &[String], &[Extension]) {
         (&self.key, &self.protocols, &self.extensions)
     }
+}
+
+/// The server's connection for `agreed`: the one place both front ends
+/// (bytes and `http`) start it, so both apply `config` the same way.
+pub(super) fn open(
+    config: &Config,
+    now: Instant,
+    rest: &[u8],
+    agreed: Negotiated,
+) -> (Connection, Negotiated) {
+    let connection = Connection::accepted(config, now, &agreed.extensions, rest);
+    (connection, agreed)
 }
 
 /// Parse and validate a complete request head.

@@ -39,7 +39,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ///
     /// Unless the [`Accept`] from `decide` has a permessage-deflate element
     /// already, permessage-deflate is accepted as `Config::deflate` says
-    /// (see `Accept::deflate`; turn it off there to never accept it).
+    /// (turn it off there to never accept it), as
+    /// [`Request::accept`] does.
     pub async fn accept_with(
         mut io: S,
         config: &Config,
@@ -64,8 +65,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// as its source.
     ///
     /// Unless `request` offers permessage-deflate already, it is offered as
-    /// `Config::deflate` says (see `ClientRequest::deflate`; turn it off
-    /// there to never offer it).
+    /// `Config::deflate` says (turn it off there to never offer it), as
+    /// [`ClientRequest::write`] does.
     pub async fn connect(
         mut io: S,
         request: &ClientRequest,
@@ -114,14 +115,10 @@ async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
         match handshake.handle_input(&buf[..n]) {
             Ok(Status::Partial) => continue,
             Ok(Status::Complete((request, used))) => {
-                let negotiated = match decide(request) {
-                    Ok(accept) => {
-                        #[cfg(feature = "deflate")]
-                        let accept = with_deflate(accept, request, config);
-                        request
-                            .accept(&accept, &mut response)
-                            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?
-                    }
+                let (conn, _) = match decide(request) {
+                    Ok(accept) => request
+                        .accept(&accept, config, now(epoch), &buf[used..n], &mut response)
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
                     Err(reject) => {
                         reject
                             .write(&mut response)
@@ -135,8 +132,6 @@ async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
                 };
                 io.write_all(&response).await?;
                 io.flush().await?;
-                let mut conn = Connection::from_server_handshake(config, now(epoch), negotiated);
-                conn.handle_input(now(epoch), &buf[used..n]);
                 return Ok(conn);
             }
             Err(error) => {
@@ -144,17 +139,6 @@ async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
                 return Err(io::Error::new(io::ErrorKind::InvalidData, error));
             }
         }
-    }
-}
-
-/// The application's `accept`, with permessage-deflate accepted per
-/// `config` unless the application answered that offer itself.
-#[cfg(feature = "deflate")]
-fn with_deflate(accept: Accept, request: &Request, config: &Config) -> Accept {
-    if config.deflate.enabled && !accept.has_extension(crate::deflate::EXTENSION_NAME) {
-        accept.deflate(request, &config.deflate)
-    } else {
-        accept
     }
 }
 
@@ -172,19 +156,9 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     config: &Config,
     epoch: TokioInstant,
 ) -> io::Result<(Connection, Response)> {
-    #[cfg(feature = "deflate")]
-    let offered;
-    #[cfg(feature = "deflate")]
-    let request =
-        if config.deflate.enabled && !request.offers_extension(crate::deflate::EXTENSION_NAME) {
-            offered = request.clone().deflate(&config.deflate);
-            &offered
-        } else {
-            request
-        };
     let mut head = Vec::new();
     let mut handshake = request
-        .write(&mut head)
+        .write(config, &mut head)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     io.write_all(&head).await?;
     io.flush().await?;
@@ -200,12 +174,8 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
         match handshake.handle_input(&buf[..n]) {
             Ok(Status::Partial) => continue,
             Ok(Status::Complete((response, used))) => {
-                let response = response.clone();
-                let negotiated = response.negotiated().clone();
-                let mut conn =
-                    Connection::from_client_handshake(config, now(epoch), negotiated, mask);
-                conn.handle_input(now(epoch), &buf[used..n]);
-                return Ok((conn, response));
+                let conn = response.open(now(epoch), &buf[used..n], mask);
+                return Ok((conn, response.clone()));
             }
             Err(error) => return Err(io::Error::new(io::ErrorKind::InvalidData, error)),
         }

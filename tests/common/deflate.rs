@@ -1,7 +1,7 @@
 //! Connections that agreed on permessage-deflate through the real
 //! handshake, with any parameters.
 
-use wscore::deflate::DeflateParams;
+use wscore::extension::deflate::DeflateParams;
 use wscore::handshake::client::ClientRequest;
 use wscore::handshake::server::{Accept, ServerHandshake};
 use wscore::handshake::{Extension, HandshakeLimits};
@@ -48,26 +48,26 @@ pub fn connections(
     let mut request = Vec::new();
     let mut client_hs = ClientRequest::new("example.com", [7; 16])
         .extension(offer)
-        .write(&mut request)
+        .write(client_cfg, &mut request)
         .expect("a valid request");
     let mut server_hs = ServerHandshake::new(HandshakeLimits::default());
     let Ok(Status::Complete((req, _))) = server_hs.handle_input(&request) else {
         panic!("the request is complete and valid");
     };
     let mut answer = Vec::new();
-    let negotiated = req
-        .accept(&Accept::new().extension(response), &mut answer)
+    let (server, _) = req
+        .accept(
+            &Accept::new().extension(response),
+            server_cfg,
+            t(0),
+            &[],
+            &mut answer,
+        )
         .expect("the response answers the offer");
-    let server = Connection::from_server_handshake(server_cfg, t(0), negotiated);
     let Ok(Status::Complete((res, _))) = client_hs.handle_input(&answer) else {
         panic!("the client accepts the response");
     };
-    let client = Connection::from_client_handshake(
-        client_cfg,
-        t(0),
-        res.negotiated().clone(),
-        counter_mask(),
-    );
+    let client = res.open(t(0), &[], counter_mask());
     (client, server)
 }
 

@@ -82,3 +82,27 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
 }
+
+/// The config of the handshake tests: the defaults without
+/// permessage-deflate, so the heads written hold only what each test
+/// spells out (the config's own offers and answers have tests of their
+/// own, in handshake_to_connection.rs and deflate_negotiation.rs).
+pub fn plain() -> wscore::Config {
+    #[cfg(feature = "deflate")]
+    return wscore::Config::default()
+        .with_deflate(wscore::extension::deflate::DeflateConfig::DISABLED);
+    #[cfg(not(feature = "deflate"))]
+    wscore::Config::default()
+}
+
+/// `request.accept` under [`plain`] for a test of the 101 it writes: the
+/// response into `out`, and what was agreed (the connection is dropped).
+pub fn accept_plain(
+    request: &Request,
+    accept: &wscore::handshake::server::Accept,
+    out: &mut Vec<u8>,
+) -> Result<wscore::handshake::Negotiated, wscore::handshake::BuildError> {
+    request
+        .accept(accept, &plain(), wscore::Instant::ZERO, &[], out)
+        .map(|(_, agreed)| agreed)
+}

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
 use wscore::Config;
-use wscore::deflate::DeflateConfig;
+use wscore::extension::deflate::DeflateConfig;
 
 const MESSAGES: usize = 1000;
 const SEED: u64 = 0x5745_4253_4F43_4B35; // "WEBSOCK5"

@@ -1,8 +1,8 @@
 //! wscore: a client and a server connected through the real opening
-//! handshake (`ClientRequest` with the offers `DeflateConfig::offers`
-//! makes, the server's `Request::accept` with the answer
-//! `DeflateConfig::negotiate` picks), so the connections run what was
-//! negotiated. Sans-IO: the driver moves each side's `poll_transmit` output
+//! handshake (`ClientRequest::write` offers what `DeflateConfig::offers`
+//! makes, the server's `Request::accept` answers what
+//! `DeflateConfig::negotiate` picks), so the connections it returns run
+//! what was negotiated. Sans-IO: the driver moves each side's `poll_transmit` output
 //! into the other's `input_buffer` (one copy, as a socket read would be)
 //! and drains `poll_event_with_sender`; the server echoes straight from the
 //! borrowed event with its `Sender`.
@@ -26,33 +26,29 @@ pub fn connect(config: &Config) -> Pair {
     let now = Instant::ZERO;
     // The client offers what its config asks for (`DeflateConfig::offers`);
     // the server answers with `DeflateConfig::negotiate` over the offers.
-    let mut request = ClientRequest::new("localhost", [7; 16]);
-    for offer in config.deflate.offers() {
-        request = request.extension(offer);
-    }
+    let request = ClientRequest::new("localhost", [7; 16]);
     let mut to_server = Vec::new();
-    let mut client_hs = request.write(&mut to_server).expect("wscore: request");
+    let mut client_hs = request
+        .write(config, &mut to_server)
+        .expect("wscore: request");
     let mut server_hs = ServerHandshake::new(HandshakeLimits::default());
     let Status::Complete((req, used)) = server_hs.handle_input(&to_server).expect("wscore: head")
     else {
         panic!("wscore: the request is complete");
     };
     assert_eq!(used, to_server.len());
-    let mut accept = Accept::new();
-    if let Some((response, _)) = config.deflate.negotiate(req.extensions()) {
-        accept = accept.extension(response);
-    }
     let mut to_client = Vec::new();
-    let negotiated = req.accept(&accept, &mut to_client).expect("wscore: accept");
-    let server = Connection::from_server_handshake(config, now, negotiated);
+    let (server, _) = req
+        .accept(&Accept::new(), config, now, &[], &mut to_client)
+        .expect("wscore: accept");
     let Status::Complete((response, used)) =
         client_hs.handle_input(&to_client).expect("wscore: 101")
     else {
         panic!("wscore: the response is complete");
     };
     assert_eq!(used, to_client.len());
-    let negotiated = response.negotiated().clone();
-    let described = negotiated
+    let described = response
+        .negotiated()
         .extensions
         .iter()
         .map(|e| {
@@ -76,7 +72,7 @@ pub fn connect(config: &Config) -> Pair {
         n = n.wrapping_add(0x9E37_79B9);
         n.to_le_bytes()
     };
-    let client = Connection::from_client_handshake(config, now, negotiated, mask);
+    let client = response.open(now, &to_client[used..], mask);
     Pair {
         client,
         server,

@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use wscore::Config;
-use wscore::deflate::DeflateConfig;
+use wscore::extension::deflate::DeflateConfig;
 use wscore::handshake::client::ClientRequest;
 use wscore::tokio::{Message, Options, WebSocket};
 

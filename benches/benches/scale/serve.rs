@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+use wscore::extension::deflate::DeflateConfig;
 use wscore::handshake::HandshakeLimits;
 use wscore::handshake::server::{Accept, ServerHandshake};
-use wscore::{Config, Connection, Event, Instant, Status};
+use wscore::{Config, Event, Instant, Status};
 
 /// The listen backlog each server asks for (the kernel caps it at
 /// `net.core.somaxconn`, 4096 here): thousands of clients connect at once.
@@ -108,7 +109,10 @@ async fn echo_first_message(stream: &mut TcpStream) -> io::Result<()> {
     let mut handshake = ServerHandshake::new(HandshakeLimits::default());
     let mut buf = vec![0u8; 4096];
     let mut out = Vec::new();
-    let (negotiated, rest) = loop {
+    // The clock never matters here: no timer is set. The floor runs no
+    // extension, whatever the client offers.
+    let config = Config::default().with_deflate(DeflateConfig::DISABLED);
+    let mut conn = loop {
         let n = stream.read(&mut buf).await?;
         if n == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
@@ -116,18 +120,21 @@ async fn echo_first_message(stream: &mut TcpStream) -> io::Result<()> {
         match handshake.handle_input(&buf[..n]) {
             Ok(Status::Partial) => {}
             Ok(Status::Complete((request, used))) => {
-                let negotiated = request
-                    .accept(&Accept::new(), &mut out)
+                let (conn, _) = request
+                    .accept(
+                        &Accept::new(),
+                        &config,
+                        Instant::ZERO,
+                        &buf[used..n],
+                        &mut out,
+                    )
                     .map_err(io::Error::other)?;
-                break (negotiated, used..n);
+                break conn;
             }
             Err(e) => return Err(io::Error::other(e)),
         }
     };
     stream.write_all(&out).await?;
-    // The clock never matters here: no timer is set.
-    let mut conn = Connection::from_server_handshake(&Config::default(), Instant::ZERO, negotiated);
-    conn.handle_input(Instant::ZERO, &buf[rest]);
     loop {
         let mut echoed = false;
         while let Some((event, mut tx)) = conn.poll_event_with_sender() {

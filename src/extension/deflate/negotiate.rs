@@ -1,13 +1,14 @@
 //! Offers and answers (RFC 7692 section 7.1), both roles.
 //!
-//! * A client offers with [`DeflateConfig::offers`] (or
-//!   [`ClientRequest::deflate`](crate::handshake::client::ClientRequest::deflate)),
-//!   and checks the server's answer with [`DeflateParams::from_response_to`]
-//!   (the client handshake does this itself).
-//! * A server answers with [`DeflateConfig::negotiate`] (or
-//!   [`Accept::deflate`](crate::handshake::server::Accept::deflate)): the
-//!   first acceptable offer wins (the client lists its offers in order of
-//!   preference, section 5).
+//! * A client offers with [`DeflateConfig::offers`] (what
+//!   [`ClientRequest::write`](crate::handshake::client::ClientRequest::write)
+//!   offers under [`Config::deflate`](crate::Config::deflate)), and checks
+//!   the server's answer with [`DeflateParams::from_response_to`] (the
+//!   client handshake does this itself).
+//! * A server answers with [`DeflateConfig::negotiate`] (what
+//!   [`Request::accept`](crate::handshake::server::Request::accept) does
+//!   under its config): the first acceptable offer wins (the client lists
+//!   its offers in order of preference, section 5).
 //!
 //! [`DeflateParams::from_response_to`] has the table of what a valid
 //! answer to an offer is.
@@ -20,7 +21,7 @@ use super::{
     DeflateConfig, DeflateParams, EXTENSION_NAME, MAX_WINDOW_BITS, MIN_WINDOW_BITS,
     parse_window_bits,
 };
-use crate::handshake::Extension;
+use crate::extension::Extension;
 
 const SERVER_NO_CONTEXT_TAKEOVER: &str = "server_no_context_takeover";
 const CLIENT_NO_CONTEXT_TAKEOVER: &str = "client_no_context_takeover";
@@ -136,7 +137,7 @@ impl DeflateConfig {
     /// with 15).
     ///
     /// ```
-    /// use wscore::deflate::DeflateConfig;
+    /// use wscore::extension::deflate::DeflateConfig;
     ///
     /// // The defaults' 13-bit windows, with the fallback.
     /// let offers = DeflateConfig::DEFAULT.offers();
@@ -207,8 +208,8 @@ impl DeflateConfig {
     ///   can inflate a 15-bit window.
     ///
     /// ```
-    /// use wscore::deflate::{DeflateConfig, DeflateParams};
-    /// use wscore::handshake::Extension;
+    /// use wscore::extension::deflate::{DeflateConfig, DeflateParams};
+    /// use wscore::extension::Extension;
     ///
     /// // A browser's offer: the defaults lower both windows to 13 bits.
     /// let offers = [Extension::new("permessage-deflate").with_param("client_max_window_bits")];
@@ -299,8 +300,8 @@ impl DeflateParams {
     /// that check a response some other way.
     ///
     /// ```
-    /// use wscore::deflate::{DeflateConfig, DeflateParams};
-    /// use wscore::handshake::Extension;
+    /// use wscore::extension::deflate::{DeflateConfig, DeflateParams};
+    /// use wscore::extension::Extension;
     ///
     /// let offers = DeflateConfig::DEFAULT.offers();
     /// let ok = Extension::new("permessage-deflate").with_param_value("client_max_window_bits", "10");

@@ -13,7 +13,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::header::{ascii_string, is_ows, is_tchar, is_token};
+use crate::token::{ascii_string, is_ows, is_tchar, is_token};
 
 /// One element of a `Sec-WebSocket-Extensions` list: an extension name and
 /// its parameters, in order.

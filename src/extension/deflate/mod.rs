@@ -16,6 +16,7 @@
 //! connection) frees all of it but the history the agreed context
 //! takeover needs, which the next message rebuilds from.
 
+pub(crate) mod codec;
 mod compress;
 mod inflate;
 mod negotiate;
@@ -23,7 +24,7 @@ mod negotiate;
 pub(crate) use compress::Compressor;
 pub(crate) use inflate::{InflateError, Inflater};
 
-use crate::handshake::Extension;
+use super::Extension;
 use crate::role::Role;
 
 /// The extension's registered name (RFC 7692 section 7).
