@@ -196,3 +196,48 @@ proptest! {
         prop_assert_eq!(pongs, pings);
     }
 }
+
+#[test]
+fn frames_behind_a_full_batch_are_still_handed_out_after_eof() {
+    let mut s = server(&cfg(|c| c.auto_pong = false));
+    let mut wire = Vec::new();
+    for _ in 0..BATCH + 3 {
+        wire.extend(client_frame(0x8A, b""));
+    }
+    wire.extend(client_frame(0x81, b"the last message"));
+    s.handle_input(t(0), &wire);
+    s.handle_eof(t(0));
+    assert!(s.is_closed());
+    let evs = events(&mut s);
+    assert_eq!(evs.len(), BATCH + 5);
+    assert_eq!(evs[BATCH + 3], Ev::Text("the last message".into()));
+    assert_eq!(evs[BATCH + 4], Ev::Closed(ClosedReason::Eof));
+}
+
+#[cfg(feature = "deflate")]
+#[test]
+fn compressed_messages_in_one_read_each_pause_the_parse_and_all_arrive_after_eof() {
+    use wscore::extension::deflate::DeflateParams;
+    let p = DeflateParams::default();
+    let (mut c, mut s) = common::deflate::connections(&p, &Config::default(), &Config::default());
+    let text = "compressible ".repeat(20);
+    for _ in 0..3 {
+        c.send_text(&text).unwrap();
+    }
+    c.send_ping(b"behind them").unwrap();
+    let wire = transmit(&mut c);
+    s.handle_input(t(0), &wire);
+    s.handle_eof(t(0));
+    assert!(s.is_closed());
+    let evs = events(&mut s);
+    assert_eq!(
+        evs,
+        vec![
+            Ev::Text(text.clone()),
+            Ev::Text(text.clone()),
+            Ev::Text(text),
+            Ev::Ping(b"behind them".to_vec()),
+            Ev::Closed(ClosedReason::Eof)
+        ]
+    );
+}

@@ -143,6 +143,10 @@ pub(crate) struct Core {
     rebase_close: bool,
     /// Bytes came in or went out since the release timer last looked.
     traffic: bool,
+    /// The transport ended while parsing was paused (see
+    /// `Connection::receive`): the complete frames behind the pause are
+    /// still parsed, for their events only.
+    eof_backlog: bool,
 }
 
 /// The close handshake (section 7), as states that carry their data.
@@ -253,6 +257,7 @@ impl Connection {
             owe_close: false,
             rebase_close: false,
             traffic: false,
+            eof_backlog: false,
         };
         core.touch(now);
         core.arm_keepalive();
@@ -390,7 +395,7 @@ impl Connection {
             let event = rx.event(index, inflater.map(|i| &*i));
             return Some((event, Sender { core, deflate }));
         }
-        if !core.receiving() && !rx.is_empty() {
+        if !core.receiving() && !core.eof_backlog && !rx.is_empty() {
             // Nothing more will be parsed: free the input.
             rx.reset();
         }
@@ -537,7 +542,12 @@ impl Connection {
             State::AwaitEof(code) | State::CloseReceived(code) => {
                 self.core.finish(ClosedReason::Clean { code });
             }
-            State::Open | State::CloseSent => self.core.finish(ClosedReason::Eof),
+            State::Open | State::CloseSent => {
+                self.core.finish(ClosedReason::Eof);
+                // Frames that arrived whole but wait behind a pause are
+                // still the application's: parsed as the queue drains.
+                self.core.eof_backlog = self.rx.paused();
+            }
             State::Closed { .. } => {}
         }
     }
@@ -610,10 +620,13 @@ impl Connection {
         let Connection { rx, core, deflate } = self;
         let mut inflater = deflate.as_deref_mut().map(|d| d.split().0);
         let mut frame_done = false;
-        while core.receiving() && !rx.paused() {
+        while (core.receiving() || core.eof_backlog) && !rx.paused() {
             let parsed = match rx.parse(&core.settings, inflater.as_deref_mut()) {
                 Ok(Some(parsed)) => parsed,
                 Ok(None) => break,
+                // After the end, the input before it only yields its events:
+                // there is no transport left to fail.
+                Err(_) if core.eof_backlog => break,
                 Err(error) => {
                     core.fail(error);
                     return;
@@ -621,7 +634,9 @@ impl Connection {
             };
             frame_done |= rx.take_frame_done();
             match parsed {
-                Parsed::Ping(..) if core.settings.auto_pong && !core.tx.sent_close => {
+                Parsed::Ping(..)
+                    if core.settings.auto_pong && core.receiving() && !core.tx.sent_close =>
+                {
                     core.tx.auto_pong(rx.control_bytes(&parsed));
                 }
                 Parsed::Close(code, ..) => core.on_close_received(code),
@@ -629,8 +644,11 @@ impl Connection {
             }
             rx.push(parsed);
         }
-        if core.receiving() && !rx.paused() {
-            core.update_message_deadline(frame_done, rx.in_progress());
+        if !rx.paused() {
+            core.eof_backlog = false;
+            if core.receiving() {
+                core.update_message_deadline(frame_done, rx.in_progress());
+            }
         }
     }
 
