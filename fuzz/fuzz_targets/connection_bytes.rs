@@ -3,7 +3,8 @@
 //!
 //! Invariants: no panic; memory stays within a bound set by the configured
 //! limits and the chunk size; every Close on the wire carries a sendable
-//! code and is the last frame; exactly one terminal event, and it is last.
+//! code and is the last frame; exactly one terminal event, and it is last;
+//! a connection the input step ended reports its end in the same drain.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -25,12 +26,16 @@ fn run(mut conn: Connection, data: &[u8], chunk: usize) {
     let mut closed = 0;
     for piece in data.chunks(chunk) {
         conn.handle_input(Instant::ZERO, piece);
-        // Bounded: the message in progress and one chunk of input (events
-        // are parsed in place, so they add nothing), with geometric growth;
-        // the output keeps at most what the largest drain swapped in (16
-        // KiB here), a Close and the automatic Pongs' budget.
+        let ended = conn.is_closed();
+        // Bounded: the message in progress and one chunk of input, with
+        // geometric growth; the queue of parsed events (at most a batch of
+        // 256 descriptions, 32 bytes with growth slack, and control
+        // payloads copied aside, no more than the chunk); the output keeps
+        // at most what the largest drain swapped in (16 KiB here), a Close
+        // and the automatic Pongs' budget.
         let cap = MAX_MESSAGE as usize;
-        let bound = 2 * (cap + cap / 8 + 4096 + piece.len()) + 16 * 1024 + 2048;
+        let queue = 256 * 32 + 64 + piece.len();
+        let bound = 2 * (cap + cap / 8 + 4096 + piece.len()) + queue + 16 * 1024 + 2048;
         assert!(
             conn.heap_usage() <= bound,
             "{} > {bound}",
@@ -42,6 +47,7 @@ fn run(mut conn: Connection, data: &[u8], chunk: usize) {
                 closed += 1;
             }
         }
+        assert!(!ended || closed == 1, "is_closed() without Event::Closed");
         conn.poll_transmit(&mut wire);
     }
     conn.handle_eof(Instant::ZERO);
