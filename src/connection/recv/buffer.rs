@@ -108,7 +108,7 @@ impl Receiver {
     }
 
     /// Start over at offset 0 if nothing in the buffer is live; returns
-    /// whether it did. Cheap: `poll_event` calls it every time. The
+    /// whether it did. Cheap: `compact` calls it before every input. The
     /// allocation is kept: freeing it is the release timer's decision.
     pub(in crate::connection) fn reset_if_drained(&mut self) -> bool {
         if self.has_queued() {
@@ -176,7 +176,7 @@ impl Receiver {
     /// Take bytes from the transport. Payload of a large whole-mode data
     /// frame goes straight into the message (unmasked on the way, text
     /// checked while in cache); everything else is appended behind what is
-    /// there, to be parsed by `poll_event`.
+    /// there, for the parse that follows in the same input step.
     pub(in crate::connection) fn append(&mut self, input: &[u8], limits: &Settings) {
         let input = self.append_direct(input, limits);
         if input.is_empty() {
@@ -204,9 +204,10 @@ impl Receiver {
     /// It never reports anything: a header it does not like (a control
     /// frame, an error, a small frame, one cut by the read) is left to the
     /// general path, which finds it again; invalid text stops it with
-    /// `checked` short of the fault, where `poll_event` finds it at once.
-    /// A frame that ends the message stays active with nothing remaining,
-    /// so `poll_event` hands the message out before anything behind it.
+    /// `checked` short of the fault, where the parse that follows finds it
+    /// at once. A frame that ends the message stays current with nothing
+    /// remaining, so the parse hands the message out before anything
+    /// behind it.
     fn append_direct<'i>(&mut self, mut input: &'i [u8], limits: &Settings) -> &'i [u8] {
         loop {
             if input.is_empty()
