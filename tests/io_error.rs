@@ -92,7 +92,7 @@ fn a_bad_request_or_response_built_locally_is_invalid_input() {
 #[test]
 fn question_mark_converts_in_an_io_function() {
     fn send(conn: &mut wscore::Connection) -> io::Result<()> {
-        conn.close(wscore::CloseCode::NORMAL, "")?;
+        conn.close(wscore::Instant::ZERO, wscore::CloseCode::NORMAL, "")?;
         conn.send_text("late")?;
         Ok(())
     }

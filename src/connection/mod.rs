@@ -70,13 +70,15 @@ pub enum MessageKind {
 ///
 /// # Time
 ///
-/// Every `now` is an [`Instant`] on a clock the caller owns. Commands take
-/// no `now`, so the deadline [`close`](Self::close) arms counts from the
-/// `now` of the most recent input call; if that deadline has already passed
-/// by the next `now` the connection is given (it had been idle for longer
-/// than `close_timeout`), it counts from that `now` instead, so the peer
-/// always gets time to answer. `poll_timeout` may then report a deadline in
-/// the past: handle it, and the deadline moves.
+/// Every `now` is an [`Instant`] on a clock the caller owns, and must not
+/// go back. Input calls take `now`, and the deadlines they arm count from
+/// it. Of the commands only [`close`](Self::close) arms a timer (the wait
+/// for the peer's Close), so it is the one that takes `now`: the peer gets
+/// the whole `close_timeout` however long the connection was idle before.
+/// The other commands arm nothing (a [`send_ping`](Self::send_ping)'s Pong
+/// is awaited by no deadline; keepalive's own Pings come from
+/// [`handle_timeout`](Self::handle_timeout)). [`Sender::close`] counts
+/// from the `now` of the input call whose event it came with.
 ///
 /// # Memory
 ///
@@ -118,9 +120,6 @@ pub(crate) struct Core {
     state: State,
     /// The transport ended; reported once the input before it is parsed.
     eof: bool,
-    /// A command (`close`) armed the close deadline from `last_now`, which
-    /// may be long past: the next `now` the connection is given re-bases it.
-    rebase_close: bool,
     /// Bytes came in or went out since the release timer last looked.
     traffic: bool,
     /// The message deadline passed: the connection fails once the events
@@ -173,6 +172,12 @@ fn millis(d: Option<Duration>) -> u32 {
         let ms = d.as_nanos().div_ceil(1_000_000);
         u32::try_from(ms).unwrap_or(OFF - 1).min(OFF - 1)
     })
+}
+
+/// `now` in nanoseconds since the clock's epoch, saturating short of
+/// `u64::MAX` (585 years).
+fn nanos(now: Instant) -> u64 {
+    u64::try_from(now.elapsed().as_nanos()).unwrap_or(u64::MAX - 1)
 }
 
 /// `now` (in nanoseconds) plus `delta` milliseconds, unless `delta` is "off".
@@ -355,7 +360,6 @@ impl Connection {
             last_now: 0,
             state: State::Open,
             eof: false,
-            rebase_close: false,
             traffic: false,
             message_late: false,
         };
@@ -786,9 +790,16 @@ impl Connection {
         self.sender().send_pong(payload)
     }
 
-    /// Start or finish the close handshake. See [`Sender::close`].
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), crate::SendError> {
-        self.sender().close(code, reason)
+    /// Start (or, after the peer's Close with `auto_close` off, finish) the
+    /// close handshake, as [`Sender::close`] does; the peer then has
+    /// [`Config::close_timeout`] from `now` to answer.
+    pub fn close(
+        &mut self,
+        now: Instant,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), crate::SendError> {
+        self.sender().close_at(nanos(now), code, reason)
     }
 
     /// The sending half, for commands.
@@ -811,20 +822,9 @@ impl Core {
         matches!(self.state, State::Open | State::CloseSent)
     }
 
-    /// Record `now`, and count a deadline a command armed from it.
+    /// Record the `now` of an input call: the deadlines it arms count from it.
     fn touch(&mut self, now: Instant) {
-        self.last_now = u64::try_from(now.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
-        if self.rebase_close {
-            self.rebase_close = false;
-            // Only a deadline already past at the first `now` after the
-            // command is stale (the connection had been idle for longer than
-            // the timeout); one still ahead stands, as documented.
-            if self.timers.get(Timer::Close).is_some_and(|at| at < now) {
-                if let Some(at) = add_millis(self.last_now, self.settings.close_timeout) {
-                    self.timers.set(Timer::Close, at);
-                }
-            }
-        }
+        self.last_now = nanos(now);
     }
 
     /// Input arrived: the peer is alive, so the keepalive interval starts
@@ -893,9 +893,15 @@ impl Core {
     }
 
     fn arm_close_timer(&mut self) {
+        self.arm_close_timer_from(self.last_now);
+    }
+
+    /// The close deadline, `close_timeout` after `now` (in nanoseconds);
+    /// keepalive stops, as the peer's answer is awaited.
+    fn arm_close_timer_from(&mut self, now: u64) {
         self.timers.stop(Timer::Keepalive);
         self.timers.stop(Timer::KeepaliveTimeout);
-        match add_millis(self.last_now, self.settings.close_timeout) {
+        match add_millis(now, self.settings.close_timeout) {
             Some(at) => self.timers.set(Timer::Close, at),
             None => self.timers.stop(Timer::Close),
         }

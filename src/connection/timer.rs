@@ -54,12 +54,6 @@ impl TimerTable {
         *self = TimerTable::default();
     }
 
-    /// When `timer` is due, if it is armed.
-    pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
-        let at = self.0[timer as usize];
-        (at != UNSET).then(|| Instant::from_elapsed(core::time::Duration::from_nanos(at)))
-    }
-
     pub(crate) fn is_set(&self, timer: Timer) -> bool {
         self.0[timer as usize] != UNSET
     }

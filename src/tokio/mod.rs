@@ -435,7 +435,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// connection that already ended, returns that at once.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> io::Result<ClosedReason> {
         if self.phase == Phase::Open && !self.conn.close_sent() {
-            self.conn.close(code, reason).map_err(send_error)?;
+            let now = self.now();
+            self.conn.close(now, code, reason).map_err(send_error)?;
         }
         loop {
             match self.recv_with(|_, _| ()).await {
