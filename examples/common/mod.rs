@@ -304,9 +304,7 @@ pub fn accept_within(
             Ok(Status::Partial) => continue,
             Ok(Status::Complete((request, used))) => {
                 let mut response = Vec::new();
-                let negotiated = request
-                    .accept(&accept_choice(request, config), &mut response)
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+                let negotiated = request.accept(&accept_choice(request, config), &mut response)?;
                 stream.write_all(&response)?;
                 let mut conn = Connection::from_server_handshake(config, now(), negotiated);
                 conn.handle_input(now(), &buf[used..n]);
@@ -314,10 +312,7 @@ pub fn accept_within(
             }
             Err(error) => {
                 let _ = stream.write_all(&error.response());
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    error.to_string(),
-                ));
+                return Err(error.into());
             }
         }
     }

@@ -59,9 +59,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// server's answer, within [`Options::handshake_timeout`]. `mask`
     /// supplies the masking keys (see [`Connection::client`]). Returns the
     /// connection and the server's 101 response (its negotiated
-    /// subprotocol). A refusal is [`InvalidData`](io::ErrorKind::InvalidData)
-    /// with the [`ClientHandshakeError`](crate::handshake::ClientHandshakeError)
-    /// as its source.
+    /// subprotocol). A failure has the
+    /// [`ClientHandshakeError`](crate::handshake::ClientHandshakeError) as
+    /// its source: a server that answered with another status than 101 is
+    /// [`ConnectionRefused`](io::ErrorKind::ConnectionRefused), a 101 that
+    /// breaks the rules [`InvalidData`](io::ErrorKind::InvalidData) (the
+    /// crate's one mapping, in the README's "Errors" table).
     ///
     /// Unless `request` offers permessage-deflate already, it is offered as
     /// `Config::deflate` says (see `ClientRequest::deflate`; turn it off
@@ -118,14 +121,10 @@ async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
                     Ok(accept) => {
                         #[cfg(feature = "deflate")]
                         let accept = with_deflate(accept, request, config);
-                        request
-                            .accept(&accept, &mut response)
-                            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?
+                        request.accept(&accept, &mut response)?
                     }
                     Err(reject) => {
-                        reject
-                            .write(&mut response)
-                            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+                        reject.write(&mut response)?;
                         answer_and_close(io, &response).await;
                         return Err(io::Error::new(
                             io::ErrorKind::PermissionDenied,
@@ -141,7 +140,7 @@ async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
             }
             Err(error) => {
                 answer_and_close(io, &error.response()).await;
-                return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+                return Err(error.into());
             }
         }
     }
@@ -183,9 +182,7 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
             request
         };
     let mut head = Vec::new();
-    let mut handshake = request
-        .write(&mut head)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let mut handshake = request.write(&mut head)?;
     io.write_all(&head).await?;
     io.flush().await?;
     let mut buf = vec![0u8; HANDSHAKE_READ];
@@ -207,7 +204,7 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
                 conn.handle_input(now(epoch), &buf[used..n]);
                 return Ok((conn, response));
             }
-            Err(error) => return Err(io::Error::new(io::ErrorKind::InvalidData, error)),
+            Err(error) => return Err(error.into()),
         }
     }
 }
