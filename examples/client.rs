@@ -64,7 +64,7 @@ fn main() {
             }
         }
         let mut s = input.lock().expect("no thread panics holding the lock");
-        let _ = s.conn.close(CloseCode::NORMAL, "");
+        let _ = s.conn.close(common::now(), CloseCode::NORMAL, "");
         let _ = s.flush();
     });
 

@@ -11,7 +11,7 @@ use wscore::{CloseCode, ClosedReason, Config};
 #[test]
 fn client_initiated_close_completes_and_server_closes_transport_first() {
     let mut p = Pair::new();
-    p.client.close(CloseCode::NORMAL, "bye").unwrap();
+    p.client.close(p.now, CloseCode::NORMAL, "bye").unwrap();
     p.drive();
     // The server saw the Close, echoed it, and is done (it closes TCP first).
     assert_eq!(
@@ -40,7 +40,9 @@ fn client_initiated_close_completes_and_server_closes_transport_first() {
 #[test]
 fn server_initiated_close() {
     let mut p = Pair::new();
-    p.server.close(CloseCode::GOING_AWAY, "restart").unwrap();
+    p.server
+        .close(p.now, CloseCode::GOING_AWAY, "restart")
+        .unwrap();
     p.drive();
     assert_eq!(
         p.take_client_events(),
@@ -62,8 +64,8 @@ fn server_initiated_close() {
 #[test]
 fn both_close_at_once() {
     let mut p = Pair::new();
-    p.client.close(CloseCode::NORMAL, "c").unwrap();
-    p.server.close(CloseCode::GOING_AWAY, "s").unwrap();
+    p.client.close(p.now, CloseCode::NORMAL, "c").unwrap();
+    p.server.close(p.now, CloseCode::GOING_AWAY, "s").unwrap();
     p.drive();
     // Each side sent exactly one Close and did not echo the other's.
     assert_eq!(close_codes(&p.client_wire), vec![Some(1000)]);
@@ -79,7 +81,7 @@ fn both_close_at_once() {
 #[test]
 fn data_after_our_close_is_still_delivered_until_the_peers_close() {
     let mut s = server(&Config::default());
-    s.close(CloseCode::NORMAL, "").unwrap();
+    s.close(t(0), CloseCode::NORMAL, "").unwrap();
     let mut wire = client_frame(0x81, b"in flight");
     wire.extend(client_frame(0x88, &1000u16.to_be_bytes()));
     s.handle_input(t(0), &wire);
@@ -134,7 +136,7 @@ fn manual_close_reply_when_auto_close_is_off() {
     assert_eq!(s.pending_transmit(), 0, "no automatic reply");
     // The application may finish what it was sending, then close.
     s.send_text("last words").unwrap();
-    s.close(CloseCode::NORMAL, "done").unwrap();
+    s.close(t(0), CloseCode::NORMAL, "done").unwrap();
     assert_eq!(
         events(&mut s),
         vec![Ev::Closed(ClosedReason::Clean {
@@ -163,7 +165,7 @@ fn eof_without_close_is_abnormal() {
 #[test]
 fn eof_after_our_close_but_before_the_reply_is_abnormal() {
     let mut s = server(&Config::default());
-    s.close(CloseCode::NORMAL, "").unwrap();
+    s.close(t(0), CloseCode::NORMAL, "").unwrap();
     s.handle_eof(t(1));
     assert_eq!(events(&mut s), vec![Ev::Closed(ClosedReason::Eof)]);
 }
@@ -173,7 +175,7 @@ fn unanswered_close_times_out() {
     let config = cfg(|c| c.close_timeout = Some(Duration::from_secs(5)));
     let mut s = server(&config);
     s.handle_input(t(1000), &[]);
-    s.close(CloseCode::NORMAL, "").unwrap();
+    s.close(t(1000), CloseCode::NORMAL, "").unwrap();
     assert_eq!(s.poll_timeout(), Some(t(6000)));
     s.handle_timeout(t(5999));
     assert!(!s.is_closed(), "early timeout calls are harmless");
@@ -187,7 +189,7 @@ fn unanswered_close_times_out() {
 fn client_stops_waiting_for_the_servers_transport_close() {
     let config = cfg(|c| c.close_timeout = Some(Duration::from_secs(2)));
     let mut p = Pair::with_configs(&config, &Config::default());
-    p.client.close(CloseCode::NORMAL, "").unwrap();
+    p.client.close(p.now, CloseCode::NORMAL, "").unwrap();
     p.drive();
     assert!(!p.client.is_closed());
     p.advance(Duration::from_secs(2));
@@ -317,7 +319,7 @@ fn client_close_then_eof_before_draining_reports_closed_at_once() {
 #[test]
 fn client_close_reply_then_eof_before_draining_reports_closed_at_once() {
     let mut c = client(&Config::default());
-    c.close(CloseCode::NORMAL, "").unwrap();
+    c.close(t(0), CloseCode::NORMAL, "").unwrap();
     let _ = transmit(&mut c);
     c.handle_input(t(1), &server_frame(0x88, &[0x03, 0xE8]));
     c.handle_eof(t(1));
@@ -334,12 +336,11 @@ fn client_close_reply_then_eof_before_draining_reports_closed_at_once() {
 
 #[test]
 fn close_on_a_long_idle_connection_gives_the_peer_the_whole_timeout() {
-    // Idle for a minute, then the application closes (say, at shutdown).
-    // The command has no `now`; a driver following the documented loop
-    // sees a deadline at or before now, handles it, and the deadline moves
-    // to now + close_timeout instead of ending the connection.
+    // Idle for a minute, then the application closes (say, at shutdown):
+    // the deadline counts from the `now` given to `close`, not from the
+    // last input a minute ago.
     let mut s = server(&Config::default());
-    s.close(CloseCode::NORMAL, "bye").unwrap();
+    s.close(t(60_000), CloseCode::NORMAL, "bye").unwrap();
     let _ = transmit(&mut s);
     let mut now = t(60_000);
     // Other deadlines (the buffer release) may come and go meanwhile; the
@@ -356,4 +357,26 @@ fn close_on_a_long_idle_connection_gives_the_peer_the_whole_timeout() {
         assert!(now < t(90_000), "no end by the close deadline");
     }
     panic!("no close deadline");
+}
+
+/// The `Sender` handed out with an event has no `now` of its own: its
+/// `close` counts the deadline from the input that brought the event.
+#[test]
+fn a_senders_close_counts_from_the_input_that_brought_the_event() {
+    let config = cfg(|c| {
+        c.close_timeout = Some(Duration::from_secs(5));
+        // Only the close deadline is left to look at.
+        c.buffer_release = None;
+    });
+    let mut s = server(&config);
+    s.handle_input(t(1000), &[]);
+    s.handle_input(t(7000), &client_frame(0x81, b"bye"));
+    let (event, mut tx) = s.poll_event_with_sender().unwrap();
+    assert_eq!(Ev::from_event(event), Ev::Text("bye".into()));
+    tx.close(CloseCode::NORMAL, "").unwrap();
+    assert_eq!(s.poll_timeout(), Some(t(12_000)));
+    s.handle_timeout(t(11_999));
+    assert!(!s.is_closed());
+    s.handle_timeout(t(12_000));
+    assert_eq!(events(&mut s), vec![Ev::Closed(ClosedReason::CloseTimeout)]);
 }

@@ -537,7 +537,9 @@ fn release_buffers_frees_the_compressor_after_our_close_and_everything_at_the_en
     assert!(kept >= sent && kept < sent + 512, "{kept}");
     p.client.begin_message(MessageKind::Text).unwrap();
     p.client.send_fragment(b"cut short", false).unwrap();
-    p.client.close(wscore::CloseCode::NORMAL, "").unwrap();
+    p.client
+        .close(p.now, wscore::CloseCode::NORMAL, "")
+        .unwrap();
     p.client.release_buffers();
     let after_close = p.client.heap_usage();
     // The history went with the compressor: what is left is the extension's

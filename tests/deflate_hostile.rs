@@ -381,7 +381,9 @@ fn fragmented_compressed_sends_decode_and_a_close_may_cut_them() {
                 .unwrap();
             p.client.begin_message(wscore::MessageKind::Binary).unwrap();
             p.client.send_fragment(b"never finished", false).unwrap();
-            p.client.close(wscore::CloseCode::NORMAL, "bye").unwrap();
+            p.client
+                .close(p.now, wscore::CloseCode::NORMAL, "bye")
+                .unwrap();
             p.drive();
             let frames = common::parse_wire(&p.client_wire);
             let rsv1: Vec<(u8, bool)> = frames

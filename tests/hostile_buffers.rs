@@ -403,7 +403,7 @@ fn close_then_release_timer_keeps_close_and_events() {
     let mut conn = server(&config);
     let msg = client_frame(0x82, &vec![9; 3000]);
     conn.handle_input(t(0), &msg[..1500]);
-    conn.close(wscore::CloseCode(1000), "bye").unwrap();
+    conn.close(t(0), wscore::CloseCode(1000), "bye").unwrap();
     for ms in [2, 4, 8] {
         conn.handle_timeout(t(ms));
         conn.release_buffers();

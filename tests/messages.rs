@@ -261,21 +261,22 @@ fn send_misuse_is_refused_and_changes_nothing() {
         (2000, "", SendError::InvalidCloseCode(2000)),
         (5000, "", SendError::InvalidCloseCode(5000)),
     ] {
-        assert_eq!(s.close(wscore::CloseCode(code), reason), Err(err));
+        assert_eq!(s.close(t(0), wscore::CloseCode(code), reason), Err(err));
     }
     let long = "x".repeat(124);
     assert_eq!(
-        s.close(wscore::CloseCode::NORMAL, &long),
+        s.close(t(0), wscore::CloseCode::NORMAL, &long),
         Err(SendError::CloseReasonTooLong)
     );
     assert!(!s.close_sent());
-    s.close(wscore::CloseCode::NORMAL, &long[..123]).unwrap();
+    s.close(t(0), wscore::CloseCode::NORMAL, &long[..123])
+        .unwrap();
     assert_eq!(s.send_text("late"), Err(SendError::Closed));
     assert_eq!(s.send_binary(b"late"), Err(SendError::Closed));
     assert_eq!(s.send_ping(b""), Err(SendError::Closed));
     assert_eq!(s.begin_message(MessageKind::Binary), Err(SendError::Closed));
     assert_eq!(
-        s.close(wscore::CloseCode::NORMAL, ""),
+        s.close(t(0), wscore::CloseCode::NORMAL, ""),
         Err(SendError::Closed)
     );
 }
@@ -364,7 +365,9 @@ fn send_in_place_text_is_checked_and_refusals_change_nothing() {
     p.client.send_fragment(b"", true).unwrap();
     transmit(&mut p.client);
 
-    p.client.close(wscore::CloseCode::NORMAL, "").unwrap();
+    p.client
+        .close(p.now, wscore::CloseCode::NORMAL, "")
+        .unwrap();
     transmit(&mut p.client);
     assert_eq!(
         p.client.send_in_place(MessageKind::Binary, &mut data),

@@ -192,8 +192,8 @@ proptest! {
         }
         if drive_between { p.drive(); }
         // 0: client closes, 1: server closes, 2: both at once.
-        if closer != 1 { p.client.close(CloseCode::NORMAL, "c").unwrap(); }
-        if closer != 0 { p.server.close(CloseCode::GOING_AWAY, "s").unwrap(); }
+        if closer != 1 { p.client.close(p.now, CloseCode::NORMAL, "c").unwrap(); }
+        if closer != 0 { p.server.close(p.now, CloseCode::GOING_AWAY, "s").unwrap(); }
         // The other side keeps sending until it sees the Close.
         for (from_client, op) in &after {
             let conn = if *from_client { &mut p.client } else { &mut p.server };
@@ -230,7 +230,7 @@ proptest! {
             let conn = if *from_client { &mut p.client } else { &mut p.server };
             apply(conn, op);
         }
-        if close_first { p.client.close(CloseCode::NORMAL, "").unwrap(); }
+        if close_first { p.client.close(p.now, CloseCode::NORMAL, "").unwrap(); }
         // Deliver only a prefix of the client's bytes, then the transport dies.
         let wire = transmit(&mut p.client);
         let cut = cut % (wire.len() + 1);

@@ -306,18 +306,14 @@ pub fn accept_within(
                 // No subprotocol; permessage-deflate as `config.deflate`
                 // says (on by default).
                 let mut response = Vec::new();
-                let (conn, _) = request
-                    .accept(&Accept::new(), config, now(), &buf[used..n], &mut response)
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+                let (conn, _) =
+                    request.accept(&Accept::new(), config, now(), &buf[used..n], &mut response)?;
                 stream.write_all(&response)?;
                 return Ok(conn);
             }
             Err(error) => {
                 let _ = stream.write_all(&error.response());
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    error.to_string(),
-                ));
+                return Err(error.into());
             }
         }
     }

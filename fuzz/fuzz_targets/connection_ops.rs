@@ -343,9 +343,23 @@ fuzz_target!(|input: (Settings, Vec<Op>)| {
                 code,
                 reason,
             } => {
-                command(pick(c, &mut client, &mut server), |conn| {
-                    conn.close(CloseCode(code), &reason)
+                let side = pick(c, &mut client, &mut server);
+                let mut closed = false;
+                command(side, |conn| {
+                    let result = conn.close(now, CloseCode(code), &reason);
+                    closed = result.is_ok();
+                    result
                 });
+                // The peer's time to answer counts from the `now` given to
+                // `close`, however long the connection sat idle before.
+                if let (true, Some(ms)) = (closed, settings.close_timeout) {
+                    let limit = now + Duration::from_millis(u64::from(ms));
+                    assert!(
+                        side.conn.is_closed()
+                            || side.conn.poll_timeout().is_some_and(|at| at <= limit),
+                        "no close deadline within close_timeout of the close"
+                    );
+                }
             }
         }
         client.pump(&settings, now);

@@ -25,7 +25,7 @@ use deflate::Deflate;
 use recv::{Parsed, Receiver};
 use send::Tx;
 use settings::{Settings, add_millis};
-use timer::{Timer, TimerTable};
+use timer::{Timer, TimerTable, nanos};
 
 /// The kind of a data message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -88,13 +88,15 @@ pub enum MessageKind {
 ///
 /// # Time
 ///
-/// Every `now` is an [`Instant`] on a clock the caller owns. Commands take
-/// no `now`, so the deadline [`close`](Self::close) arms counts from the
-/// `now` of the most recent input call; if that deadline has already passed
-/// by the next `now` the connection is given (it had been idle for longer
-/// than `close_timeout`), it counts from that `now` instead, so the peer
-/// always gets time to answer. `poll_timeout` may then report a deadline in
-/// the past: handle it, and the deadline moves.
+/// Every `now` is an [`Instant`] on a clock the caller owns, and must not
+/// go back. Input calls take `now`, and the deadlines they arm count from
+/// it. Of the commands only [`close`](Self::close) arms a timer (the wait
+/// for the peer's Close), so it is the one that takes `now`: the peer gets
+/// the whole `close_timeout` however long the connection was idle before.
+/// The other commands arm nothing (a [`send_ping`](Self::send_ping)'s Pong
+/// is awaited by no deadline; keepalive's own Pings come from
+/// [`handle_timeout`](Self::handle_timeout)). [`Sender::close`] counts
+/// from the `now` of the input call whose event it came with.
 ///
 /// # Memory
 ///
@@ -138,9 +140,6 @@ pub(crate) struct Core {
     /// goes out once the events received before the failure are drained,
     /// so the application's answers to them come first.
     owe_close: bool,
-    /// A command (`close`) armed the close deadline from `last_now`, which
-    /// may be long past: the next `now` the connection is given re-bases it.
-    rebase_close: bool,
     /// Bytes came in or went out since the release timer last looked.
     traffic: bool,
     /// The transport ended while parsing was paused (see
@@ -255,7 +254,6 @@ impl Connection {
             last_now: 0,
             state: State::Open,
             owe_close: false,
-            rebase_close: false,
             traffic: false,
             eof_backlog: false,
         };
@@ -706,9 +704,16 @@ impl Connection {
         self.sender().send_pong(payload)
     }
 
-    /// Start or finish the close handshake. See [`Sender::close`].
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), crate::SendError> {
-        self.sender().close(code, reason)
+    /// Start (or, after the peer's Close with `auto_close` off, finish) the
+    /// close handshake, as [`Sender::close`] does; the peer then has
+    /// [`Config::close_timeout`] from `now` to answer.
+    pub fn close(
+        &mut self,
+        now: Instant,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), crate::SendError> {
+        self.sender().close_at(nanos(now), code, reason)
     }
 
     /// The sending half, for commands.
@@ -731,20 +736,9 @@ impl Core {
         matches!(self.state, State::Open | State::CloseSent)
     }
 
-    /// Record `now`, and count a deadline a command armed from it.
+    /// Record the `now` of an input call: the deadlines it arms count from it.
     fn touch(&mut self, now: Instant) {
-        self.last_now = u64::try_from(now.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
-        if self.rebase_close {
-            self.rebase_close = false;
-            // Only a deadline already past at the first `now` after the
-            // command is stale (the connection had been idle for longer than
-            // the timeout); one still ahead stands, as documented.
-            if self.timers.get(Timer::Close).is_some_and(|at| at < now) {
-                if let Some(at) = add_millis(self.last_now, self.settings.close_timeout) {
-                    self.timers.set(Timer::Close, at);
-                }
-            }
-        }
+        self.last_now = nanos(now);
     }
 
     /// Input arrived: the peer is alive, so the keepalive interval starts
@@ -806,9 +800,15 @@ impl Core {
     }
 
     fn arm_close_timer(&mut self) {
+        self.arm_close_timer_from(self.last_now);
+    }
+
+    /// The close deadline, `close_timeout` after `now` (in nanoseconds);
+    /// keepalive stops, as the peer's answer is awaited.
+    fn arm_close_timer_from(&mut self, now: u64) {
         self.timers.stop(Timer::Keepalive);
         self.timers.stop(Timer::KeepaliveTimeout);
-        match add_millis(self.last_now, self.settings.close_timeout) {
+        match add_millis(now, self.settings.close_timeout) {
             Some(at) => self.timers.set(Timer::Close, at),
             None => self.timers.stop(Timer::Close),
         }

@@ -70,43 +70,70 @@ impl Tx {
         }
     }
 
-    /// Encode one frame into `out`, masked if we are a client.
-    fn write_frame(&mut self, opcode: Opcode, fin: bool, payload: &[u8]) {
-        self.write_frame_rsv1(opcode, fin, false, payload);
-    }
-
-    /// [`write_frame`](Self::write_frame), with RSV1 as given: set on the
-    /// first frame of a compressed message (RFC 7692 section 6).
-    fn write_frame_rsv1(&mut self, opcode: Opcode, fin: bool, rsv1: bool, payload: &[u8]) {
+    /// Encode one frame into `out`, masked if we are a client: the one
+    /// place a frame is written. RSV1 marks the first frame of a
+    /// compressed message (RFC 7692 section 6).
+    #[inline]
+    fn write_frame(&mut self, opcode: Opcode, fin: bool, rsv1: bool, payload: &[u8]) {
         self.pong_at = NO_PONG;
-        let b0 = (fin as u8) << 7 | (rsv1 as u8) << 6 | opcode.as_u8();
-        match self.mask.as_mut() {
-            // The common server case, a small frame: two header bytes and
-            // the payload, with one capacity check.
-            None if payload.len() < 126 => {
+        let header = FrameHeader {
+            fin,
+            rsv1,
+            ..FrameHeader::new(opcode, payload.len() as u64)
+        };
+        match header.encode_short() {
+            // A server's small frame, the common case: a copy of known
+            // length and one capacity check keep it to a few instructions
+            // inlined in the caller.
+            Some(head) if self.mask.is_none() => {
                 self.out.reserve(2 + payload.len());
-                self.out.extend_from_slice(&[b0, payload.len() as u8]);
+                self.out.extend_from_slice(&head);
                 self.out.extend_from_slice(payload);
             }
-            mask => {
-                let key = mask.map(|m| m.mask_key());
-                let header = FrameHeader {
-                    fin,
-                    rsv1,
-                    mask: key,
-                    ..FrameHeader::new(opcode, payload.len() as u64)
-                };
-                let mut head = [0u8; MAX_HEADER_LEN];
-                let n = header.encode(&mut head);
-                // Exactly what the frame needs, so a large message never
-                // makes `out` grow by doubling (and copying) on the way.
-                self.out.reserve(n + payload.len());
-                self.out.extend_from_slice(&head[..n]);
-                match key {
-                    Some(key) => append_masked(&mut self.out, payload, key, 0),
-                    None => self.out.extend_from_slice(payload),
-                }
-            }
+            _ => self.write_frame_long(header, payload),
+        }
+    }
+
+    /// [`write_frame`](Self::write_frame) for a masked or longer frame,
+    /// out of line so the small frame's path stays small.
+    #[inline(never)]
+    fn write_frame_long(&mut self, mut header: FrameHeader, payload: &[u8]) {
+        header.mask = self.mask.as_mut().map(|m| m.mask_key());
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let n = header.encode(&mut head);
+        // Exactly what the frame needs, so a large message never makes
+        // `out` grow by doubling (and copying) on the way.
+        self.out.reserve(n + payload.len());
+        self.out.extend_from_slice(&head[..n]);
+        match header.mask {
+            Some(key) => append_masked(&mut self.out, payload, key, 0),
+            None => self.out.extend_from_slice(payload),
+        }
+    }
+
+    /// A whole message's payload (compressed or not) as one frame, or as
+    /// frames of `size` bytes when `size` is not 0 and the payload is
+    /// longer; RSV1 (`compressed`) goes on the first frame only (RFC 7692
+    /// section 6). The cut falls on byte boundaries: section 5.4 lets a
+    /// text message's frames cut characters, only the whole must be UTF-8.
+    #[inline]
+    fn write_message(&mut self, opcode: Opcode, compressed: bool, payload: &[u8], size: usize) {
+        if size == 0 || payload.len() <= size {
+            self.write_frame(opcode, true, compressed, payload);
+        } else {
+            self.write_fragments(opcode, compressed, payload, size);
+        }
+    }
+
+    /// The loop of [`write_message`](Self::write_message), out of line so
+    /// that the single frame's path, inlined, stays as short as it was.
+    #[inline(never)]
+    fn write_fragments(&mut self, opcode: Opcode, compressed: bool, payload: &[u8], size: usize) {
+        let mut chunks = payload.chunks(size).peekable();
+        let (mut op, mut rsv1) = (opcode, compressed);
+        while let Some(chunk) = chunks.next() {
+            self.write_frame(op, chunks.peek().is_none(), rsv1, chunk);
+            (op, rsv1) = (Opcode::Continuation, false);
         }
     }
 
@@ -128,7 +155,7 @@ impl Tx {
 
     /// A control frame whose payload the caller checked (at most 125 bytes).
     pub(super) fn write_control(&mut self, opcode: Opcode, payload: &[u8]) {
-        self.write_frame(opcode, true, payload);
+        self.write_frame(opcode, true, false, payload);
     }
 
     /// The automatic answer to a Ping. Once more than [`AUTO_PONG_BUDGET`]
@@ -143,7 +170,7 @@ impl Tx {
             self.out.truncate(at);
         }
         let at = self.out.len();
-        self.write_frame(Opcode::Pong, true, payload);
+        self.write_frame(Opcode::Pong, true, false, payload);
         self.pong_at = u32::try_from(at).unwrap_or(NO_PONG);
         // At most the budget plus one Pong while tracked; saturating for
         // a queue past 4 GiB, where replacement is off.
@@ -156,7 +183,7 @@ impl Tx {
         payload[..2].copy_from_slice(&code.0.to_be_bytes());
         let n = 2 + reason.len().min(123);
         payload[2..n].copy_from_slice(&reason.as_bytes()[..n - 2]);
-        self.write_frame(Opcode::Close, true, &payload[..n]);
+        self.write_frame(Opcode::Close, true, false, &payload[..n]);
         self.sent_close = true;
     }
 
@@ -165,7 +192,7 @@ impl Tx {
         match code {
             Some(code) => self.write_close(code, ""),
             None => {
-                self.write_frame(Opcode::Close, true, &[]);
+                self.write_frame(Opcode::Close, true, false, &[]);
                 self.sent_close = true;
             }
         }
@@ -214,24 +241,22 @@ impl core::fmt::Debug for Sender<'_> {
 
 impl Sender<'_> {
     /// Send a whole text message.
-    #[inline]
     ///
     /// With permessage-deflate agreed, a message of at least
     /// [`DeflateConfig::min_size`](crate::extension::deflate::DeflateConfig::min_size)
     /// bytes is compressed; [`send_uncompressed`](Self::send_uncompressed)
     /// sends one as it is.
+    #[inline]
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
-        self.core
-            .send_message(self.deflate.as_deref_mut(), Opcode::Text, text.as_bytes())
+        self.send_whole(Opcode::Text, text.as_bytes(), true)
     }
 
     /// Send a whole binary message.
-    #[inline]
     ///
     /// Compressed as [`send_text`](Self::send_text) says.
+    #[inline]
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
-        self.core
-            .send_message(self.deflate.as_deref_mut(), Opcode::Binary, data)
+        self.send_whole(Opcode::Binary, data, true)
     }
 
     /// Send a whole message without compressing it, even with
@@ -240,14 +265,10 @@ impl Sender<'_> {
     /// leak through its compressed size. Text must be valid UTF-8
     /// ([`SendError::InvalidUtf8`] otherwise).
     pub fn send_uncompressed(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), SendError> {
-        let opcode = match kind {
-            MessageKind::Text if super::utf8::as_str(data).is_none() => {
-                return Err(SendError::InvalidUtf8);
-            }
-            MessageKind::Text => Opcode::Text,
-            MessageKind::Binary => Opcode::Binary,
-        };
-        self.core.send_message(None, opcode, data)
+        if kind == MessageKind::Text && super::utf8::as_str(data).is_none() {
+            return Err(SendError::InvalidUtf8);
+        }
+        self.send_whole(opcode(kind), data, false)
     }
 
     /// Send a whole message whose payload stays where it is: a client masks
@@ -266,7 +287,22 @@ impl Sender<'_> {
         kind: MessageKind,
         payload: &mut [u8],
     ) -> Result<EncodedHeader, SendError> {
-        self.core.send_in_place(kind, payload)
+        self.check_whole()?;
+        if !self.core.tx.out.is_empty() {
+            return Err(SendError::TransmitPending);
+        }
+        if kind == MessageKind::Text && super::utf8::as_str(payload).is_none() {
+            return Err(SendError::InvalidUtf8);
+        }
+        let key = self.core.tx.mask.as_mut().map(|m| m.mask_key());
+        let header = FrameHeader {
+            mask: key,
+            ..FrameHeader::new(opcode(kind), payload.len() as u64)
+        };
+        if let Some(key) = key {
+            apply_mask(payload, key, 0);
+        }
+        Ok(header.to_bytes())
     }
 
     /// Start a message to be sent in pieces with
@@ -274,7 +310,10 @@ impl Sender<'_> {
     /// permessage-deflate agreed, each piece is compressed as it is sent
     /// (and flushed, so the peer can inflate it at once).
     pub fn begin_message(&mut self, kind: MessageKind) -> Result<(), SendError> {
-        self.core.begin_message(kind)?;
+        self.check_whole()?;
+        let tx = &mut self.core.tx;
+        tx.streaming = Some((kind, false));
+        tx.carry = Carry::default();
         if let Some(d) = self.deflate.as_deref_mut() {
             d.set_fragments(true);
         }
@@ -286,19 +325,45 @@ impl Sender<'_> {
     /// message. Text pieces may cut a character, but must join into valid
     /// UTF-8 ([`SendError::InvalidUtf8`] otherwise, and nothing is sent).
     pub fn send_fragment(&mut self, data: &[u8], fin: bool) -> Result<(), SendError> {
-        self.core
-            .send_fragment(self.deflate.as_deref_mut(), data, fin)
+        self.core.check_data_allowed()?;
+        let tx = &mut self.core.tx;
+        let Some((kind, started)) = tx.streaming else {
+            return Err(SendError::NoMessageStarted);
+        };
+        if kind == MessageKind::Text {
+            let next = tx.carry.check(data).map_err(|()| SendError::InvalidUtf8)?;
+            if fin && !next.is_empty() {
+                return Err(SendError::InvalidUtf8);
+            }
+            tx.carry = next;
+        }
+        let op = if started {
+            Opcode::Continuation
+        } else {
+            opcode(kind)
+        };
+        match self.deflate.as_deref_mut() {
+            Some(d) if d.fragments() => {
+                let payload = d.compress(data, fin, usize::MAX);
+                tx.write_frame(op, fin, !started, payload);
+                d.set_fragments(!fin);
+            }
+            _ => tx.write_frame(op, fin, false, data),
+        }
+        tx.streaming = if fin { None } else { Some((kind, true)) };
+        Ok(())
     }
 
-    /// Send a Ping (at most 125 bytes of payload).
+    /// Send a Ping (at most 125 bytes of payload). It arms no timer: the
+    /// Pong is reported as an event whenever it comes.
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
-        self.core.send_control(Opcode::Ping, payload)
+        self.send_control(Opcode::Ping, payload)
     }
 
     /// Send an unsolicited Pong (at most 125 bytes), e.g. as a unidirectional
     /// heartbeat (section 5.5.3).
     pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
-        self.core.send_control(Opcode::Pong, payload)
+        self.send_control(Opcode::Pong, payload)
     }
 
     /// Start (or, after the peer's Close with `auto_close` off, finish) the
@@ -306,12 +371,44 @@ impl Sender<'_> {
     ///
     /// `code` must be one that may be sent ([`CloseCode::is_allowed_on_wire`]).
     /// No frame may be sent after this. The connection then waits for the
-    /// peer's Close, up to [`Config::close_timeout`](crate::Config::close_timeout).
+    /// peer's Close, up to [`Config::close_timeout`](crate::Config::close_timeout)
+    /// counted from the `now` of the input call that received the event
+    /// this `Sender` came with: a `Sender` lives only while that event is
+    /// handled, so that `now` is current. To close at any other time, use
+    /// [`Connection::close`](super::Connection::close), which takes `now`.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        self.core.close(code, reason)?;
+        let now = self.core.last_now;
+        self.close_at(now, code, reason)
+    }
+
+    /// [`close`](Self::close), with the close deadline counted from `now`
+    /// (nanoseconds on the connection's clock).
+    pub(super) fn close_at(
+        &mut self,
+        now: u64,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), SendError> {
+        let core = &mut *self.core;
+        if core.tx.sent_close || core.is_closed() {
+            return Err(SendError::Closed);
+        }
+        if !code.is_allowed_on_wire() {
+            return Err(SendError::InvalidCloseCode(code.0));
+        }
+        if reason.len() > 123 {
+            return Err(SendError::CloseReasonTooLong);
+        }
+        core.tx.write_close(code, reason);
+        core.tx.streaming = None;
         // A compressed message cut short by the Close is over.
         if let Some(d) = self.deflate.as_deref_mut() {
             d.set_fragments(false);
+        }
+        core.arm_close_timer_from(now);
+        match core.state {
+            State::CloseReceived(peer_code) => core.close_handshake_done(peer_code),
+            _ => core.state = State::CloseSent,
         }
         Ok(())
     }
@@ -321,210 +418,83 @@ impl Sender<'_> {
     pub fn pending_transmit(&self) -> usize {
         self.core.tx.out.len()
     }
+
+    /// A whole message, through the compressor when `compress` and
+    /// permessage-deflate wants it, then through the one fragmenting loop.
+    #[inline]
+    fn send_whole(&mut self, opcode: Opcode, data: &[u8], compress: bool) -> Result<(), SendError> {
+        self.check_whole()?;
+        let size = self.core.settings.fragment_size as usize;
+        match self.deflate.as_deref_mut() {
+            Some(d) if compress && d.wants(data.len()) => {
+                Self::send_compressed(&mut self.core.tx, d, opcode, data, size);
+            }
+            _ => self.core.tx.write_message(opcode, false, data, size),
+        }
+        Ok(())
+    }
+
+    /// A whole message compressed (RFC 7692 section 7.2.1). Out of line:
+    /// inlined, the compiler merges its frame writing with the plain
+    /// message's, and a server's small message loses a fifth of its speed
+    /// to the merged path's runtime opcode and RSV bit.
+    #[inline(never)]
+    fn send_compressed(tx: &mut Tx, d: &mut DeflateTx, opcode: Opcode, data: &[u8], size: usize) {
+        let payload = d.compress(data, true, usize::MAX);
+        tx.write_message(opcode, true, payload, size);
+    }
+
+    /// A message may start: data is allowed and no streamed one is open.
+    #[inline]
+    fn check_whole(&self) -> Result<(), SendError> {
+        let core = &*self.core;
+        // The open connection first, as one test: it is every message's
+        // case, and worth a few percent of a small one's time.
+        if core.state == State::Open && !core.tx.sent_close && core.tx.streaming.is_none() {
+            return Ok(());
+        }
+        self.why_not_whole()
+    }
+
+    /// [`check_whole`](Self::check_whole) past its common case.
+    #[cold]
+    fn why_not_whole(&self) -> Result<(), SendError> {
+        self.core.check_data_allowed()?;
+        if self.core.tx.streaming.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: Opcode, payload: &[u8]) -> Result<(), SendError> {
+        if self.core.tx.sent_close || self.core.is_closed() {
+            return Err(SendError::Closed);
+        }
+        if payload.len() > 125 {
+            return Err(SendError::ControlTooLong);
+        }
+        self.core.tx.write_control(opcode, payload);
+        Ok(())
+    }
+}
+
+/// The opcode of a message's first frame.
+fn opcode(kind: MessageKind) -> Opcode {
+    match kind {
+        MessageKind::Text => Opcode::Text,
+        MessageKind::Binary => Opcode::Binary,
+    }
 }
 
 impl Core {
     /// Data frames may go out until our Close does: also after a failure,
     /// to answer the events received before it, until its Close is queued.
+    #[inline]
     fn check_data_allowed(&self) -> Result<(), SendError> {
         match self.state {
             State::Open | State::CloseReceived(_) if !self.tx.sent_close => Ok(()),
             State::Closed { .. } if self.owe_close => Ok(()),
             _ => Err(SendError::Closed),
         }
-    }
-
-    /// The common case first: a server's small whole message in an open
-    /// connection is two header bytes and the payload, written inline.
-    #[inline]
-    pub(super) fn send_message(
-        &mut self,
-        deflate: Option<&mut DeflateTx>,
-        opcode: Opcode,
-        data: &[u8],
-    ) -> Result<(), SendError> {
-        if let Some(d) = deflate {
-            if d.wants(data.len()) {
-                return self.send_compressed(d, opcode, data);
-            }
-        }
-        let size = self.settings.fragment_size as usize;
-        if data.len() < 126
-            && self.tx.mask.is_none()
-            && self.state == State::Open
-            && !self.tx.sent_close
-            && self.tx.streaming.is_none()
-            && (size == 0 || data.len() <= size)
-        {
-            let out = &mut self.tx.out;
-            out.reserve(2 + data.len());
-            out.extend_from_slice(&[0x80 | opcode.as_u8(), data.len() as u8]);
-            out.extend_from_slice(data);
-            self.tx.pong_at = NO_PONG;
-            return Ok(());
-        }
-        self.send_message_general(opcode, data)
-    }
-
-    /// A whole message through the compressor (RFC 7692 section 7.2.1):
-    /// one frame, or `fragment_size` pieces of the compressed payload with
-    /// RSV1 on the first only.
-    fn send_compressed(
-        &mut self,
-        d: &mut DeflateTx,
-        opcode: Opcode,
-        data: &[u8],
-    ) -> Result<(), SendError> {
-        self.check_data_allowed()?;
-        if self.tx.streaming.is_some() {
-            return Err(SendError::MessageInProgress);
-        }
-        let payload = d.compress(data, true, usize::MAX);
-        let size = self.settings.fragment_size as usize;
-        if size == 0 || payload.len() <= size {
-            self.tx.write_frame_rsv1(opcode, true, true, payload);
-            return Ok(());
-        }
-        let mut chunks = payload.chunks(size).peekable();
-        let mut op = opcode;
-        while let Some(chunk) = chunks.next() {
-            let first = op == opcode;
-            self.tx
-                .write_frame_rsv1(op, chunks.peek().is_none(), first, chunk);
-            op = Opcode::Continuation;
-        }
-        Ok(())
-    }
-
-    fn send_message_general(&mut self, opcode: Opcode, data: &[u8]) -> Result<(), SendError> {
-        self.check_data_allowed()?;
-        if self.tx.streaming.is_some() {
-            return Err(SendError::MessageInProgress);
-        }
-        let size = self.settings.fragment_size as usize;
-        if size == 0 || data.len() <= size {
-            self.tx.write_frame(opcode, true, data);
-            return Ok(());
-        }
-        // Split on byte boundaries: section 5.4 lets a text message's frames
-        // cut characters, only the whole message must be UTF-8.
-        let mut chunks = data.chunks(size).peekable();
-        let mut op = opcode;
-        while let Some(chunk) = chunks.next() {
-            self.tx.write_frame(op, chunks.peek().is_none(), chunk);
-            op = Opcode::Continuation;
-        }
-        Ok(())
-    }
-
-    pub(super) fn send_in_place(
-        &mut self,
-        kind: MessageKind,
-        payload: &mut [u8],
-    ) -> Result<EncodedHeader, SendError> {
-        self.check_data_allowed()?;
-        if self.tx.streaming.is_some() {
-            return Err(SendError::MessageInProgress);
-        }
-        if !self.tx.out.is_empty() {
-            return Err(SendError::TransmitPending);
-        }
-        if kind == MessageKind::Text && super::utf8::as_str(payload).is_none() {
-            return Err(SendError::InvalidUtf8);
-        }
-        let opcode = match kind {
-            MessageKind::Text => Opcode::Text,
-            MessageKind::Binary => Opcode::Binary,
-        };
-        let key = self.tx.mask.as_mut().map(|m| m.mask_key());
-        let header = FrameHeader {
-            mask: key,
-            ..FrameHeader::new(opcode, payload.len() as u64)
-        };
-        if let Some(key) = key {
-            apply_mask(payload, key, 0);
-        }
-        Ok(header.to_bytes())
-    }
-
-    pub(super) fn begin_message(&mut self, kind: MessageKind) -> Result<(), SendError> {
-        self.check_data_allowed()?;
-        if self.tx.streaming.is_some() {
-            return Err(SendError::MessageInProgress);
-        }
-        self.tx.streaming = Some((kind, false));
-        self.tx.carry = Carry::default();
-        Ok(())
-    }
-
-    pub(super) fn send_fragment(
-        &mut self,
-        deflate: Option<&mut DeflateTx>,
-        data: &[u8],
-        fin: bool,
-    ) -> Result<(), SendError> {
-        self.check_data_allowed()?;
-        let Some((kind, started)) = self.tx.streaming else {
-            return Err(SendError::NoMessageStarted);
-        };
-        if kind == MessageKind::Text {
-            let next = self
-                .tx
-                .carry
-                .check(data)
-                .map_err(|()| SendError::InvalidUtf8)?;
-            if fin && !next.is_empty() {
-                return Err(SendError::InvalidUtf8);
-            }
-            self.tx.carry = next;
-        }
-        let opcode = match (started, kind) {
-            (true, _) => Opcode::Continuation,
-            (false, MessageKind::Text) => Opcode::Text,
-            (false, MessageKind::Binary) => Opcode::Binary,
-        };
-        match deflate {
-            Some(d) if d.fragments() => {
-                let payload = d.compress(data, fin, usize::MAX);
-                self.tx.write_frame_rsv1(opcode, fin, !started, payload);
-                d.set_fragments(!fin);
-            }
-            _ => self.tx.write_frame(opcode, fin, data),
-        }
-        self.tx.streaming = if fin { None } else { Some((kind, true)) };
-        Ok(())
-    }
-
-    pub(super) fn send_control(&mut self, opcode: Opcode, payload: &[u8]) -> Result<(), SendError> {
-        if self.tx.sent_close || self.is_closed() {
-            return Err(SendError::Closed);
-        }
-        if payload.len() > 125 {
-            return Err(SendError::ControlTooLong);
-        }
-        self.tx.write_control(opcode, payload);
-        Ok(())
-    }
-
-    pub(super) fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        if self.tx.sent_close || self.is_closed() {
-            return Err(SendError::Closed);
-        }
-        if !code.is_allowed_on_wire() {
-            return Err(SendError::InvalidCloseCode(code.0));
-        }
-        if reason.len() > 123 {
-            return Err(SendError::CloseReasonTooLong);
-        }
-        self.tx.write_close(code, reason);
-        self.tx.streaming = None;
-        self.arm_close_timer();
-        // Armed from the last input's `now`; the next `now` re-bases it.
-        self.rebase_close = true;
-        match self.state {
-            State::CloseReceived(peer_code) => self.close_handshake_done(peer_code),
-            _ => self.state = State::CloseSent,
-        }
-        Ok(())
     }
 }

@@ -24,14 +24,16 @@ pub(crate) enum Timer {
 const COUNT: usize = 5;
 
 /// Armed deadlines, as nanoseconds since the caller's epoch (`u64::MAX` for
-/// "not armed"): 40 bytes instead of 80 for `Option<Instant>`s, which matters
-/// for the per-connection budget. 2^64 ns is 584 years of uptime.
+/// "not armed"): half the size of `Option<Instant>`s, paid per connection.
+/// 2^64 ns is 584 years of uptime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TimerTable([u64; COUNT]);
 
 const UNSET: u64 = u64::MAX;
 
-fn to_nanos(t: Instant) -> u64 {
+/// `t` in nanoseconds since the clock's epoch, saturating short of
+/// "not armed".
+pub(super) fn nanos(t: Instant) -> u64 {
     u64::try_from(t.elapsed().as_nanos()).unwrap_or(UNSET - 1)
 }
 
@@ -43,7 +45,7 @@ impl Default for TimerTable {
 
 impl TimerTable {
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
-        self.0[timer as usize] = to_nanos(at);
+        self.0[timer as usize] = nanos(at);
     }
 
     pub(crate) fn stop(&mut self, timer: Timer) {
@@ -52,12 +54,6 @@ impl TimerTable {
 
     pub(crate) fn stop_all(&mut self) {
         *self = TimerTable::default();
-    }
-
-    /// When `timer` is due, if it is armed.
-    pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
-        let at = self.0[timer as usize];
-        (at != UNSET).then(|| Instant::from_elapsed(core::time::Duration::from_nanos(at)))
     }
 
     pub(crate) fn is_set(&self, timer: Timer) -> bool {
@@ -73,7 +69,7 @@ impl TimerTable {
     /// Disarm `timer` and say so if it is due at `now`.
     pub(crate) fn take_due(&mut self, timer: Timer, now: Instant) -> bool {
         let at = self.0[timer as usize];
-        let due = at != UNSET && at <= to_nanos(now);
+        let due = at != UNSET && at <= nanos(now);
         if due {
             self.0[timer as usize] = UNSET;
         }

@@ -178,31 +178,51 @@ impl FrameHeader {
         if self.mask.is_some() { len + 4 } else { len }
     }
 
+    /// The two bytes every header starts with: FIN, the RSV bits and the
+    /// opcode, then the mask bit and `len7`, the 7-bit length (the length
+    /// itself below 126; 126 or 127 announce the extended forms).
+    #[inline]
+    const fn fixed_bytes(&self, len7: u8) -> [u8; 2] {
+        let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
+        [
+            (self.fin as u8) << 7 | self.rsv().0 | self.opcode.as_u8(),
+            mask_bit | len7,
+        ]
+    }
+
+    /// The whole header when it is two bytes long (no mask, a payload under
+    /// 126 bytes: a server's small frame), as [`encode`](Self::encode)
+    /// writes it. A value of known length, so the send path appends it
+    /// with one fixed two-byte copy: the small-message fast path.
+    #[inline]
+    pub(crate) const fn encode_short(&self) -> Option<[u8; 2]> {
+        if self.mask.is_none() && self.payload_len < 126 {
+            Some(self.fixed_bytes(self.payload_len as u8))
+        } else {
+            None
+        }
+    }
+
     /// Write the header into `out` using the minimal length form, and return
     /// how many bytes were written (2 to 14).
     ///
     /// A `payload_len` with the top bit set cannot be represented; it is
     /// truncated to 63 bits, so callers must keep lengths below 2^63 (any real
     /// buffer is).
+    #[inline]
     pub fn encode(&self, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
-        out[0] = (self.fin as u8) << 7 | self.rsv().0 | self.opcode.as_u8();
-        let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
-        let mut n = match self.payload_len {
-            len @ 0..=125 => {
-                out[1] = mask_bit | len as u8;
-                2
-            }
+        let (len7, mut n) = match self.payload_len {
+            len @ 0..=125 => (len as u8, 2),
             len @ 126..=0xFFFF => {
-                out[1] = mask_bit | 126;
                 out[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-                4
+                (126, 4)
             }
             len => {
-                out[1] = mask_bit | 127;
                 out[2..10].copy_from_slice(&(len & (u64::MAX >> 1)).to_be_bytes());
-                10
+                (127, 10)
             }
         };
+        out[..2].copy_from_slice(&self.fixed_bytes(len7));
         if let Some(key) = self.mask {
             out[n..n + 4].copy_from_slice(&key);
             n += 4;

@@ -60,9 +60,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// server's answer, within [`Options::handshake_timeout`]. `mask`
     /// supplies the masking keys (see [`Connection::client`]). Returns the
     /// connection and the server's 101 response (its negotiated
-    /// subprotocol). A refusal is [`InvalidData`](io::ErrorKind::InvalidData)
-    /// with the [`ClientHandshakeError`](crate::handshake::ClientHandshakeError)
-    /// as its source.
+    /// subprotocol). A failure has the
+    /// [`ClientHandshakeError`](crate::handshake::ClientHandshakeError) as
+    /// its source: a server that answered with another status than 101 is
+    /// [`ConnectionRefused`](io::ErrorKind::ConnectionRefused), a 101 that
+    /// breaks the rules [`InvalidData`](io::ErrorKind::InvalidData) (the
+    /// crate's one mapping, in the README's "Errors" table).
     ///
     /// Unless `request` offers permessage-deflate already, it is offered as
     /// `Config::deflate` says (turn it off there to never offer it), as
@@ -116,13 +119,11 @@ async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(Status::Partial) => continue,
             Ok(Status::Complete((request, used))) => {
                 let (conn, _) = match decide(request) {
-                    Ok(accept) => request
-                        .accept(&accept, config, now(epoch), &buf[used..n], &mut response)
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
+                    Ok(accept) => {
+                        request.accept(&accept, config, now(epoch), &buf[used..n], &mut response)?
+                    }
                     Err(reject) => {
-                        reject
-                            .write(&mut response)
-                            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+                        reject.write(&mut response)?;
                         answer_and_close(io, &response).await;
                         return Err(io::Error::new(
                             io::ErrorKind::PermissionDenied,
@@ -136,7 +137,7 @@ async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
             }
             Err(error) => {
                 answer_and_close(io, &error.response()).await;
-                return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+                return Err(error.into());
             }
         }
     }
@@ -157,9 +158,7 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     epoch: TokioInstant,
 ) -> io::Result<(Connection, Response)> {
     let mut head = Vec::new();
-    let mut handshake = request
-        .write(config, &mut head)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let mut handshake = request.write(config, &mut head)?;
     io.write_all(&head).await?;
     io.flush().await?;
     let mut buf = vec![0u8; HANDSHAKE_READ];
@@ -177,7 +176,7 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
                 let conn = response.open(now(epoch), &buf[used..n], mask);
                 return Ok((conn, response.clone()));
             }
-            Err(error) => return Err(io::Error::new(io::ErrorKind::InvalidData, error)),
+            Err(error) => return Err(error.into()),
         }
     }
 }

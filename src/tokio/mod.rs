@@ -50,15 +50,18 @@
 //!
 //! Transport errors are returned as they are. The end of the connection is
 //! `None` from [`WebSocket::recv`] after a clean close handshake; any other
-//! end is reported once as an `io::Error` first:
-//! [`InvalidData`](io::ErrorKind::InvalidData) for a peer's protocol
-//! violation (the [`ProtocolError`](crate::ProtocolError) is its source),
-//! [`UnexpectedEof`](io::ErrorKind::UnexpectedEof) for a transport that
-//! ended without a close handshake, [`TimedOut`](io::ErrorKind::TimedOut)
-//! for a keepalive or close timeout. [`WebSocket::closed_reason`] tells
-//! the [`ClosedReason`] either way. A [`SendError`] becomes
-//! [`InvalidInput`](io::ErrorKind::InvalidInput), or
-//! [`NotConnected`](io::ErrorKind::NotConnected) once our Close is out.
+//! end is reported once as an `io::Error` first
+//! ([`ClosedReason::to_io_error`]), and [`WebSocket::closed_reason`] tells
+//! the [`ClosedReason`] either way. The crate's errors convert with the
+//! crate's one mapping (the README's "Errors" table): a peer's violation is
+//! [`InvalidData`](io::ErrorKind::InvalidData), a send after our Close
+//! [`BrokenPipe`](io::ErrorKind::BrokenPipe), a server's non-101 answer
+//! [`ConnectionRefused`](io::ErrorKind::ConnectionRefused), and so on. The
+//! driver adds its own three, listed in the same table: a handshake past
+//! [`Options::handshake_timeout`] is [`TimedOut`](io::ErrorKind::TimedOut),
+//! one the application rejects
+//! [`PermissionDenied`](io::ErrorKind::PermissionDenied), and a transport
+//! that ends during it [`UnexpectedEof`](io::ErrorKind::UnexpectedEof).
 //!
 //! # Cancel safety
 //!
@@ -117,7 +120,6 @@ const YIELD_BYTES: usize = 64 << 10;
 
 use crate::close::CloseCode;
 use crate::connection::{ClosedReason, Connection, Event, Sender};
-use crate::error::SendError;
 use crate::time::Instant;
 
 /// How the driver uses its transport, apart from the protocol's
@@ -364,7 +366,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 Phase::Ending(reason) => {
                     self.finish(reason).await;
                     self.phase = Phase::Done(reason);
-                    return end_error(reason).map(Err);
+                    return reason.to_io_error().map(Err);
                 }
                 Phase::Done(_) | Phase::Failed => return None,
             }
@@ -390,20 +392,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Send a whole text message and write it out.
     pub async fn send_text(&mut self, text: &str) -> io::Result<()> {
-        self.conn.send_text(text).map_err(send_error)?;
+        self.conn.send_text(text)?;
         self.flush().await
     }
 
     /// Send a whole binary message and write it out.
     pub async fn send_binary(&mut self, data: &[u8]) -> io::Result<()> {
-        self.conn.send_binary(data).map_err(send_error)?;
+        self.conn.send_binary(data)?;
         self.flush().await
     }
 
     /// Send a Ping (at most 125 bytes) and write it out. Its Pong comes
     /// back as [`Message::Pong`].
     pub async fn send_ping(&mut self, payload: &[u8]) -> io::Result<()> {
-        self.conn.send_ping(payload).map_err(send_error)?;
+        self.conn.send_ping(payload)?;
         self.flush().await
     }
 
@@ -435,7 +437,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// connection that already ended, returns that at once.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> io::Result<ClosedReason> {
         if self.phase == Phase::Open && !self.conn.close_sent() {
-            self.conn.close(code, reason).map_err(send_error)?;
+            let now = self.now();
+            self.conn.close(now, code, reason)?;
         }
         loop {
             match self.recv_with(|_, _| ()).await {
@@ -684,27 +687,4 @@ fn with_read_buffer<R>(size: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
         }
         Err(_) => f(&mut alloc::vec![0; size]),
     })
-}
-
-/// The error that reports an end other than a clean close.
-fn end_error(reason: ClosedReason) -> Option<io::Error> {
-    let kind = match reason {
-        ClosedReason::Clean { .. } => return None,
-        ClosedReason::ProtocolError(e) => {
-            return Some(io::Error::new(io::ErrorKind::InvalidData, e));
-        }
-        ClosedReason::Eof => io::ErrorKind::UnexpectedEof,
-        ClosedReason::KeepaliveTimeout
-        | ClosedReason::CloseTimeout
-        | ClosedReason::MessageTimeout => io::ErrorKind::TimedOut,
-    };
-    Some(io::Error::new(kind, alloc::format!("websocket: {reason}")))
-}
-
-fn send_error(e: SendError) -> io::Error {
-    let kind = match e {
-        SendError::Closed => io::ErrorKind::NotConnected,
-        _ => io::ErrorKind::InvalidInput,
-    };
-    io::Error::new(kind, e)
 }
