@@ -349,8 +349,8 @@ impl Connection {
             Some((inflater, tx)) => (Some(inflater), Some(tx)),
             None => (None, None),
         };
-        if let Some(index) = rx.pop() {
-            let event = rx.event(index, inflater.map(|i| &*i));
+        if let Some(next) = rx.pop() {
+            let event = rx.event(next, inflater.map(|i| &*i));
             return Some((event, Sender { core, deflate }));
         }
         if !core.receiving() && !core.eof_backlog && !rx.is_empty() {

@@ -208,20 +208,47 @@ impl Receiver {
     /// was agreed. The event is described by where its bytes are, so the
     /// queue it joins borrows nothing; [`event`](Self::event) builds it
     /// when it is handed out.
+    #[inline]
     pub(super) fn parse(
+        &mut self,
+        limits: &Settings,
+        inflater: Option<&mut Inflater>,
+    ) -> Result<Option<Parsed>, ProtocolError> {
+        // The common frame first: a small whole data message, parsed
+        // without the general machinery (which stays the one place that
+        // reports framing errors), inline in the input step's loop.
+        let start = self.pos;
+        loop {
+            let at = self.pos;
+            let Some((kind, range)) = self.small_message(limits) else {
+                break;
+            };
+            if kind == MessageKind::Text && utf8::as_str(&self.buf[range.clone()]).is_none() {
+                if at == start {
+                    return Err(ProtocolError::InvalidUtf8);
+                }
+                // The messages before it are handed out first: put it
+                // back, and the next call finds it again and fails.
+                self.put_back_small(at, range);
+                break;
+            }
+        }
+        if self.pos > start {
+            return Ok(Some(Parsed::Run {
+                next: start,
+                end: self.pos,
+            }));
+        }
+        self.parse_general(limits, inflater)
+    }
+
+    /// [`parse`](Self::parse) for every other frame.
+    #[inline(never)]
+    fn parse_general(
         &mut self,
         limits: &Settings,
         mut inflater: Option<&mut Inflater>,
     ) -> Result<Option<Parsed>, ProtocolError> {
-        // The common frame first: a small whole data message, parsed
-        // without the general machinery (which stays the one place that
-        // reports framing errors).
-        if let Some((kind, range)) = self.small_message(limits) {
-            if kind == MessageKind::Text && utf8::as_str(&self.buf[range.clone()]).is_none() {
-                return Err(ProtocolError::InvalidUtf8);
-            }
-            return Ok(Some(Parsed::Message(kind, range)));
-        }
         if let Some(inf) = inflater.as_deref_mut() {
             // Buffers follow the connection's activity: kept while busy,
             // released by the connection's release timer.
@@ -321,6 +348,22 @@ impl Receiver {
         self.pos = range.end;
         self.frame_done = true;
         Some((kind, range))
+    }
+
+    /// Undo the [`small_message`](Self::small_message) that parsed the
+    /// frame at `at` (payload at `payload`): mask the payload again and
+    /// move `pos` back to the header.
+    fn put_back_small(&mut self, at: usize, payload: Range<usize>) {
+        if self.buf[at + 1] & 0x80 != 0 {
+            let key = [
+                self.buf[at + 2],
+                self.buf[at + 3],
+                self.buf[at + 4],
+                self.buf[at + 5],
+            ];
+            apply_mask(&mut self.buf[payload], key, 0);
+        }
+        self.pos = at;
     }
 
     /// Parse a frame header at `pos`, check it against the message in

@@ -262,6 +262,51 @@ impl FrameHeader {
         buf: &[u8],
         rules: &FrameRules,
     ) -> Result<Status<(FrameHeader, usize)>, ProtocolError> {
+        // The most common header first: complete, a 7-bit length, no RSV
+        // bits, masked as the receiver's role requires, a defined opcode,
+        // and no control frame rule to break. It is what the checks below
+        // accept for these bytes, found in a few instructions (W1 in the
+        // peers benchmark); anything else takes the checks.
+        if let [b0, b1, ref rest @ ..] = *buf {
+            let len7 = b1 & 0x7F;
+            let masked = b1 & 0x80 != 0;
+            let opcode = Opcode::from_u8(b0 & 0x0F);
+            if let Some(opcode) = opcode.filter(|_| {
+                b0 & 0x70 == 0
+                    && len7 < 126
+                    && masked == (rules.receiver == Role::Server)
+                    && u64::from(len7) <= rules.max_payload
+            }) {
+                let fin = b0 & 0x80 != 0;
+                let control_ok = !opcode.is_control() || fin;
+                let mask = match rest {
+                    _ if !masked => None,
+                    [k0, k1, k2, k3, ..] => Some([*k0, *k1, *k2, *k3]),
+                    _ => return Self::parse_checked(buf, rules),
+                };
+                if control_ok {
+                    let header = FrameHeader {
+                        fin,
+                        rsv1: false,
+                        rsv2: false,
+                        rsv3: false,
+                        opcode,
+                        mask,
+                        payload_len: u64::from(len7),
+                    };
+                    return Ok(Status::Complete((header, if masked { 6 } else { 2 })));
+                }
+            }
+        }
+        Self::parse_checked(buf, rules)
+    }
+
+    /// [`parse`](Self::parse), every check in the order the bytes arrive.
+    #[inline(never)]
+    fn parse_checked(
+        buf: &[u8],
+        rules: &FrameRules,
+    ) -> Result<Status<(FrameHeader, usize)>, ProtocolError> {
         let Some(&b0) = buf.first() else {
             return Ok(Status::Partial);
         };
@@ -343,5 +388,42 @@ impl FrameHeader {
             },
             pos,
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rules() -> impl Strategy<Value = FrameRules> {
+        (
+            any::<bool>(),
+            0u8..8,
+            prop_oneof![Just(u64::MAX >> 1), 0u64..300],
+        )
+            .prop_map(|(server, rsv, max_payload)| FrameRules {
+                receiver: if server { Role::Server } else { Role::Client },
+                allowed_rsv: Rsv(rsv << 4),
+                max_payload,
+            })
+    }
+
+    proptest! {
+        // Random bytes reach the fast path about one time in fifty.
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// The short-header fast path of `parse` accepts exactly what the
+        /// full checks accept for the same bytes, with the same result.
+        #[test]
+        fn the_fast_path_agrees_with_the_checks(
+            bytes in prop::collection::vec(any::<u8>(), 0..16),
+            rules in rules(),
+        ) {
+            prop_assert_eq!(
+                FrameHeader::parse(&bytes, &rules),
+                FrameHeader::parse_checked(&bytes, &rules)
+            );
+        }
     }
 }

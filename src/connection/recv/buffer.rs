@@ -306,6 +306,7 @@ impl Receiver {
 
     /// Check a frame header at the start of `bytes` against the message in
     /// progress and the limits (section 5.4), without starting its frame.
+    #[inline]
     pub(super) fn check_header(
         &self,
         bytes: &[u8],

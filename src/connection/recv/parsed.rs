@@ -17,6 +17,15 @@ use crate::frame::Opcode;
 /// buffer where the `bool` says so.
 #[derive(Clone, Debug)]
 pub(in crate::connection) enum Parsed {
+    /// Small whole messages back to back in the input buffer, each a
+    /// frame with a payload under 126 bytes, unmasked and checked in
+    /// place: the frames from `next` to `end`. The most common input takes
+    /// one entry however many messages it holds, and handing one out reads
+    /// its header again (two bytes, no checks left to make).
+    Run {
+        next: usize,
+        end: usize,
+    },
     /// A whole message.
     Message(MessageKind, Range<usize>),
     /// Streaming mode: the next piece of a message (text cut at a
@@ -39,27 +48,61 @@ pub(in crate::connection) enum Parsed {
     Close(CloseCode, Range<usize>, bool),
 }
 
+/// What [`Receiver::pop`] hands out: a small message of a run, or the
+/// queue entry at an index.
+#[derive(Clone, Debug)]
+pub(in crate::connection) enum Next {
+    Small(MessageKind, Range<usize>),
+    Entry(usize),
+}
+
 impl Receiver {
-    /// Queue an event parsed by [`parse`](Receiver::parse).
+    /// Queue an event parsed by [`parse`](Receiver::parse); a small
+    /// message right behind a run joins it.
     #[inline]
     pub(in crate::connection) fn push(&mut self, parsed: Parsed) {
+        if let Parsed::Run { next, end } = parsed {
+            if let Some(Parsed::Run { end: last, .. }) = self.queue.last_mut() {
+                if *last == next {
+                    *last = end;
+                    return;
+                }
+            }
+        }
         if self.queue.push(parsed) >= BATCH {
             self.paused = true;
         }
     }
 
-    /// The next queued event's place in the queue, for
-    /// [`event`](Self::event); `None` once the queue is drained.
+    /// The next event to hand out, for [`event`](Self::event); `None` once
+    /// the queue is drained.
     #[inline]
-    pub(in crate::connection) fn pop(&mut self) -> Option<usize> {
-        let next = self.queue.pop();
-        if next.is_none() {
+    pub(in crate::connection) fn pop(&mut self) -> Option<Next> {
+        let Some(front) = self.queue.front_mut() else {
             // The last event handed out is no longer borrowed (this is a
             // `&mut` call): the queue and the payloads copied aside start
             // over.
             self.queue.settle();
+            return None;
+        };
+        if let Parsed::Run { next, end } = front {
+            // A frame `parse` accepted: its header says all that is left.
+            let at = *next;
+            let (b0, b1) = (self.buf[at], self.buf[at + 1]);
+            let start = at + if b1 & 0x80 != 0 { 6 } else { 2 };
+            let range = start..start + usize::from(b1 & 0x7F);
+            *next = range.end;
+            if *next >= *end {
+                self.queue.advance();
+            }
+            let kind = if b0 & 0x0F == Opcode::Text.as_u8() {
+                MessageKind::Text
+            } else {
+                MessageKind::Binary
+            };
+            return Some(Next::Small(kind, range));
         }
-        next
+        Some(Next::Entry(self.queue.advance()))
     }
 
     /// Whether parsed events wait to be handed out; their bytes must stay
@@ -105,15 +148,24 @@ impl Receiver {
     /// The event queued at `index`, borrowed from the input buffer (or the
     /// inflater): what [`parse`](Receiver::parse) checked, without a second
     /// look.
+    #[inline]
     pub(in crate::connection) fn event<'a>(
         &'a self,
-        index: usize,
+        next: Next,
         inflater: Option<&'a Inflater>,
     ) -> Event<'a> {
+        let index = match next {
+            Next::Small(MessageKind::Text, range) => {
+                return Event::Text(checked_str(&self.buf[range]));
+            }
+            Next::Small(MessageKind::Binary, range) => return Event::Binary(&self.buf[range]),
+            Next::Entry(index) => index,
+        };
         let Some(parsed) = self.queue.get(index) else {
             return Event::Binary(&[]);
         };
         match parsed {
+            Parsed::Run { .. } => Event::Binary(&[]),
             Parsed::Message(MessageKind::Binary, range) => Event::Binary(&self.buf[range.clone()]),
             Parsed::Message(MessageKind::Text, range) => {
                 Event::Text(checked_str(&self.buf[range.clone()]))

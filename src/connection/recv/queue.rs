@@ -34,15 +34,34 @@ impl Queue {
         events.len()
     }
 
-    /// The next event's index, for [`get`](Self::get).
+    /// The entry to hand out next, if any.
     #[inline]
-    pub(super) fn pop(&mut self) -> Option<usize> {
+    pub(super) fn front_mut(&mut self) -> Option<&mut Parsed> {
+        let inner = self.0.as_deref_mut()?;
+        inner.events.get_mut(inner.head)
+    }
+
+    /// The entry queued last, if not handed out yet.
+    #[inline]
+    pub(super) fn last_mut(&mut self) -> Option<&mut Parsed> {
         let inner = self.0.as_deref_mut()?;
         if inner.head < inner.events.len() {
-            inner.head += 1;
-            return Some(inner.head - 1);
+            inner.events.last_mut()
+        } else {
+            None
         }
-        None
+    }
+
+    /// Move past the front entry (there is one); returns its index.
+    #[inline]
+    pub(super) fn advance(&mut self) -> usize {
+        match self.0.as_deref_mut() {
+            Some(inner) => {
+                inner.head += 1;
+                inner.head - 1
+            }
+            None => 0,
+        }
     }
 
     #[inline]

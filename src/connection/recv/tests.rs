@@ -50,8 +50,8 @@ fn run(wire: &[u8], read: usize) -> (Vec<String>, Option<ProtocolError>) {
                 Err(e) => return (texts, Some(e)),
             }
         }
-        while let Some(index) = rx.pop() {
-            if let Event::Text(t) = rx.event(index, None) {
+        while let Some(next) = rx.pop() {
+            if let Event::Text(t) = rx.event(next, None) {
                 texts.push(String::from(t));
             }
         }
