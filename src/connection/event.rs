@@ -6,6 +6,15 @@ use core::fmt;
 use crate::close::CloseCode;
 use crate::error::ProtocolError;
 
+/// The kind of a data message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// UTF-8 text (opcode 0x1).
+    Text,
+    /// Arbitrary bytes (opcode 0x2).
+    Binary,
+}
+
 /// Something the connection reports to the application, borrowed from the
 /// connection until the next call that takes `&mut self`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

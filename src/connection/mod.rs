@@ -14,7 +14,7 @@ mod utf8;
 
 use alloc::vec::Vec;
 
-pub use event::{ClosedReason, Event};
+pub use event::{ClosedReason, Event, MessageKind};
 pub use send::{AUTO_PONG_BUDGET, MaskSource, Sender};
 
 use crate::close::CloseCode;
@@ -28,15 +28,6 @@ use send::Tx;
 use settings::Settings;
 use state::{Core, State};
 use timer::{TimerTable, nanos};
-
-/// The kind of a data message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MessageKind {
-    /// UTF-8 text (opcode 0x1).
-    Text,
-    /// Arbitrary bytes (opcode 0x2).
-    Binary,
-}
 
 /// One WebSocket connection after the opening handshake: bytes and time in,
 /// events and bytes out. It owns no socket, clock or random source.

@@ -50,8 +50,8 @@
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use super::MessageKind;
 use super::deflate::Inflater;
+use super::event::MessageKind;
 use super::settings::Settings;
 use super::utf8;
 use crate::error::ProtocolError;

@@ -5,8 +5,9 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use super::deflate::DeflateTx;
+use super::event::MessageKind;
+use super::state::{Core, State};
 use super::utf8::Carry;
-use super::{Core, MessageKind, State};
 use crate::close::CloseCode;
 use crate::error::SendError;
 use crate::frame::{EncodedHeader, FrameHeader, MAX_HEADER_LEN, Opcode, append_masked, apply_mask};

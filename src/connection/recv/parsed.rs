@@ -6,9 +6,9 @@ use core::ops::Range;
 
 use super::{BATCH, Message, Receiver, checked_str, utf8};
 use crate::close::CloseCode;
-use crate::connection::MessageKind;
 use crate::connection::deflate::Inflater;
 use crate::connection::event::Event;
+use crate::connection::event::MessageKind;
 use crate::error::ProtocolError;
 use crate::frame::Opcode;
 
