@@ -55,7 +55,7 @@ use super::event::MessageKind;
 use super::settings::Settings;
 use super::utf8;
 use crate::error::ProtocolError;
-use crate::frame::{FrameHeader, Opcode, Rsv, Status, apply_mask, rotate_key};
+use crate::frame::{FrameHeader, FrameRules, Opcode, Rsv, Status, apply_mask, rotate_key};
 
 /// How much text is unmasked before it is checked (see `whole_payload`):
 /// small enough that the check finds it in L1.
@@ -328,13 +328,21 @@ impl Receiver {
             return None;
         }
         let rest = &self.buf[self.pos..self.end];
-        let (h, n) = self.check_header(rest, limits).ok()?.complete()?;
+        // Between messages, a Text or Binary header with no RSV bit needs
+        // no check beyond the frame rules and the message cap (see
+        // `check_header`).
+        let rules = FrameRules {
+            receiver: limits.role,
+            allowed_rsv: Rsv::NONE,
+            max_payload: limits.max_frame.min(limits.max_message),
+        };
+        let (h, n) = FrameHeader::parse(rest, &rules).ok()?.complete()?;
         let kind = match h.opcode {
             Opcode::Text => MessageKind::Text,
             Opcode::Binary => MessageKind::Binary,
             _ => return None,
         };
-        if !h.fin || h.rsv1 || h.payload_len > 125 {
+        if !h.fin || h.payload_len > 125 {
             return None;
         }
         let len = h.payload_len as usize;

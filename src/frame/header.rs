@@ -270,32 +270,36 @@ impl FrameHeader {
         if let [b0, b1, ref rest @ ..] = *buf {
             let len7 = b1 & 0x7F;
             let masked = b1 & 0x80 != 0;
-            let opcode = Opcode::from_u8(b0 & 0x0F);
-            if let Some(opcode) = opcode.filter(|_| {
-                b0 & 0x70 == 0
-                    && len7 < 126
-                    && masked == (rules.receiver == Role::Server)
-                    && u64::from(len7) <= rules.max_payload
-            }) {
-                let fin = b0 & 0x80 != 0;
-                let control_ok = !opcode.is_control() || fin;
-                let mask = match rest {
-                    _ if !masked => None,
-                    [k0, k1, k2, k3, ..] => Some([*k0, *k1, *k2, *k3]),
-                    _ => return Self::parse_checked(buf, rules),
+            let fin = b0 & 0x80 != 0;
+            let common = b0 & 0x70 == 0
+                && len7 < 126
+                && masked == (rules.receiver == Role::Server)
+                && u64::from(len7) <= rules.max_payload;
+            let opcode = match b0 & 0x0F {
+                0x1 if common => Some(Opcode::Text),
+                0x2 if common => Some(Opcode::Binary),
+                0x0 if common => Some(Opcode::Continuation),
+                0x8 if common && fin => Some(Opcode::Close),
+                0x9 if common && fin => Some(Opcode::Ping),
+                0xA if common && fin => Some(Opcode::Pong),
+                _ => None,
+            };
+            let mask = match (masked, rest) {
+                (false, _) => Some(None),
+                (true, [k0, k1, k2, k3, ..]) => Some(Some([*k0, *k1, *k2, *k3])),
+                (true, _) => None,
+            };
+            if let (Some(opcode), Some(mask)) = (opcode, mask) {
+                let header = FrameHeader {
+                    fin,
+                    rsv1: false,
+                    rsv2: false,
+                    rsv3: false,
+                    opcode,
+                    mask,
+                    payload_len: u64::from(len7),
                 };
-                if control_ok {
-                    let header = FrameHeader {
-                        fin,
-                        rsv1: false,
-                        rsv2: false,
-                        rsv3: false,
-                        opcode,
-                        mask,
-                        payload_len: u64::from(len7),
-                    };
-                    return Ok(Status::Complete((header, if masked { 6 } else { 2 })));
-                }
+                return Ok(Status::Complete((header, if masked { 6 } else { 2 })));
             }
         }
         Self::parse_checked(buf, rules)
