@@ -95,7 +95,9 @@ use timer::{TimerTable, nanos};
 ///
 /// Buffers follow the connection's life, not each message. Under traffic
 /// the connection holds the input fed and not yet drained through
-/// `poll_event`, the message being assembled (capped by
+/// `poll_event` with the queue describing its events (one entry per run of
+/// small messages or per other event, 256 entries at most per input step),
+/// the message being assembled (capped by
 /// [`Config::max_message_size`], and grown as its bytes arrive, never for
 /// what a header only announced), and the bytes queued for transmit; the
 /// buffers keep their size between messages, so a steady stream allocates
