@@ -241,3 +241,89 @@ fn compressed_messages_in_one_read_each_pause_the_parse_and_all_arrive_after_eof
         ]
     );
 }
+
+// Found by the hostile review of the eager input step.
+
+#[test]
+fn a_close_behind_a_full_batch_then_eof_is_a_clean_end_and_the_last_frame() {
+    let mut s = server(&Config::default());
+    let mut wire = Vec::new();
+    for _ in 0..BATCH {
+        wire.extend(client_frame(0x89, b""));
+    }
+    wire.extend(client_frame(0x88, &[0x03, 0xE8]));
+    wire.extend(client_frame(0x81, b"after close"));
+    s.handle_input(t(0), &wire);
+    s.handle_eof(t(1));
+    let evs = events(&mut s);
+    assert_eq!(evs.len(), BATCH + 2, "nothing after the Close: {evs:?}");
+    assert_eq!(
+        &evs[BATCH..],
+        &[
+            Ev::Close(1000, String::new()),
+            Ev::Closed(ClosedReason::Clean {
+                code: wscore::CloseCode::NORMAL
+            })
+        ]
+    );
+}
+
+#[test]
+fn a_message_deadline_after_the_peers_close_is_not_a_timeout() {
+    for drain_first in [false, true] {
+        let mut s = server(&Config::default());
+        s.handle_input(t(0), &client_frame(0x01, b"par"));
+        s.handle_input(t(10), &client_frame(0x88, &[0x03, 0xE8]));
+        if drain_first {
+            assert_eq!(
+                events(&mut s).last(),
+                Some(&Ev::Closed(ClosedReason::Clean {
+                    code: wscore::CloseCode::NORMAL
+                }))
+            );
+            continue;
+        }
+        // A driver handles a due deadline before it polls events.
+        s.handle_timeout(t(60_000));
+        assert_eq!(
+            events(&mut s),
+            vec![
+                Ev::Close(1000, String::new()),
+                Ev::Closed(ClosedReason::Clean {
+                    code: wscore::CloseCode::NORMAL
+                })
+            ]
+        );
+        assert_eq!(close_codes(&transmit(&mut s)), vec![Some(1000)]);
+    }
+    // A client whose close handshake is done waits for EOF, not for the
+    // message it had in progress.
+    let mut c = client(&Config::default());
+    c.handle_input(t(0), &server_frame(0x01, b"par"));
+    c.handle_input(t(50_000), &server_frame(0x88, &[0x03, 0xE8]));
+    let _ = events(&mut c);
+    c.handle_timeout(t(60_001));
+    assert!(!c.is_closed(), "closed by the message deadline");
+}
+
+#[test]
+fn pings_before_a_violation_can_still_be_answered() {
+    let mut s = server(&cfg(|c| c.auto_pong = false));
+    let mut wire = client_frame(0x89, b"x");
+    wire.extend(client_frame(0x83, b"")); // a reserved opcode
+    s.handle_input(t(0), &wire);
+    assert!(s.is_closed());
+    assert_eq!(s.poll_event(), Some(Event::Ping(b"x")));
+    s.send_pong(b"x").unwrap();
+    s.send_text("y").unwrap();
+    assert_eq!(
+        events(&mut s),
+        vec![Ev::Closed(ClosedReason::ProtocolError(
+            ProtocolError::ReservedOpcode(3)
+        ))]
+    );
+    assert!(s.send_pong(b"late").is_err(), "the Close is out");
+    let frames = parse_wire(&transmit(&mut s));
+    assert_eq!(frames.len(), 3, "the Pong, the text, the Close");
+    assert_eq!(frames[0].1, b"x");
+}

@@ -161,7 +161,9 @@ impl Connection {
                     // a pause behind a compressed message is the
                     // application's wait, not the peer's, and the deadline
                     // is armed again when parsing goes on.
-                    Timer::Message if self.rx.in_progress() && !self.rx.paused() => {
+                    Timer::Message
+                        if self.core.receiving() && self.rx.in_progress() && !self.rx.paused() =>
+                    {
                         self.core.fail_late_message();
                     }
                     _ => self.core.on_timer(timer),

@@ -468,7 +468,9 @@ impl Sender<'_> {
     }
 
     fn send_control(&mut self, opcode: Opcode, payload: &[u8]) -> Result<(), SendError> {
-        if self.core.tx.sent_close || self.core.is_closed() {
+        // After a failure, the events before it may still be answered
+        // (a Pong for their Pings) until the Close it owes goes out.
+        if self.core.tx.sent_close || (self.core.is_closed() && !self.core.owe_close) {
             return Err(SendError::Closed);
         }
         if payload.len() > 125 {

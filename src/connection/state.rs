@@ -176,6 +176,9 @@ impl Core {
     /// every event up to the Close, so what the application sends in answer
     /// to them (an echo), or to the Close itself, precedes our Close.
     pub(super) fn on_close_received(&mut self, code: CloseCode) {
+        // Nothing the peer sends after its Close counts (section 5.5.1):
+        // no message of its is late any more.
+        self.timers.stop(Timer::Message);
         match self.state {
             State::Open => {
                 self.timers.stop(Timer::Keepalive);
@@ -183,6 +186,17 @@ impl Core {
                 self.state = State::CloseReceived(code);
             }
             State::CloseSent => self.close_handshake_done(code),
+            // The transport ended while this Close waited behind a pause:
+            // the peer had closed cleanly, and nothing behind it counts.
+            State::Closed {
+                ref mut reason,
+                reported: false,
+            } if self.eof_backlog => {
+                if *reason == ClosedReason::Eof {
+                    *reason = ClosedReason::Clean { code };
+                }
+                self.eof_backlog = false;
+            }
             _ => {}
         }
     }
