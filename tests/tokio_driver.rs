@@ -74,10 +74,13 @@ fn round_trip_then_clean_close() {
             client.recv().await.unwrap().unwrap(),
             Message::Text("hello".into())
         );
-        assert_eq!(client.recv().await.unwrap().unwrap(), Message::Binary(big));
         assert_eq!(
             client.recv().await.unwrap().unwrap(),
-            Message::Pong(b"p".to_vec())
+            Message::Binary(big.into())
+        );
+        assert_eq!(
+            client.recv().await.unwrap().unwrap(),
+            Message::Pong(b"p".to_vec().into())
         );
         let reason = client.close(CloseCode::NORMAL, "bye").await.unwrap();
         assert_eq!(
@@ -355,7 +358,7 @@ fn a_flooded_connection_yields_to_the_others_on_its_thread() {
         let other = tokio::spawn(async move {
             let mut ws = WebSocket::accept(b, &Config::default(), Options::default()).await?;
             let message = ws.recv().await.expect("one message comes")?;
-            assert_eq!(message, Message::Binary(b"hi".to_vec()));
+            assert_eq!(message, Message::Binary(b"hi".to_vec().into()));
             ws.send_binary(b"answer").await?;
             io::Result::Ok(count.load(Ordering::Relaxed))
         });
@@ -498,7 +501,7 @@ fn idle_socket(config: Config, idle_bound: usize) {
                 let big = vec![round; 300_000];
                 ws.send_binary(&big).await?;
                 ws.send_text("hi").await?;
-                assert_eq!(ws.recv().await.unwrap()?, Message::Binary(big));
+                assert_eq!(ws.recv().await.unwrap()?, Message::Binary(big.into()));
                 assert_eq!(ws.recv().await.unwrap()?, Message::Text("hi".into()));
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }

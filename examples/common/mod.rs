@@ -254,7 +254,7 @@ pub fn now() -> Instant {
 pub fn os_mask() -> impl FnMut() -> [u8; 4] + Send + 'static {
     || {
         let mut key = [0; 4];
-        getrandom::getrandom(&mut key).expect("the OS random source works");
+        getrandom::fill(&mut key).expect("the OS random source works");
         key
     }
 }
@@ -431,7 +431,7 @@ pub fn connect(url: &WsUrl, config: &Config) -> Result<(TcpStream, Connection), 
         TcpStream::connect((url.host.as_str(), url.port)).map_err(|e| format!("connect: {e}"))?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     let mut nonce = [0u8; 16];
-    getrandom::getrandom(&mut nonce).map_err(|e| e.to_string())?;
+    getrandom::fill(&mut nonce).map_err(|e| e.to_string())?;
     let mut request = Vec::new();
     let offer = ClientRequest::new(url.host_header(), nonce).target(url.target.clone());
     // Offers permessage-deflate as `config.deflate` says (on by default).

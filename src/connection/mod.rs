@@ -141,7 +141,7 @@ impl Connection {
     /// `mask` supplies a masking key for every frame the client sends. Section
     /// 5.3 requires keys the server (and any intermediary) cannot predict:
     /// take them from a cryptographically strong random source, e.g.
-    /// `|| { let mut k = [0; 4]; getrandom::getrandom(&mut k).unwrap(); k }`.
+    /// `|| { let mut k = [0; 4]; getrandom::fill(&mut k).unwrap(); k }`.
     #[must_use]
     pub fn client(config: &Config, now: Instant, mask: impl MaskSource + 'static) -> Connection {
         Connection::new(

@@ -106,7 +106,9 @@ use std::io;
 use ::tokio::io::{AsyncRead, AsyncWrite};
 use ::tokio::time::{Instant as TokioInstant, Sleep};
 
-pub use message::Message;
+/// The buffer type of binary payloads, from the `bytes` crate.
+pub use bytes::Bytes;
+pub use message::{Message, Utf8Bytes};
 
 use driver::now_since;
 use fair::Work;
