@@ -43,13 +43,15 @@ const RUN_LIMIT: Duration = Duration::from_secs(60);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Server {
     Wscore,
+    WscoreForward,
     TokioTungstenite,
     TokioWebsockets,
     Fastwebsockets,
 }
 
-const SERVERS: [Server; 4] = [
+const SERVERS: [Server; 5] = [
     Server::Wscore,
+    Server::WscoreForward,
     Server::TokioTungstenite,
     Server::TokioWebsockets,
     Server::Fastwebsockets,
@@ -59,6 +61,7 @@ impl Server {
     fn name(self) -> &'static str {
         match self {
             Server::Wscore => "wscore (tokio driver)",
+            Server::WscoreForward => "wscore (split + forward)",
             Server::TokioTungstenite => "tokio-tungstenite",
             Server::TokioWebsockets => "tokio-websockets",
             Server::Fastwebsockets => "fastwebsockets",
@@ -102,6 +105,17 @@ fn spawn_server(server: Server) -> SocketAddr {
 async fn serve(server: Server, mut stream: TcpStream) -> Result<(), Box<dyn std::error::Error>> {
     match server {
         Server::Wscore => wscore_benches::wscore_echo(stream).await?,
+        Server::WscoreForward => {
+            use wscore::tokio::{Message, Options, WebSocket};
+            // The same shape as the peers' below, through the Stream and
+            // Sink of the split halves and owned messages: what a user who
+            // comes from tokio-tungstenite writes first.
+            let ws = WebSocket::accept(stream, &Config::default(), Options::default()).await?;
+            let (rx, tx) = ws.split();
+            rx.try_filter(|m| ready(matches!(m, Message::Text(_) | Message::Binary(_))))
+                .forward(tx)
+                .await?;
+        }
         Server::TokioTungstenite => {
             use tokio_tungstenite::WebSocketStream;
             use tokio_tungstenite::tungstenite::protocol::Role;
@@ -347,8 +361,11 @@ fn main() {
         }
     }
     println!(
-        "{conns} connections; messages/s, median of {reps} interleaved reps; ratio = wscore / best peer\n"
+        "{conns} connections; messages/s, median of {reps} interleaved reps; ratio = each wscore server / best peer\n"
     );
+    let ours: Vec<usize> = (0..servers.len())
+        .filter(|&i| servers[i].name().starts_with("wscore"))
+        .collect();
     print!("| size | msgs/conn |");
     for s in &servers {
         print!(" {} |", s.name());
@@ -357,7 +374,10 @@ fn main() {
     println!("|---|---:|{}---:|", "---:|".repeat(servers.len()));
     for (si, &(size, count)) in sizes.iter().enumerate() {
         let medians: Vec<f64> = results[si].iter().cloned().map(median).collect();
-        let best_peer = medians[1..].iter().cloned().fold(0.0, f64::max);
+        let best_peer = (0..medians.len())
+            .filter(|i| !ours.contains(i))
+            .map(|i| medians[i])
+            .fold(0.0, f64::max);
         let label = if size >= 1024 {
             format!("{} KiB", size >> 10)
         } else {
@@ -367,6 +387,10 @@ fn main() {
         for m in &medians {
             print!(" {:.0} |", m);
         }
-        println!(" {:.2}x |", medians[0] / best_peer);
+        let ratios: Vec<String> = ours
+            .iter()
+            .map(|&i| format!("{:.2}x", medians[i] / best_peer))
+            .collect();
+        println!(" {} |", ratios.join(" / "));
     }
 }
