@@ -44,15 +44,19 @@ const RUN_LIMIT: Duration = Duration::from_secs(60);
 enum Server {
     Wscore,
     WscoreForward,
+    WscoreRecvSend,
     TokioTungstenite,
+    TokioTungsteniteNextSend,
     TokioWebsockets,
     Fastwebsockets,
 }
 
-const SERVERS: [Server; 5] = [
+const SERVERS: [Server; 7] = [
     Server::Wscore,
     Server::WscoreForward,
+    Server::WscoreRecvSend,
     Server::TokioTungstenite,
+    Server::TokioTungsteniteNextSend,
     Server::TokioWebsockets,
     Server::Fastwebsockets,
 ];
@@ -62,7 +66,9 @@ impl Server {
         match self {
             Server::Wscore => "wscore (tokio driver)",
             Server::WscoreForward => "wscore (split + forward)",
+            Server::WscoreRecvSend => "wscore (recv + send)",
             Server::TokioTungstenite => "tokio-tungstenite",
+            Server::TokioTungsteniteNextSend => "tokio-tungstenite (next + send)",
             Server::TokioWebsockets => "tokio-websockets",
             Server::Fastwebsockets => "fastwebsockets",
         }
@@ -116,6 +122,17 @@ async fn serve(server: Server, mut stream: TcpStream) -> Result<(), Box<dyn std:
                 .forward(tx)
                 .await?;
         }
+        Server::WscoreRecvSend => {
+            use wscore::tokio::{Message, Options, WebSocket};
+            // The crate docs' first server: owned messages, and each `send`
+            // writes its message out before it returns.
+            let mut ws = WebSocket::accept(stream, &Config::default(), Options::default()).await?;
+            while let Some(message) = ws.recv().await {
+                if let m @ (Message::Text(_) | Message::Binary(_)) = message? {
+                    ws.send(m).await?;
+                }
+            }
+        }
         Server::TokioTungstenite => {
             use tokio_tungstenite::WebSocketStream;
             use tokio_tungstenite::tungstenite::protocol::Role;
@@ -127,6 +144,21 @@ async fn serve(server: Server, mut stream: TcpStream) -> Result<(), Box<dyn std:
             rx.try_filter(|m| ready(m.is_text() || m.is_binary()))
                 .forward(tx)
                 .await?;
+        }
+        Server::TokioTungsteniteNextSend => {
+            use futures_util::SinkExt;
+            use tokio_tungstenite::WebSocketStream;
+            use tokio_tungstenite::tungstenite::protocol::Role;
+            raw_accept(&mut stream).await?;
+            let mut ws = WebSocketStream::from_raw_socket(stream, Role::Server, None).await;
+            // The loop its users write first, as `recv + send` above:
+            // `SinkExt::send` flushes each message.
+            while let Some(message) = ws.next().await {
+                let message = message?;
+                if message.is_text() || message.is_binary() {
+                    ws.send(message).await?;
+                }
+            }
         }
         Server::TokioWebsockets => {
             raw_accept(&mut stream).await?;
@@ -361,7 +393,7 @@ fn main() {
         }
     }
     println!(
-        "{conns} connections; messages/s, median of {reps} interleaved reps; ratio = each wscore server / best peer\n"
+        "{conns} connections; messages/s, median of {reps} interleaved reps; ratio = each wscore server / the best peer of its kind (the flush-per-message loops compared with each other)\n"
     );
     let ours: Vec<usize> = (0..servers.len())
         .filter(|&i| servers[i].name().starts_with("wscore"))
@@ -374,10 +406,19 @@ fn main() {
     println!("|---|---:|{}---:|", "---:|".repeat(servers.len()));
     for (si, &(size, count)) in sizes.iter().enumerate() {
         let medians: Vec<f64> = results[si].iter().cloned().map(median).collect();
-        let best_peer = (0..medians.len())
-            .filter(|i| !ours.contains(i))
-            .map(|i| medians[i])
-            .fold(0.0, f64::max);
+        // Like for like: a loop that sends and flushes each message is
+        // compared with the peer's loop that does the same; the others with
+        // the best of the peers' batching servers.
+        let best_peer = |ours: Server| {
+            let flushes_each = |s: Server| {
+                matches!(s, Server::WscoreRecvSend | Server::TokioTungsteniteNextSend)
+            };
+            (0..medians.len())
+                .filter(|&i| !servers[i].name().starts_with("wscore"))
+                .filter(|&i| flushes_each(servers[i]) == flushes_each(ours))
+                .map(|i| medians[i])
+                .fold(0.0, f64::max)
+        };
         let label = if size >= 1024 {
             format!("{} KiB", size >> 10)
         } else {
@@ -389,7 +430,7 @@ fn main() {
         }
         let ratios: Vec<String> = ours
             .iter()
-            .map(|&i| format!("{:.2}x", medians[i] / best_peer))
+            .map(|&i| format!("{:.2}x", medians[i] / best_peer(servers[i])))
             .collect();
         println!(" {} |", ratios.join(" / "));
     }
