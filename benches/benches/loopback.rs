@@ -410,9 +410,8 @@ fn main() {
         // compared with the peer's loop that does the same; the others with
         // the best of the peers' batching servers.
         let best_peer = |ours: Server| {
-            let flushes_each = |s: Server| {
-                matches!(s, Server::WscoreRecvSend | Server::TokioTungsteniteNextSend)
-            };
+            let flushes_each =
+                |s: Server| matches!(s, Server::WscoreRecvSend | Server::TokioTungsteniteNextSend);
             (0..medians.len())
                 .filter(|&i| !servers[i].name().starts_with("wscore"))
                 .filter(|&i| flushes_each(servers[i]) == flushes_each(ours))
