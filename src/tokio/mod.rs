@@ -330,6 +330,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             + self.wakers.heap_usage()
     }
 
+    /// Whether the end was reported: [`recv`](Self::recv) returns `None`
+    /// from now on.
+    fn is_terminated(&self) -> bool {
+        matches!(self.phase, Phase::Done(_) | Phase::Failed)
+    }
+
     /// Bytes queued and not yet written to the transport.
     #[must_use]
     pub fn pending_transmit(&self) -> usize {
