@@ -92,6 +92,7 @@
 //! thread is then at most one read ([`Options::read_size`]) taken in and
 //! that many events handed out, plus what the application does with them.
 
+mod connect;
 mod driver;
 mod fair;
 mod handshake;
@@ -108,6 +109,12 @@ use ::tokio::time::{Instant as TokioInstant, Sleep};
 
 /// The buffer type of binary payloads, from the `bytes` crate.
 pub use bytes::Bytes;
+#[cfg(feature = "rustls")]
+pub use connect::client_config;
+pub use connect::{
+    ConnectOptions, Connector, IntoUrl, MaybeTlsStream, RandomMasks, connect, connect_with,
+    random_nonce,
+};
 pub use message::{Message, Utf8Bytes};
 
 use driver::now_since;
