@@ -414,7 +414,9 @@ async fn bad_urls_are_invalid_input() {
 #[tokio::test]
 async fn a_server_that_never_answers_times_out() {
     bounded(async {
-        let (port, server) = one_shot(|_tcp, _| async move {
+        let (port, server) = one_shot(|tcp, _| async move {
+            // Holds the connection open, silent.
+            let _tcp = tcp;
             tokio::time::sleep(Duration::from_secs(30)).await;
         })
         .await;
