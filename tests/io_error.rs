@@ -134,9 +134,15 @@ fn each_end_but_a_clean_close_is_the_error_a_stream_reports() {
     }
 }
 
+#[cfg(feature = "tokio")]
+#[path = "common/tokio_pipe.rs"]
+#[allow(dead_code)] // this file uses only `run`
+mod pipe;
+
 /// The tokio driver converts with the same impls; these are its rows.
 #[cfg(feature = "tokio")]
 mod tokio_driver {
+    use super::pipe::run;
     use std::io::{self, ErrorKind};
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
@@ -145,15 +151,6 @@ mod tokio_driver {
     use wscore::handshake::server::Reject;
     use wscore::tokio::{Options, WebSocket};
     use wscore::{CloseCode, Config, SendError};
-
-    fn run<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .expect("a current-thread runtime builds")
-            .block_on(f)
-    }
 
     async fn connect(io: tokio::io::DuplexStream) -> io::Result<()> {
         let request = ClientRequest::new("localhost", [7; 16]);
