@@ -49,7 +49,11 @@ impl CloseCode {
     /// (registered libraries and private use). Refused: below 1000, 1004
     /// (reserved), 1005, 1006 and 1015 (reserved for reporting, never
     /// sent), 1016-2999 (reserved for future revisions and extensions), and
-    /// 5000 and up (undefined).
+    /// 5000 and up (undefined). A refused code is
+    /// [`SendError::InvalidCloseCode`](crate::SendError::InvalidCloseCode)
+    /// when we would send it, and fails the connection with
+    /// [`ProtocolError::InvalidCloseCode`](crate::ProtocolError::InvalidCloseCode)
+    /// (1002) when the peer does.
     #[must_use]
     pub const fn is_allowed_on_wire(self) -> bool {
         matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)

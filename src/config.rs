@@ -27,12 +27,18 @@ use core::time::Duration;
 #[non_exhaustive]
 pub struct Config {
     /// The largest payload one received frame may announce. A header that
-    /// announces more fails the connection with 1009 before any of its payload
-    /// is read. Default: 16 MiB.
+    /// announces more fails the connection with 1009
+    /// ([`ProtocolError::FrameTooLarge`](crate::ProtocolError::FrameTooLarge))
+    /// before any of its payload is read. Default: 16 MiB.
     pub max_frame_size: u64,
     /// The largest message (the sum of its frames' payloads) the connection
     /// accepts. A frame header that would take a message past it fails the
-    /// connection with 1009 before that payload is buffered. In streaming mode
+    /// connection with 1009
+    /// ([`ProtocolError::MessageTooLarge`](crate::ProtocolError::MessageTooLarge))
+    /// before that payload is buffered. For a compressed message it caps
+    /// what the message inflates to, counted exactly as it inflates
+    /// (its compressed frames are capped by
+    /// [`max_frame_size`](Self::max_frame_size) alone). In streaming mode
     /// nothing is buffered, but the limit still applies: raise it for huge
     /// streamed messages. Default: 16 MiB.
     pub max_message_size: u64,
@@ -49,7 +55,9 @@ pub struct Config {
     /// call [`close`](crate::connection::Connection::close) yourself. Default: `true`.
     pub auto_close: bool,
     /// Split outgoing whole messages into frames of at most this many payload
-    /// bytes. `None` sends each message as one frame. Default: `None`.
+    /// bytes, each behind its own 2 to 14-byte header (a compressed message
+    /// is split after compression). `None` sends each message as one
+    /// frame; `Some(0)` counts as 1. Default: `None`.
     pub fragment_size: Option<usize>,
     /// Send a Ping after this long without receiving anything. `None` or
     /// zero is off. Default: 30 s, so that a peer gone without a FIN (a

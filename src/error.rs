@@ -20,7 +20,14 @@ use crate::close::CloseCode;
 
 /// A violation of RFC 6455 (or a configured limit) by the peer.
 ///
-/// Every variant maps to exactly one close code ([`ProtocolError::close_code`]).
+/// Every variant maps to exactly one close code ([`ProtocolError::close_code`]):
+/// 1009 for [`FrameTooLarge`](Self::FrameTooLarge) and
+/// [`MessageTooLarge`](Self::MessageTooLarge), 1007 for
+/// [`InvalidUtf8`](Self::InvalidUtf8) and
+/// [`InvalidCompressedData`](Self::InvalidCompressedData), 1002 for every
+/// other. The connection reports it in
+/// [`ClosedReason::ProtocolError`](crate::ClosedReason::ProtocolError) and
+/// ignores input from then on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {
@@ -40,9 +47,13 @@ pub enum ProtocolError {
     UnmaskedFrame,
     /// A server sent a frame with a masking key (section 5.1).
     MaskedFrame,
-    /// A frame announced a payload over the configured maximum frame size.
+    /// A frame announced a payload over
+    /// [`Config::max_frame_size`](crate::Config::max_frame_size); refused
+    /// at its header, before any of its payload is buffered.
     FrameTooLarge,
-    /// A message grew (or was announced to grow) over the configured maximum message size.
+    /// A message grew (or a frame header announced it would grow) over
+    /// [`Config::max_message_size`](crate::Config::max_message_size); for a
+    /// compressed message, what it inflates to did.
     MessageTooLarge,
     /// A continuation frame arrived with no fragmented message in progress (section 5.4).
     UnexpectedContinuation,
@@ -125,27 +136,39 @@ impl std::error::Error for ProtocolError {}
 
 /// A request from the local application that the protocol does not allow.
 ///
-/// Returning one never changes the connection's state: the call had no effect.
+/// Returning one never changes the connection's state: the call had no
+/// effect, and nothing was queued for `poll_transmit`. Each variant names
+/// the commands of [`Connection`](crate::Connection) (and
+/// [`Sender`](crate::Sender)) that return it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SendError {
-    /// A Close was already sent; no frame but nothing may follow it (section 5.5.1).
+    /// Our Close was already sent (or queued), and no frame may follow it
+    /// (section 5.5.1), or the connection has ended (after a peer's
+    /// violation, once the Close it owes is queued). Any command.
     Closed,
     /// The close code may not be sent (section 7.4): 1005, 1006, 1015, 1004,
-    /// 1016-2999, below 1000 or 5000 and up.
+    /// 1016-2999, below 1000 or 5000 and up. `close`.
     InvalidCloseCode(u16),
-    /// A close reason over 123 bytes (section 5.5: 125 minus the 2-byte code).
+    /// A close reason over 123 bytes (section 5.5: 125 minus the 2-byte
+    /// code). `close`.
     CloseReasonTooLong,
-    /// A ping or pong payload over 125 bytes (section 5.5).
+    /// A ping or pong payload over 125 bytes (section 5.5). `send_ping`,
+    /// `send_pong`.
     ControlTooLong,
     /// A message fragment was sent with no streamed message started.
+    /// `send_fragment`.
     NoMessageStarted,
-    /// A new message was started while a streamed one is still open (section 5.4).
+    /// A new message was started while a streamed one is still open
+    /// (section 5.4). `send_text`, `send_binary`, `send_uncompressed`,
+    /// `send_in_place`, `begin_message`.
     MessageInProgress,
-    /// Streamed text whose pieces do not join into valid UTF-8.
+    /// Text that is not valid UTF-8: streamed pieces that do not join into
+    /// it (`send_fragment`), or a payload given as bytes
+    /// (`send_uncompressed`, `send_in_place`).
     InvalidUtf8,
     /// An in-place send while bytes wait in `poll_transmit`: they would have
-    /// to go out between the header and the payload.
+    /// to go out between the header and the payload. `send_in_place`.
     TransmitPending,
 }
 

@@ -91,7 +91,9 @@ impl ClosedReason {
     /// The `io::Error` a driver over `std::io` reports for this end, as the
     /// module's table says; `None` for a clean close handshake, which is
     /// the end of the stream rather than an error. A protocol error is the
-    /// error's source; any other end's message is the reason's `Display`.
+    /// error's source; any other end's message is the reason's `Display`,
+    /// formatted into a new `String` (the one allocation besides the
+    /// `io::Error`'s own box).
     #[must_use]
     pub fn to_io_error(self) -> Option<io::Error> {
         let kind = match self {

@@ -20,6 +20,28 @@ impl Connection {
     /// [`input_buffer`](Self::input_buffer), and idle connections hold no
     /// read buffer.
     ///
+    /// Cost: work linear in the bytes fed, whatever the read sizes: after
+    /// the one copy, bytes moved inside the buffer (compaction, joining a
+    /// fragmented message) are at most 3 per input byte
+    /// (`tests/linear_work.rs`). The buffer grows geometrically as bytes
+    /// arrive, never for a length a header only announces
+    /// (`tests/buffers.rs`:
+    /// `a_header_announcing_16_mib_pins_only_the_bytes_that_arrived`). A
+    /// compressed message is inflated as it arrives, into the inflater's
+    /// buffer, not assembled here. One call queues at most 256 events
+    /// (`tests/receive_step.rs`:
+    /// `a_flood_of_empty_frames_is_queued_a_batch_at_a_time`).
+    ///
+    /// Refuses: a peer's violation fails the connection with its
+    /// [`ProtocolError`](crate::ProtocolError)'s close code. A frame header
+    /// announcing more than [`Config::max_frame_size`](crate::Config::max_frame_size),
+    /// or taking its message past [`Config::max_message_size`](crate::Config::max_message_size),
+    /// is refused with 1009 before any of its payload is buffered
+    /// (`tests/memory.rs`: `message_at_cap_plus_one_is_refused_before_it_is_buffered`);
+    /// a compressed message is refused with 1009 as soon as it inflates
+    /// past that cap, and with 1007 if it does not inflate
+    /// (`tests/memory.rs`:
+    /// `a_decompression_bomb_closes_with_1009_and_peak_heap_stays_near_the_limit`).
     /// Input after the peer's Close, or after the connection ended, is
     /// ignored (section 5.5.1: Close is the last frame).
     pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
@@ -61,7 +83,9 @@ impl Connection {
     /// connection's own, so it is held while the driver waits on the
     /// transport: prefer [`handle_input`](Self::handle_input) from a buffer
     /// shared by many connections (a per-thread one) where connections sit
-    /// idle, and keep this for connections that carry bulk data.
+    /// idle, and keep this for connections that carry bulk data. Growing
+    /// may move the bytes not parsed yet to a new allocation; bytes are
+    /// zeroed the first time they are lent, not on every call.
     pub fn input_buffer(&mut self, min: usize) -> &mut [u8] {
         if self.core.receiving() {
             self.rx.compact();
@@ -110,8 +134,10 @@ impl Connection {
 
     /// `n` bytes were read into the start of the slice
     /// [`input_buffer`](Self::input_buffer) returned; they count as input,
-    /// as with [`handle_input`](Self::handle_input). `n` past the end of
-    /// that slice is clamped to it.
+    /// as with [`handle_input`](Self::handle_input), at the same cost but
+    /// for the copy, and with the same refusals. `n` past the end of that
+    /// slice is clamped to it (`tests/input_buffer.rs`:
+    /// `a_commit_past_the_lent_slice_is_clamped`).
     pub fn commit_input(&mut self, now: Instant, n: usize) {
         self.core.touch(now);
         if !self.core.receiving() || n == 0 {
@@ -126,7 +152,7 @@ impl Connection {
     /// The connection ends here ([`is_closed`](Self::is_closed)); the
     /// events received before are still handed out first, then
     /// [`Event::Closed`](super::Event::Closed) reports the end. A frame cut short by the end is
-    /// dropped.
+    /// dropped. Constant time; nothing is queued to send.
     pub fn handle_eof(&mut self, now: Instant) {
         self.core.touch(now);
         match self.core.state {
@@ -150,6 +176,17 @@ impl Connection {
     /// Act on every deadline that is due at `now`. Each deadline is acted on
     /// at most once per call, so the work is bounded; early or repeated calls
     /// do nothing.
+    ///
+    /// What each does: keepalive queues an empty Ping; its timeout ends the
+    /// connection with [`ClosedReason::KeepaliveTimeout`],
+    /// and the close deadline with [`ClosedReason::CloseTimeout`]
+    /// (cleanly for a client that only waits for the server's EOF), both
+    /// sending nothing; the message deadline ends it with
+    /// [`ClosedReason::MessageTimeout`]
+    /// and a Close with 1008 unless ours is out; the release deadline
+    /// frees or shrinks buffers (see
+    /// [`Config::buffer_release`](crate::Config::buffer_release)) and
+    /// allocates nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.core.touch(now);
         for timer in timer::ALL {

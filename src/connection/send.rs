@@ -30,8 +30,11 @@ impl<F: FnMut() -> [u8; 4] + Send> MaskSource for F {
 
 /// How many bytes of automatic Pongs may wait unsent before each new one
 /// replaces the last instead of queueing behind it (section 5.5.3 lets an
-/// endpoint answer only the most recent Ping). Ten Pings of the sizes
-/// Autobahn 2.10 and 2.11 send still get ten Pongs.
+/// endpoint answer only the most recent Ping), so a Ping flood never
+/// drained holds at most this plus one Pong (`tests/memory.rs`:
+/// `a_ping_flood_never_drained_keeps_the_transmit_queue_bounded`). Ten
+/// Pings of the sizes Autobahn 2.10 and 2.11 send still get ten Pongs
+/// (`tests/autobahn/`).
 pub const AUTO_PONG_BUDGET: usize = 1024;
 
 /// `pong_at` when the last frame queued is not an automatic Pong (or sits
@@ -225,7 +228,9 @@ impl Tx {
 /// payload (an echo, a forward) without copying it first.
 ///
 /// Its methods are the connection's commands, with the same rules: misuse
-/// returns a [`SendError`] and changes nothing.
+/// returns a [`SendError`] and changes nothing. Each method's docs say what
+/// it copies and what it refuses; the [`Connection`](super::Connection)
+/// methods of the same names link here.
 pub struct Sender<'a> {
     pub(super) core: &'a mut Core,
     /// The compressor, when permessage-deflate was agreed.
@@ -247,6 +252,23 @@ impl Sender<'_> {
     /// [`DeflateConfig::min_size`](crate::extension::deflate::DeflateConfig::min_size)
     /// bytes is compressed; [`send_uncompressed`](Self::send_uncompressed)
     /// sends one as it is.
+    ///
+    /// Cost: the payload is copied once into the transmit queue, behind a
+    /// 2 to 14-byte header per frame (one frame, or one per
+    /// [`Config::fragment_size`](crate::Config::fragment_size) bytes); a
+    /// client masks it during that copy. Compressed, it goes first into a
+    /// scratch buffer the connection keeps between messages, and the
+    /// compressed bytes are what is copied; the compressor's working
+    /// memory is allocated by the first message and kept while the
+    /// connection is busy (see
+    /// [`DeflateConfig::max_window_bits`](crate::extension::deflate::DeflateConfig::max_window_bits)).
+    /// A steady stream allocates nothing (`tests/buffers.rs`:
+    /// `zero_allocations_per_message_for_large_messages_by_default`;
+    /// `tests/memory.rs`: `zero_allocations_per_message_with_deflate_in_steady_state`).
+    ///
+    /// Refuses: [`SendError::Closed`] once our Close is out or the
+    /// connection ended, [`SendError::MessageInProgress`] while a message
+    /// started with [`begin_message`](Self::begin_message) is open.
     #[inline]
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
         self.send_whole(Opcode::Text, text.as_bytes(), true)
@@ -254,7 +276,8 @@ impl Sender<'_> {
 
     /// Send a whole binary message.
     ///
-    /// Compressed as [`send_text`](Self::send_text) says.
+    /// Compressed, costed and refused as [`send_text`](Self::send_text)
+    /// says.
     #[inline]
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.send_whole(Opcode::Binary, data, true)
@@ -265,6 +288,10 @@ impl Sender<'_> {
     /// (already compressed media, random bytes) or whose length must not
     /// leak through its compressed size. Text must be valid UTF-8
     /// ([`SendError::InvalidUtf8`] otherwise).
+    ///
+    /// Costs what [`send_text`](Self::send_text) costs without
+    /// compression, plus one UTF-8 check of text; refuses what it refuses,
+    /// and text that is not UTF-8.
     pub fn send_uncompressed(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), SendError> {
         if kind == MessageKind::Text && super::utf8::as_str(data).is_none() {
             return Err(SendError::InvalidUtf8);
@@ -283,6 +310,13 @@ impl Sender<'_> {
     /// The message goes as one frame; `fragment_size` does not apply, and
     /// it is never compressed (compression would have to copy it).
     /// After a client's call, `payload` holds the masked bytes.
+    ///
+    /// Cost: no copy and no allocation: a client XORs `payload` in place,
+    /// a server leaves it alone; text is checked for UTF-8 once.
+    ///
+    /// Refuses, in this order: [`SendError::Closed`],
+    /// [`SendError::MessageInProgress`], [`SendError::TransmitPending`],
+    /// and [`SendError::InvalidUtf8`] for text.
     pub fn send_in_place(
         &mut self,
         kind: MessageKind,
@@ -310,6 +344,10 @@ impl Sender<'_> {
     /// [`send_fragment`](Self::send_fragment). Nothing goes out yet. With
     /// permessage-deflate agreed, each piece is compressed as it is sent
     /// (and flushed, so the peer can inflate it at once).
+    ///
+    /// Queues and allocates nothing. Refuses [`SendError::Closed`] and
+    /// [`SendError::MessageInProgress`], as [`send_text`](Self::send_text)
+    /// does.
     pub fn begin_message(&mut self, kind: MessageKind) -> Result<(), SendError> {
         self.check_whole()?;
         let tx = &mut self.core.tx;
@@ -325,6 +363,14 @@ impl Sender<'_> {
     /// [`begin_message`](Self::begin_message) as one frame; `fin` ends the
     /// message. Text pieces may cut a character, but must join into valid
     /// UTF-8 ([`SendError::InvalidUtf8`] otherwise, and nothing is sent).
+    ///
+    /// Cost: one frame, as [`send_text`](Self::send_text) costs it
+    /// (compressed and flushed when the message is); text is checked as
+    /// it goes, each byte once. `fragment_size` does not apply.
+    ///
+    /// Refuses: [`SendError::Closed`], [`SendError::NoMessageStarted`]
+    /// without [`begin_message`](Self::begin_message), and
+    /// [`SendError::InvalidUtf8`].
     pub fn send_fragment(&mut self, data: &[u8], fin: bool) -> Result<(), SendError> {
         self.core.check_data_allowed()?;
         let tx = &mut self.core.tx;
@@ -357,12 +403,17 @@ impl Sender<'_> {
 
     /// Send a Ping (at most 125 bytes of payload). It arms no timer: the
     /// Pong is reported as an event whenever it comes.
+    ///
+    /// Copies the payload into the transmit queue. Refuses
+    /// [`SendError::ControlTooLong`] over 125 bytes and
+    /// [`SendError::Closed`] once our Close is out or the connection ended.
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
         self.send_control(Opcode::Ping, payload)
     }
 
     /// Send an unsolicited Pong (at most 125 bytes), e.g. as a unidirectional
-    /// heartbeat (section 5.5.3).
+    /// heartbeat (section 5.5.3). Costs and refuses as
+    /// [`send_ping`](Self::send_ping) does.
     pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
         self.send_control(Opcode::Pong, payload)
     }
@@ -377,6 +428,11 @@ impl Sender<'_> {
     /// this `Sender` came with: a `Sender` lives only while that event is
     /// handled, so that `now` is current. To close at any other time, use
     /// [`Connection::close`](super::Connection::close), which takes `now`.
+    ///
+    /// Queues one Close frame (its payload at most 125 bytes). Refuses, in
+    /// this order: [`SendError::Closed`] (ours is out, or the connection
+    /// ended), [`SendError::InvalidCloseCode`], and
+    /// [`SendError::CloseReasonTooLong`] over 123 bytes.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
         let now = self.core.last_now;
         self.close_at(now, code, reason)

@@ -204,7 +204,7 @@ impl FrameHeader {
     }
 
     /// Write the header into `out` using the minimal length form, and return
-    /// how many bytes were written (2 to 14).
+    /// how many bytes were written (2 to 14). Never allocates.
     ///
     /// A `payload_len` with the top bit set cannot be represented; it is
     /// truncated to 63 bits, so callers must keep lengths below 2^63 (any real
@@ -231,14 +231,16 @@ impl FrameHeader {
     }
 
     /// The encoded header as a value (for writing it separately from its
-    /// payload, e.g. in a vectored write).
+    /// payload, e.g. in a vectored write). Never allocates: the value is
+    /// 15 bytes on the stack.
     pub fn to_bytes(&self) -> EncodedHeader {
         let mut bytes = [0u8; MAX_HEADER_LEN];
         let len = self.encode(&mut bytes) as u8;
         EncodedHeader { bytes, len }
     }
 
-    /// Append the encoded header to `out`.
+    /// Append the encoded header (2 to 14 bytes) to `out`, which grows if
+    /// it has no room.
     pub fn encode_to_vec(&self, out: &mut alloc::vec::Vec<u8>) {
         let mut buf = [0u8; MAX_HEADER_LEN];
         let n = self.encode(&mut buf);
@@ -253,10 +255,20 @@ impl FrameHeader {
     /// even before the header is complete, so a header announcing an
     /// oversized payload is refused before any payload byte is buffered.
     ///
-    /// Checked here: reserved opcodes, RSV bits outside `rules.allowed_rsv`,
-    /// control frames that are fragmented or longer than 125 bytes, the mask
-    /// bit against `rules.receiver`, the 64-bit length's top bit, non-minimal
-    /// length encodings, and `rules.max_payload`.
+    /// Cost: never allocates or copies, and reads at most
+    /// [`MAX_HEADER_LEN`] bytes of `buf`, however long it is.
+    ///
+    /// Refuses, each with its [`ProtocolError`] (close code 1002 unless
+    /// noted): a reserved opcode ([`ReservedOpcode`](ProtocolError::ReservedOpcode)),
+    /// an RSV bit outside `rules.allowed_rsv` ([`ReservedBits`](ProtocolError::ReservedBits)),
+    /// a control frame that is fragmented ([`FragmentedControl`](ProtocolError::FragmentedControl))
+    /// or longer than 125 bytes ([`ControlTooLong`](ProtocolError::ControlTooLong)),
+    /// a mask bit that does not fit `rules.receiver`
+    /// ([`UnmaskedFrame`](ProtocolError::UnmaskedFrame), [`MaskedFrame`](ProtocolError::MaskedFrame)),
+    /// a 64-bit length with its top bit set ([`LengthOverflow`](ProtocolError::LengthOverflow)),
+    /// a length not in its shortest form ([`NonMinimalLength`](ProtocolError::NonMinimalLength)),
+    /// and a length over `rules.max_payload`
+    /// ([`FrameTooLarge`](ProtocolError::FrameTooLarge), 1009).
     #[inline]
     pub fn parse(
         buf: &[u8],

@@ -15,6 +15,9 @@ const BLOCK: usize = 64;
 ///
 /// Masking twice with the same key and offset is the identity, and masking a
 /// payload in pieces (each with its own offset) equals masking it whole.
+///
+/// Cost: one pass over `buf`, in place; no allocation, no copy
+/// (`benches/benches/mask.rs` measures it against a plain copy).
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     // The byte at payload position p is XORed with key[p % 4]; rotating the
     // key once makes every piece start at key index 0.
@@ -64,7 +67,11 @@ fn mask_words(buf: &mut [u8], key: [u8; 4]) {
 ///
 /// It works in blocks small enough to stay in the L1 cache, so the XOR pass
 /// re-reads bytes the copy just wrote instead of going back to memory: on a
-/// large payload that is close to the speed of the copy alone.
+/// large payload that is close to the speed of the copy alone
+/// (`benches/benches/mask.rs` runs both side by side).
+///
+/// Cost: `dst` reserves `src.len()` more bytes once (at most one
+/// reallocation), then each byte of `src` is copied once.
 pub fn append_masked(dst: &mut alloc::vec::Vec<u8>, src: &[u8], key: [u8; 4], offset: usize) {
     const STEP: usize = 8 * 1024;
     dst.reserve(src.len());

@@ -1,5 +1,7 @@
 //! The frame codec (RFC 6455 section 5): header parsing and encoding, and
-//! masking. Pure functions over borrowed bytes; nothing here allocates.
+//! masking. Pure functions over borrowed bytes: nothing here allocates,
+//! except that [`FrameHeader::encode_to_vec`] and [`append_masked`] append
+//! to a `Vec` the caller owns (and so may grow it).
 
 mod header;
 mod mask;

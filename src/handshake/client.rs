@@ -120,7 +120,20 @@ impl ClientRequest {
     /// Check the request and, only if it is valid, append it to `out` and
     /// return the handshake that reads the response. `config` is the
     /// connection's: it adds the extensions it offers (see the type's
-    /// docs), and the connection the response opens runs under it.
+    /// docs), and the connection the response opens runs under it. The
+    /// handshake keeps a copy of `config`, the subprotocols and the
+    /// offers, to check the response against.
+    ///
+    /// Refuses with a [`BuildError`], writing nothing:
+    /// [`InvalidHost`](BuildError::InvalidHost),
+    /// [`InvalidTarget`](BuildError::InvalidTarget) (not starting with `/`)
+    /// and [`InvalidOrigin`](BuildError::InvalidOrigin) for an empty value
+    /// or one with anything but visible ASCII,
+    /// [`InvalidProtocol`](BuildError::InvalidProtocol),
+    /// [`InvalidExtension`](BuildError::InvalidExtension), and
+    /// [`InvalidHeaderName`](BuildError::InvalidHeaderName),
+    /// [`InvalidHeaderValue`](BuildError::InvalidHeaderValue) or
+    /// [`ReservedHeader`](BuildError::ReservedHeader) for an extra header.
     pub fn write(&self, config: &Config, out: &mut Vec<u8>) -> Result<ClientHandshake, BuildError> {
         self.check()?;
         let offers = self.offers(config);
@@ -277,7 +290,18 @@ impl ClientHandshake {
     ///
     /// `Partial` means all of `input` was consumed (buffered as part of the
     /// head). In `Complete((response, used))`, `used` counts bytes of this
-    /// `input` only, and `input[used..]` was not looked at.
+    /// `input` only, and `input[used..]` was not looked at, except that a
+    /// non-101 answer copies up to `max_head_len` of it as its
+    /// [`body_start`](super::RejectedResponse::body_start).
+    ///
+    /// Cost: as [`ServerHandshake::handle_input`](super::server::ServerHandshake::handle_input):
+    /// each byte scanned once and the head copied once, within
+    /// [`HandshakeLimits::max_head_len`], then parsed once
+    /// (`tests/handshake_client.rs`:
+    /// `client_maximal_response_one_byte_at_a_time_is_linear_work`).
+    ///
+    /// Refuses with a [`ClientHandshakeError`], at the first check that
+    /// fails in the order the type's docs give.
     pub fn handle_input(
         &mut self,
         input: &[u8],
@@ -515,6 +539,11 @@ impl Response {
     ///
     /// Only a client's handshake makes a `Response`, so the connection is
     /// always a client's.
+    ///
+    /// Cost: that of [`Connection::client`] plus feeding `rest`, copied
+    /// once as [`Connection::handle_input`] takes it; with
+    /// permessage-deflate agreed, the connection boxes its codec, whose
+    /// working memory waits for the first message.
     pub fn open(&self, now: Instant, rest: &[u8], mask: impl MaskSource + 'static) -> Connection {
         Connection::connected(&self.config, now, &self.negotiated.extensions, mask, rest)
     }

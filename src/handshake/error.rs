@@ -135,7 +135,7 @@ impl HandshakeError {
     /// Append the complete HTTP response for this error to `out`: status
     /// line, the headers the status calls for, `Connection: close`,
     /// `Content-Type`, `Content-Length` and a one-line body. Send it, then
-    /// close the transport.
+    /// close the transport. Never fails; it only appends to `out`.
     pub fn write_response(self, out: &mut Vec<u8>) {
         write_status_line(out, self.status());
         self.write_headers(out);

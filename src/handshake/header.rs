@@ -50,7 +50,9 @@ impl HeaderField {
 /// The header fields of a received request or response, in arrival order,
 /// repeated fields included.
 ///
-/// Lookups by name are ASCII case-insensitive (RFC 7230 section 3.2).
+/// Lookups by name are ASCII case-insensitive (RFC 7230 section 3.2), and
+/// each is a scan of the fields, linear in their number, returning views
+/// that allocate nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Headers {
     fields: Vec<HeaderField>,
@@ -239,7 +241,8 @@ pub(crate) fn key_for_nonce(nonce: &[u8; 16]) -> String {
 /// The `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key` (section 4.2.2
 /// item 5.4): the base64 encoding of the SHA-1 of the key, as sent (trimmed
 /// of whitespace, not decoded), followed by the GUID
-/// `258EAFA5-E914-47DA-95CA-C5AB0DC85B11`.
+/// `258EAFA5-E914-47DA-95CA-C5AB0DC85B11`. One SHA-1 over the key and the
+/// GUID; allocates the 28-character result.
 ///
 /// ```
 /// // The example of RFC 6455 section 1.3.

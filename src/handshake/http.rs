@@ -94,6 +94,10 @@ impl Request {
     /// looked at; a request that announces one (`Content-Length` other than
     /// 0, `Transfer-Encoding`) is refused, as on the byte path.
     ///
+    /// Cost: the target and every header field are copied into the
+    /// [`Request`]. [`HandshakeLimits`](super::HandshakeLimits) does not
+    /// apply: capping the head (431) is the HTTP library's business.
+    ///
     /// On error, answer with [`HandshakeError::to_http_response`].
     ///
     /// ```
@@ -156,7 +160,9 @@ impl Request {
     /// behind the head and yields them from the upgraded transport, so
     /// there is no `rest` to feed here.
     ///
-    /// On error nothing changed; fix the choice and call again.
+    /// Refuses with the [`BuildError`]s of [`accept`](Self::accept), for
+    /// the same choices; on error nothing changed: fix the choice and call
+    /// again.
     pub fn accept_http(
         &self,
         accept: &Accept,

@@ -205,7 +205,12 @@ impl Reject {
 
     /// Append the response to `out`: the status line, the extra headers,
     /// `Connection: close`, `Content-Length`, and the body. Send it, then
-    /// close the transport. On error nothing is written.
+    /// close the transport.
+    ///
+    /// Refuses, writing nothing: [`BuildError::InvalidStatus`] outside
+    /// 200-999, and [`BuildError::InvalidHeaderName`],
+    /// [`BuildError::InvalidHeaderValue`] or [`BuildError::ReservedHeader`]
+    /// for an extra header.
     pub fn write(&self, out: &mut Vec<u8>) -> Result<(), BuildError> {
         self.check()?;
         write_status_line(out, self.status);

@@ -1,23 +1,198 @@
-//! The driving loop: write what the connection queued, read into the
-//! thread's shared buffer (or straight into a large message), hand the
-//! bytes and the time to the connection, and sleep until its deadline.
+//! The driving loop, as poll functions: write what the connection queued,
+//! read into the thread's shared buffer (or straight into a large message),
+//! hand the bytes and the time to the connection, and sleep until its
+//! deadline. The async methods, `Stream`, `Sink` and the split halves are
+//! all thin wrappers over [`WebSocket::poll_event`] and
+//! [`WebSocket::poll_flush_out`].
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::future::poll_fn;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, ready};
 use std::io;
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::Instant as TokioInstant;
 
-use super::WebSocket;
 use super::fair::Work;
-use crate::connection::ClosedReason;
+use super::wake::Side;
+use super::{Finish, Phase, WebSocket};
+use crate::connection::{ClosedReason, Event, Sender};
 use crate::time::Instant;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    /// The next event, handed to `f` with the connection's [`Sender`];
+    /// `Ready(None)` once the end was reported. `f` is called only when
+    /// this returns `Ready(Some(Ok(_)))`; on `Pending` it is dropped
+    /// unused. All state lives in `self`, so a caller may stop polling at
+    /// any point and lose nothing (cancel safety).
+    pub(super) fn poll_event<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(Event<'_>, Sender<'_>) -> R,
+    ) -> Poll<Option<io::Result<R>>> {
+        loop {
+            match self.phase {
+                Phase::Open => {}
+                Phase::Ending(reason, _) => {
+                    ready!(self.poll_finish(cx));
+                    self.phase = Phase::Done(reason);
+                    self.wakers.wake_all();
+                    return Poll::Ready(reason.to_io_error().map(Err));
+                }
+                Phase::Done(_) | Phase::Failed => return Poll::Ready(None),
+            }
+            if self.work.spent() {
+                // Before taking the event, so a caller that stops polling
+                // here loses nothing (module docs, "Fairness").
+                self.work = Work::default();
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            if let Some((event, tx)) = self.conn.poll_event_with_sender() {
+                if let Event::Closed(reason) = event {
+                    self.end(reason);
+                    continue;
+                }
+                self.work.add(&event);
+                return Poll::Ready(Some(Ok(f(event, tx))));
+            }
+            if let Err(e) = ready!(self.poll_step(cx, Side::Read)) {
+                self.fail();
+                return Poll::Ready(Some(Err(e)));
+            }
+        }
+    }
+
+    /// Write out everything queued and flush the transport, without
+    /// reading (so it waits on a peer that does not read either).
+    pub(super) fn poll_flush_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            self.refill();
+            if self.written == self.out.len() && !self.unflushed {
+                return Poll::Ready(Ok(()));
+            }
+            if let Err(e) = ready!(self.poll_step(cx, Side::Write)) {
+                // A broken transport ends the connection here too, so the
+                // next `recv` reports the end instead of using it again.
+                self.fail();
+                return Poll::Ready(Err(e));
+            }
+        }
+    }
+
+    /// Wait until at most [`Options::max_pending`](super::Options) bytes
+    /// wait to be written: the sending side's backpressure.
+    pub(super) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.pending_transmit() > self.options.max_pending {
+            if let Err(e) = ready!(self.poll_step(cx, Side::Write)) {
+                self.fail();
+                return Poll::Ready(Err(e));
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The connection reported its end: finish the transport (see
+    /// [`poll_finish`](Self::poll_finish)) within `drain_timeout`.
+    fn end(&mut self, reason: ClosedReason) {
+        // A peer that timed out is not waited for: it is presumed gone.
+        if matches!(
+            reason,
+            ClosedReason::KeepaliveTimeout
+                | ClosedReason::CloseTimeout
+                | ClosedReason::MessageTimeout
+        ) {
+            self.read_eof = true;
+        }
+        // The connection has no deadline left: its timer is the drain's.
+        let deadline = TokioInstant::now() + self.options.drain_timeout;
+        self.armed = None;
+        match &mut self.sleep {
+            Some(sleep) => sleep.as_mut().reset(deadline),
+            None => self.sleep = Some(Box::pin(::tokio::time::sleep_until(deadline))),
+        }
+        self.phase = Phase::Ending(reason, Finish::Flush);
+    }
+
+    /// The transport failed: its error is returned once, and the other
+    /// side learns of the end.
+    fn fail(&mut self) {
+        if matches!(self.phase, Phase::Open | Phase::Ending(..)) {
+            self.phase = Phase::Failed;
+        }
+        self.sleep = None;
+        self.armed = None;
+        self.wakers.wake_all();
+    }
+
+    /// After the end: write out the connection's last bytes (our Close),
+    /// shut the transport down, and read until the peer closes its side
+    /// (so our last bytes are not lost to a reset), all before the drain
+    /// deadline. Errors end it early: the end is already decided.
+    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.wakers.register(Side::Read, cx.waker()) {
+            Some(waker) => self.poll_finish_with(&mut Context::from_waker(&waker)),
+            None => self.poll_finish_with(cx),
+        }
+    }
+
+    /// [`poll_finish`](Self::poll_finish), with the waker chosen.
+    fn poll_finish_with(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(sleep) = &mut self.sleep {
+            if sleep.as_mut().poll(cx).is_ready() {
+                self.sleep = None;
+                return Poll::Ready(());
+            }
+        }
+        loop {
+            let Phase::Ending(reason, stage) = self.phase else {
+                return Poll::Ready(());
+            };
+            let next = match stage {
+                Finish::Flush => {
+                    self.refill();
+                    if self.written == self.out.len() && !self.unflushed {
+                        Finish::Shutdown
+                    } else {
+                        match self.poll_write(cx) {
+                            Poll::Pending => return Poll::Pending,
+                            Poll::Ready(Err(_)) => break,
+                            Poll::Ready(Ok(_)) => continue,
+                        }
+                    }
+                }
+                Finish::Shutdown => match Pin::new(&mut self.io).poll_shutdown(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(_)) => break,
+                    Poll::Ready(Ok(())) => Finish::Drain,
+                },
+                Finish::Drain if self.read_eof => break,
+                Finish::Drain => {
+                    // What the peer still sends is read and dropped.
+                    let io = &mut self.io;
+                    let polled = with_read_buffer(4096, |buf| {
+                        let mut buf = ReadBuf::new(buf);
+                        Pin::new(io)
+                            .poll_read(cx, &mut buf)
+                            .map_ok(|()| buf.filled().is_empty())
+                    });
+                    match polled {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(_)) => break,
+                        Poll::Ready(Ok(eof)) => {
+                            self.read_eof = eof;
+                            continue;
+                        }
+                    }
+                }
+            };
+            self.phase = Phase::Ending(reason, next);
+        }
+        self.sleep = None;
+        Poll::Ready(())
+    }
+
     /// Move what the connection queued into `out`, once `out` is written:
     /// appending behind unwritten bytes would copy them around, and the
     /// connection's queue counts toward the backpressure bound anyway.
@@ -35,18 +210,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         }
     }
 
-    /// Write out what is queued, then wait until the transport made progress
-    /// (`read`: also reading, unless backpressure says not to) or the
-    /// deadline passed, and feed what happened to the connection.
-    pub(super) async fn step(&mut self, read: bool) -> io::Result<()> {
+    /// Write out what is queued, then poll until the transport made
+    /// progress (a `Read` poll also reads, unless backpressure says not
+    /// to) or the deadline passed, and feed what happened to the
+    /// connection.
+    pub(super) fn poll_step(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<io::Result<()>> {
         self.refill();
-        let read = read && !self.read_eof && self.pending_transmit() <= self.options.max_pending;
+        let read = side == Side::Read
+            && !self.read_eof
+            && self.pending_transmit() <= self.options.max_pending;
         self.arm_timer();
         if !read && self.written == self.out.len() && !self.unflushed && self.armed.is_none() {
             // Nothing could wake us: a bug, but a hang would hide it.
-            return Err(io::Error::other("the driver has nothing to wait for"));
+            return Poll::Ready(Err(io::Error::other("the driver has nothing to wait for")));
         }
-        poll_fn(|cx| self.poll_step(cx, read)).await
+        let shared = self.wakers.register(side, cx.waker());
+        match &shared {
+            Some(waker) => self.poll_io(&mut Context::from_waker(waker), read),
+            None => self.poll_io(cx, read),
+        }
     }
 
     /// Point the timer at the connection's next deadline.
@@ -72,9 +254,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.armed = Some(at);
     }
 
-    /// One poll of the transport and the timer; ready once any of them
+    /// Write what `out` holds, then flush. `Ready(Ok(true))` if any of it
     /// made progress.
-    pub(super) fn poll_step(&mut self, cx: &mut Context<'_>, read: bool) -> Poll<io::Result<()>> {
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
         let mut progress = false;
         while self.written < self.out.len() {
             match Pin::new(&mut self.io).poll_write(cx, &self.out[self.written..]) {
@@ -99,25 +281,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 Poll::Pending => {}
             }
         }
+        if progress {
+            Poll::Ready(Ok(true))
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// One poll of the transport and the timer; ready once any of them
+    /// made progress.
+    fn poll_io(&mut self, cx: &mut Context<'_>, read: bool) -> Poll<io::Result<()>> {
+        let mut progress = match self.poll_write(cx) {
+            Poll::Ready(Ok(progress)) => progress,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => false,
+        };
         if read {
-            let epoch = self.epoch;
-            let read = if let Some(buf) = self.conn.payload_buffer(self.options.read_size) {
-                // A large message is arriving: read where it is assembled.
-                let mut buf = ReadBuf::new(buf);
-                let polled = Pin::new(&mut self.io).poll_read(cx, &mut buf);
-                if let Poll::Ready(Ok(())) = polled {
-                    let n = buf.filled().len();
-                    let now = now_since(epoch);
-                    if n == 0 {
-                        self.read_eof = true;
-                        self.conn.handle_eof(now);
-                    } else {
-                        self.conn.commit_input(now, n);
-                    }
-                }
-                polled
-            } else {
-                self.read_shared(cx)
+            let read = match self.conn.payload_buffer(self.options.read_size) {
+                Some(_) => self.read_direct(cx),
+                None => self.read_shared(cx),
             };
             match read {
                 Poll::Ready(Ok(())) => progress = true,
@@ -149,10 +331,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         }
     }
 
+    /// A large message is arriving: read where it is assembled
+    /// ([`Connection::payload_buffer`](crate::Connection::payload_buffer)).
+    fn read_direct(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let epoch = self.epoch;
+        let Some(buf) = self.conn.payload_buffer(self.options.read_size) else {
+            return self.read_shared(cx);
+        };
+        let mut buf = ReadBuf::new(buf);
+        let polled = Pin::new(&mut self.io).poll_read(cx, &mut buf);
+        if let Poll::Ready(Ok(())) = polled {
+            let n = buf.filled().len();
+            let now = now_since(epoch);
+            if n == 0 {
+                self.read_eof = true;
+                self.conn.handle_eof(now);
+            } else {
+                self.conn.commit_input(now, n);
+            }
+        }
+        polled
+    }
+
     /// Read into this thread's shared buffer and hand the bytes to
-    /// [`Connection::handle_input`]: the way to read when no large message
-    /// is arriving, so that an idle connection holds no read buffer.
-    pub(super) fn read_shared(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    /// [`Connection::handle_input`](crate::Connection::handle_input): the
+    /// way to read when no large message is arriving, so that an idle
+    /// connection holds no read buffer.
+    fn read_shared(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let epoch = self.epoch;
         with_read_buffer(self.options.read_size, |buf| {
             let mut buf = ReadBuf::new(buf);
@@ -169,41 +374,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             }
             polled
         })
-    }
-
-    /// The connection ended: write out its last bytes (our Close), shut the
-    /// transport down, and read until the peer closes its side, all within
-    /// `drain_timeout`. Errors are dropped: the end is already decided.
-    /// A peer that timed out is not waited for: it is presumed gone.
-    pub(super) async fn finish(&mut self, reason: ClosedReason) {
-        let limit = self.options.drain_timeout;
-        if matches!(
-            reason,
-            ClosedReason::KeepaliveTimeout
-                | ClosedReason::CloseTimeout
-                | ClosedReason::MessageTimeout
-        ) {
-            self.read_eof = true;
-        }
-        let _ = ::tokio::time::timeout(limit, async {
-            self.flush().await?;
-            poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx)).await?;
-            // What the peer still sends is read and dropped.
-            while !self.read_eof {
-                let io = &mut self.io;
-                self.read_eof = poll_fn(|cx| {
-                    with_read_buffer(4096, |buf| {
-                        let mut buf = ReadBuf::new(buf);
-                        Pin::new(&mut *io)
-                            .poll_read(cx, &mut buf)
-                            .map_ok(|()| buf.filled().is_empty())
-                    })
-                })
-                .await?;
-            }
-            io::Result::Ok(())
-        })
-        .await;
     }
 }
 

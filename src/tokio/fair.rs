@@ -1,10 +1,6 @@
 //! Fairness (see the module's "Fairness"): a [`WebSocket`] yields to the
 //! scheduler after handing out a bounded amount of work.
 
-use core::future::poll_fn;
-use core::task::Poll;
-
-use super::WebSocket;
 use crate::connection::Event;
 
 /// Events a [`WebSocket`] hands out before it yields to the scheduler (see
@@ -45,25 +41,5 @@ fn payload_len(event: &Event<'_>) -> usize {
         | Event::Pong(data) => data.len(),
         Event::Close { reason, .. } => reason.len(),
         Event::Closed(_) => 0,
-    }
-}
-
-impl<S> WebSocket<S> {
-    /// Return `Pending` once, waking the task at once: the scheduler runs
-    /// the other ready tasks before this one goes on. Tokio's `yield_now`
-    /// would do, but it needs the `rt` feature, which a driver over tokio's
-    /// I/O traits and timer has no other use for.
-    pub(super) async fn yield_once(&mut self) {
-        let mut yielded = false;
-        poll_fn(|cx| {
-            if yielded {
-                return Poll::Ready(());
-            }
-            yielded = true;
-            self.work = Work::default();
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        })
-        .await;
     }
 }

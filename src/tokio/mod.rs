@@ -96,10 +96,15 @@ mod driver;
 mod fair;
 mod handshake;
 mod message;
+mod split;
+mod stream;
+mod wake;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::future::poll_fn;
 use core::pin::Pin;
+use core::task::{Context, Poll, ready};
 use core::time::Duration;
 use std::io;
 
@@ -109,12 +114,15 @@ use ::tokio::time::{Instant as TokioInstant, Sleep};
 /// The buffer type of binary payloads, from the `bytes` crate.
 pub use bytes::Bytes;
 pub use message::{Message, Utf8Bytes};
+pub use split::{ReadHalf, ReuniteError, WriteHalf};
 
 use driver::now_since;
 use fair::Work;
+use wake::Wakers;
 
 use crate::close::CloseCode;
-use crate::connection::{ClosedReason, Connection, Event, Sender};
+use crate::connection::{ClosedReason, Connection, Event, MessageKind, Sender};
+use crate::error::SendError;
 use crate::time::Instant;
 
 /// How the driver uses its transport, apart from the protocol's
@@ -156,13 +164,24 @@ impl Default for Options {
 enum Phase {
     /// Events flow.
     Open,
-    /// The connection reported its end; the transport is still to be
-    /// flushed, shut down and drained before the end is reported.
-    Ending(ClosedReason),
+    /// The connection reported its end; the transport is being finished
+    /// (at this stage) before the end is reported.
+    Ending(ClosedReason, Finish),
     /// The end was reported (and the transport finished).
     Done(ClosedReason),
     /// The transport failed; its error was returned.
     Failed,
+}
+
+/// The stages of finishing the transport after the connection's end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Finish {
+    /// Write out the last bytes (our Close).
+    Flush,
+    /// Shut the write side down.
+    Shutdown,
+    /// Read and drop until the peer closes its side.
+    Drain,
 }
 
 /// A WebSocket connection over a tokio transport `S`: a [`Connection`]
@@ -203,6 +222,9 @@ pub struct WebSocket<S> {
     /// Work done since the task last returned `Pending` (module docs,
     /// "Fairness").
     work: Work,
+    /// The tasks to wake when the socket is polled from two (see
+    /// `wake.rs`).
+    wakers: Wakers,
 }
 
 impl<S> core::fmt::Debug for WebSocket<S> {
@@ -240,6 +262,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             options,
             phase: Phase::Open,
             work: Work::default(),
+            wakers: Wakers::default(),
         }
     }
 
@@ -290,24 +313,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     #[must_use]
     pub fn closed_reason(&self) -> Option<ClosedReason> {
         match self.phase {
-            Phase::Ending(reason) | Phase::Done(reason) => Some(reason),
+            Phase::Ending(reason, _) | Phase::Done(reason) => Some(reason),
             Phase::Open | Phase::Failed => None,
         }
     }
 
     /// The next message (data, and the Pings, Pongs and Close the
-    /// connection already answered), copied out of the connection. `None`
-    /// once the connection has ended, after its error if the end was not
-    /// clean. Cancel-safe.
+    /// connection already answered), copied out of the connection (one
+    /// copy of the payload, into a buffer of its own). `None` once the
+    /// connection has ended, after its error if the end was not clean.
+    /// Cancel-safe. The socket is also a [`Stream`](futures_core::Stream)
+    /// of these.
     pub async fn recv(&mut self) -> Option<io::Result<Message>> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// [`recv`](Self::recv) as a poll function.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Message>>> {
         loop {
-            match self
-                .recv_with(|event, _| Message::from_event(event))
-                .await?
-            {
-                Ok(Some(message)) => return Some(Ok(message)),
-                Ok(None) => continue,
-                Err(e) => return Some(Err(e)),
+            match ready!(self.poll_event(cx, |event, _| Message::from_event(event))) {
+                Some(Ok(Some(message))) => return Poll::Ready(Some(Ok(message))),
+                Some(Ok(None)) => continue,
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => return Poll::Ready(None),
             }
         }
     }
@@ -324,43 +352,44 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         &mut self,
         f: impl FnOnce(Event<'_>, Sender<'_>) -> R,
     ) -> Option<io::Result<R>> {
-        loop {
-            match self.phase {
-                Phase::Open => {}
-                Phase::Ending(reason) => {
-                    self.finish(reason).await;
-                    self.phase = Phase::Done(reason);
-                    return reason.to_io_error().map(Err);
-                }
-                Phase::Done(_) | Phase::Failed => return None,
-            }
-            if self.work.spent() {
-                // Before taking the event, so a future dropped here loses
-                // nothing (module docs, "Fairness").
-                self.yield_once().await;
-            }
-            if let Some((event, tx)) = self.conn.poll_event_with_sender() {
-                if let Event::Closed(reason) = event {
-                    self.phase = Phase::Ending(reason);
-                    continue;
-                }
-                self.work.add(&event);
-                return Some(Ok(f(event, tx)));
-            }
-            if let Err(e) = self.step(true).await {
-                self.phase = Phase::Failed;
-                return Some(Err(e));
-            }
-        }
+        let mut f = Some(f);
+        poll_fn(|cx| {
+            self.poll_event(cx, |event, tx| {
+                let f = f
+                    .take()
+                    .expect("poll_event calls f once, then the future is done");
+                f(event, tx)
+            })
+        })
+        .await
     }
 
-    /// Send a whole text message and write it out.
+    /// Send a message and write it out: [`Message::Text`] and
+    /// [`Message::Binary`] as whole messages, the fragments as the next
+    /// piece of a streamed message (the first piece starts it with its
+    /// kind), [`Message::Ping`] and [`Message::Pong`] as control frames,
+    /// and [`Message::Close`] starts the close handshake (then call
+    /// [`recv`](Self::recv) until `None`, or [`close`](Self::close)). The
+    /// payload is copied once, into the frame being written (and
+    /// compressed if permessage-deflate was agreed). Refused, with nothing
+    /// sent, as the connection's `send_*` refuse (the README's "Errors"
+    /// table): after our Close, [`BrokenPipe`](io::ErrorKind::BrokenPipe).
+    /// Like [`SinkExt::send`](https://docs.rs/futures/latest/futures/sink/trait.SinkExt.html#method.send),
+    /// it first waits until no more than [`Options::max_pending`] bytes
+    /// wait to be written.
+    pub async fn send(&mut self, message: Message) -> io::Result<()> {
+        poll_fn(|cx| self.poll_room(cx)).await?;
+        self.queue(message)?;
+        self.flush().await
+    }
+
+    /// Send a whole text message and write it out (see [`send`](Self::send)).
     pub async fn send_text(&mut self, text: &str) -> io::Result<()> {
         self.conn.send_text(text)?;
         self.flush().await
     }
 
-    /// Send a whole binary message and write it out.
+    /// Send a whole binary message and write it out (see [`send`](Self::send)).
     pub async fn send_binary(&mut self, data: &[u8]) -> io::Result<()> {
         self.conn.send_binary(data)?;
         self.flush().await
@@ -377,20 +406,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// read, so it waits on a peer that does not read either (see the
     /// module's "Backpressure"). Cancel-safe.
     pub async fn flush(&mut self) -> io::Result<()> {
-        loop {
-            self.refill();
-            if self.written == self.out.len() && !self.unflushed {
-                return Ok(());
-            }
-            if let Err(e) = self.step(false).await {
-                // A broken transport ends the connection here too, so the
-                // next `recv` reports the end instead of using it again.
-                if self.phase == Phase::Open {
-                    self.phase = Phase::Failed;
-                }
-                return Err(e);
-            }
-        }
+        poll_fn(|cx| self.poll_flush_out(cx)).await
     }
 
     /// Close: send a Close with `code` and `reason` (at most 123 bytes),
@@ -400,19 +416,65 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// [`Options::drain_timeout`]. Returns why the connection ended; on a
     /// connection that already ended, returns that at once.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> io::Result<ClosedReason> {
-        if self.phase == Phase::Open && !self.conn.close_sent() {
+        self.start_close(code, reason)?;
+        poll_fn(|cx| self.poll_closed(cx)).await
+    }
+
+    /// Queue our Close, unless it went out already or the connection ended.
+    fn start_close(&mut self, code: CloseCode, reason: &str) -> io::Result<()> {
+        if self.phase == Phase::Open && !self.conn.close_sent() && !self.conn.is_closed() {
             let now = self.now();
             self.conn.close(now, code, reason)?;
         }
+        Ok(())
+    }
+
+    /// Drop events until the end; return why the connection ended.
+    fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ClosedReason>> {
         loop {
-            match self.recv_with(|_, _| ()).await {
+            match ready!(self.poll_event(cx, |_, _| ())) {
                 Some(Ok(())) => {}
                 // The end, reported as an error: `closed_reason` has it.
-                Some(Err(e)) if self.closed_reason().is_none() => return Err(e),
+                Some(Err(e)) if self.closed_reason().is_none() => return Poll::Ready(Err(e)),
                 Some(Err(_)) | None => break,
             }
         }
-        self.closed_reason()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the transport failed"))
+        Poll::Ready(
+            self.closed_reason()
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the transport failed")),
+        )
+    }
+
+    /// Queue `message` on the connection (see [`send`](Self::send)).
+    fn queue(&mut self, message: Message) -> io::Result<()> {
+        match message {
+            Message::Text(text) => self.conn.send_text(&text)?,
+            Message::Binary(data) => self.conn.send_binary(&data)?,
+            Message::TextFragment { data, fin } => {
+                self.queue_fragment(MessageKind::Text, data.as_bytes(), fin)?;
+            }
+            Message::BinaryFragment { data, fin } => {
+                self.queue_fragment(MessageKind::Binary, &data, fin)?;
+            }
+            Message::Ping(data) => self.conn.send_ping(&data)?,
+            Message::Pong(data) => self.conn.send_pong(&data)?,
+            Message::Close { code, reason } => {
+                let now = self.now();
+                self.conn.close(now, code, &reason)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The next piece of the message in progress, or the first of a new
+    /// one of `kind`.
+    fn queue_fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> io::Result<()> {
+        match self.conn.send_fragment(data, fin) {
+            Err(SendError::NoMessageStarted) => {
+                self.conn.begin_message(kind)?;
+                Ok(self.conn.send_fragment(data, fin)?)
+            }
+            sent => Ok(sent?),
+        }
     }
 }

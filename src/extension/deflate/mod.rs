@@ -59,22 +59,28 @@ pub struct DeflateConfig {
     /// more. A server answers every offer with `server_max_window_bits`
     /// when this is below 15; a client offers `client_max_window_bits=N`.
     ///
-    /// Memory: while busy the compressor's working memory is about
-    /// `6 x 2^max_window_bits` plus ~9 KB of tables (about 140 KB at 13 bits,
-    /// 271 KB at 15); an idle connection (`release_buffers`) keeps only
-    /// the last `2^max_window_bits` bytes sent when context is kept, and
-    /// nothing without takeover.
+    /// Memory: while busy the compressor's working memory (history, hash
+    /// chains, the block's tokens and ~9 KB of tables) grows with
+    /// `2^max_window_bits`, allocated by the first compressed message and
+    /// kept between messages; `tests/deflate_idle.rs` `memory_table`
+    /// prints a busy server's whole heap for each window. An idle
+    /// connection (`release_buffers`, or [`Config::buffer_release`](crate::Config::buffer_release))
+    /// keeps only the last `2^max_window_bits` bytes sent when context is
+    /// kept, and nothing without takeover (`memory_table` checks both).
     ///
     /// Default: 13 (8 KiB), so that our history plus the peer's (see
     /// [`peer_max_window_bits`](Self::peer_max_window_bits)) is 16 KiB and
     /// an idle connection's deflate state fits a budget of 24 KiB with
-    /// room to spare (measured: 16 528 bytes; 14 bits one way and 13 the
-    /// other would be 24 KiB
-    /// plus the box, just over). Measured with W5 (BENCHMARKS.md: 1000
-    /// chat-like JSON messages, level 6, both windows equal), against 15:
-    /// 13 bits put 5.6% more bytes on the wire and run 1.8x as many round
-    /// trips per second (the match search walks shorter chains); 14 bits
-    /// 3.0% more bytes, 1.4x as fast; 12 bits 10.9% more, 2.0x.
+    /// room to spare (measured: 16 528 bytes, history and box, by
+    /// `memory_table`; the budget is checked by
+    /// `browser_offer_with_the_defaults_idles_within_24_kib`, both in
+    /// `tests/deflate_idle.rs`; 14 bits one way and 13 the other would be
+    /// 24 KiB plus the box, just over). Measured with W5 (BENCHMARKS.md,
+    /// `benches/benches/deflate`: 1000 chat-like JSON messages, level 6,
+    /// both windows equal), against 15: 13 bits put 5.6% more bytes on the
+    /// wire and run 1.8x as many round trips per second (the match search
+    /// walks shorter chains); 14 bits 3.0% more bytes, 1.4x as fast; 12
+    /// bits 10.9% more, 2.0x.
     pub max_window_bits: u8,
     /// The largest window we ask the peer to compress with, in bits (8 to
     /// 15; clamped). It bounds the history our inflater keeps between
@@ -90,14 +96,17 @@ pub struct DeflateConfig {
     /// Reset our compressor after every message (the `*_no_context_takeover`
     /// parameter for our side): between messages the compressor then holds
     /// no history, so an idle connection keeps nothing of it, at a large
-    /// cost in ratio on chat traffic (W5: 0.52 of the payload on the wire
-    /// instead of 0.29). Default: `false`.
+    /// cost in ratio on chat traffic (W5 in BENCHMARKS.md: 0.52 of the
+    /// payload on the wire instead of 0.29). Default: `false`.
     pub no_context_takeover: bool,
     /// Ask the peer to reset its compressor after every message, so our
     /// inflater keeps no history between messages. Default: `false`.
     pub peer_no_context_takeover: bool,
     /// Messages shorter than this many bytes are sent uncompressed: below
-    /// a few dozen bytes deflate rarely gains. Default: 0 (compress all).
+    /// a few dozen bytes deflate rarely gains, and an uncompressed message
+    /// skips the compressor's pass and its scratch copy. Applies to whole
+    /// messages; pieces sent with `send_fragment` are all compressed.
+    /// Default: 0 (compress all).
     pub min_size: u32,
     /// Compression effort, 1 (fastest) to 9 (smallest output). Default: 6.
     pub level: u8,
