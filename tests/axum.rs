@@ -87,6 +87,12 @@ async fn connect(
         .unwrap()
 }
 
+/// Close from the client and check the close handshake completed.
+async fn close_cleanly(client: &mut Client<TcpStream>, code: CloseCode, reason: &str) {
+    let end = client.close(code, reason).await.unwrap();
+    assert_eq!(end, ClosedReason::Clean { code });
+}
+
 #[tokio::test]
 async fn echoes_text_and_binary_with_permessage_deflate_by_default() {
     bounded(async {
@@ -108,13 +114,7 @@ async fn echoes_text_and_binary_with_permessage_deflate_by_default() {
             client.recv().await.unwrap().unwrap(),
             TokioMessage::binary(vec![0, 1, 2, 255])
         );
-        let reason = client.close(CloseCode::NORMAL, "").await.unwrap();
-        assert_eq!(
-            reason,
-            ClosedReason::Clean {
-                code: CloseCode::NORMAL
-            }
-        );
+        close_cleanly(&mut client, CloseCode::NORMAL, "").await;
     })
     .await;
 }
@@ -416,13 +416,7 @@ async fn a_client_close_reaches_the_handler_and_ends_it_cleanly() {
         let addr = serve(app).await;
         let (mut client, _) = connect(addr, "/ws", &[]).await;
         client.send_text("last words").await.unwrap();
-        let reason = client.close(CloseCode::GOING_AWAY, "bye").await.unwrap();
-        assert_eq!(
-            reason,
-            ClosedReason::Clean {
-                code: CloseCode::GOING_AWAY
-            }
-        );
+        close_cleanly(&mut client, CloseCode::GOING_AWAY, "bye").await;
         done.recv().await.unwrap();
         let seen = seen.lock().unwrap();
         assert_eq!(seen[0], Message::text("last words"));
@@ -434,6 +428,122 @@ async fn a_client_close_reaches_the_handler_and_ends_it_cleanly() {
             }))
         );
         assert_eq!(seen.len(), 2);
+    })
+    .await;
+}
+
+/// axum's chat pattern: `StreamExt::split` into a reader task and a writer
+/// task, the reader handing each message to the writer.
+#[tokio::test]
+async fn split_into_a_reader_task_and_a_writer_task() {
+    use futures_util::stream::{SplitSink, SplitStream};
+
+    async fn handle_socket(socket: WebSocket) {
+        let (sender, receiver) = socket.split();
+        let (tx, rx) = mpsc::channel(4);
+        let writer = tokio::spawn(write(sender, rx));
+        tokio::spawn(read(receiver, tx));
+        writer.await.unwrap();
+    }
+
+    async fn read(mut receiver: SplitStream<WebSocket>, tx: mpsc::Sender<Message>) {
+        while let Some(Ok(msg)) = receiver.next().await {
+            if let Message::Text(text) = msg {
+                let _ = tx.send(Message::text(text.to_uppercase())).await;
+            }
+        }
+    }
+
+    async fn write(mut sender: SplitSink<WebSocket, Message>, mut rx: mpsc::Receiver<Message>) {
+        sender.send(Message::text("welcome")).await.unwrap();
+        while let Some(msg) = rx.recv().await {
+            if sender.send(msg).await.is_err() {
+                return;
+            }
+        }
+        // The reader saw the end: finish the close handshake's writing.
+        let _ = sender.close().await;
+    }
+
+    bounded(async {
+        let addr = serve(Router::new().route(
+            "/ws",
+            any(|ws: WebSocketUpgrade| ready(ws.on_upgrade(handle_socket))),
+        ))
+        .await;
+        let (mut client, _) = connect(addr, "/ws", &[]).await;
+        assert_eq!(
+            client.recv().await.unwrap().unwrap(),
+            TokioMessage::text("welcome")
+        );
+        for word in ["one", "two", "three"] {
+            client.send_text(word).await.unwrap();
+        }
+        for word in ["ONE", "TWO", "THREE"] {
+            assert_eq!(
+                client.recv().await.unwrap().unwrap(),
+                TokioMessage::text(word)
+            );
+        }
+        close_cleanly(&mut client, CloseCode::NORMAL, "").await;
+    })
+    .await;
+}
+
+/// The server sends a Pong (a one-way heartbeat) and then closes with its
+/// own code; it reads until the client's answer ends the stream.
+#[tokio::test]
+async fn the_server_sends_a_pong_then_closes_with_its_code() {
+    async fn handle_socket(mut socket: WebSocket) {
+        socket.send(Message::Pong("beat".into())).await.unwrap();
+        let close = wscore::axum::CloseFrame {
+            code: 4000,
+            reason: "done".into(),
+        };
+        socket.send(Message::Close(Some(close))).await.unwrap();
+        // Sending after our Close fails, and changes nothing.
+        assert!(socket.send(Message::text("late")).await.is_err());
+        assert!(!futures_util::stream::FusedStream::is_terminated(&socket));
+        let mut rest = Vec::new();
+        while let Some(msg) = socket.recv().await {
+            rest.push(msg.unwrap());
+        }
+        assert_eq!(
+            rest,
+            [Message::Close(Some(wscore::axum::CloseFrame {
+                code: 4000,
+                reason: "".into(),
+            }))]
+        );
+        assert!(futures_util::stream::FusedStream::is_terminated(&socket));
+    }
+    bounded(async {
+        let (done_tx, mut done) = mpsc::unbounded_channel::<()>();
+        let app = Router::new().route(
+            "/ws",
+            any(move |ws: WebSocketUpgrade| {
+                let done_tx = done_tx.clone();
+                ready(ws.on_upgrade(move |socket| async move {
+                    handle_socket(socket).await;
+                    done_tx.send(()).unwrap();
+                }))
+            }),
+        );
+        let addr = serve(app).await;
+        let (mut client, _) = connect(addr, "/ws", &[]).await;
+        assert_eq!(
+            client.recv().await.unwrap().unwrap(),
+            TokioMessage::Pong("beat".into())
+        );
+        assert_eq!(
+            client.recv().await.unwrap().unwrap(),
+            TokioMessage::Close {
+                code: CloseCode(4000),
+                reason: "done".into()
+            }
+        );
+        assert!(client.recv().await.is_none());
+        done.recv().await.unwrap();
     })
     .await;
 }

@@ -32,6 +32,34 @@
 //! }
 //! ```
 //!
+//! # Reading and writing at once
+//!
+//! [`WebSocket`] is a `Stream` of messages and a `Sink` of them, so
+//! futures' `StreamExt::split` gives a reader half and a writer half for
+//! two tasks, as in axum's chat example:
+//!
+//! ```
+//! use futures_util::{SinkExt, StreamExt};
+//! use wscore::axum::{Message, WebSocket};
+//!
+//! async fn handle_socket(socket: WebSocket) {
+//!     let (mut sender, mut receiver) = socket.split();
+//!     let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(16);
+//!     tokio::spawn(async move {
+//!         while let Some(msg) = rx.recv().await {
+//!             if sender.send(msg).await.is_err() {
+//!                 return;
+//!             }
+//!         }
+//!     });
+//!     while let Some(Ok(msg)) = receiver.next().await {
+//!         if tx.send(msg).await.is_err() {
+//!             return;
+//!         }
+//!     }
+//! }
+//! ```
+//!
 //! # What differs from axum's
 //!
 //! * **permessage-deflate is on.** It is accepted whenever the client

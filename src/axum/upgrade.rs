@@ -89,17 +89,18 @@ impl<F> WebSocketUpgrade<F> {
         self
     }
 
-    /// Accepted for axum's sake and ignored: each send writes its message
-    /// out before it returns, so there is no write-behind buffer to fill
-    /// first.
+    /// Accepted for axum's sake and ignored: each `send` (or `Sink`
+    /// flush) writes its messages out, so there is no write-behind buffer
+    /// to size.
     pub fn write_buffer_size(self, _size: usize) -> Self {
         self
     }
 
-    /// The most bytes that may wait to be written before the connection
-    /// stops reading ([`Options::max_pending`], default 64 KiB). axum's
-    /// makes a send fail past it instead; here a peer that does not read
-    /// stalls its own input rather than this process's memory.
+    /// The most bytes that may wait to be written ([`Options::max_pending`],
+    /// default 64 KiB): past it a send waits, and the connection stops
+    /// reading, until the peer takes some. axum's makes a send fail past
+    /// it instead; here a peer that does not read stalls its own traffic
+    /// rather than growing this process's memory.
     pub fn max_write_buffer_size(mut self, max: usize) -> Self {
         self.options.max_pending = max;
         self
