@@ -547,3 +547,63 @@ async fn the_server_sends_a_pong_then_closes_with_its_code() {
     })
     .await;
 }
+
+/// axum's other documented uses compile unchanged against `wscore::axum`:
+/// state passed to the callback, `on_failed_upgrade`, the knobs, and the
+/// Close frame of axum's websockets example.
+#[allow(dead_code)]
+mod axum_docs_compile {
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::response::Response;
+    use wscore::axum::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+
+    #[derive(Clone)]
+    struct AppState {}
+
+    async fn with_state(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+        ws.on_upgrade(|socket| handle_socket(socket, state))
+    }
+
+    async fn handle_socket(_socket: WebSocket, _state: AppState) {}
+
+    async fn failed(ws: WebSocketUpgrade) -> Response {
+        ws.read_buffer_size(4096)
+            .write_buffer_size(0)
+            .max_write_buffer_size(1 << 20)
+            .max_frame_size(1 << 20)
+            .max_message_size(1 << 20)
+            .accept_unmasked_frames(false)
+            .on_failed_upgrade(|error| {
+                report_error(error);
+            })
+            .on_upgrade(|_| async {})
+    }
+
+    fn report_error(_: axum::Error) {}
+
+    async fn goodbye(mut socket: WebSocket) {
+        let _ = socket
+            .send(Message::Ping(Bytes::from_static(&[1, 2, 3])))
+            .await;
+        if let Some(Ok(msg)) = socket.recv().await {
+            let _: Result<&str, axum::Error> = msg.to_text();
+            if let Message::Close(Some(cf)) = &msg {
+                println!("close with code {} and reason `{}`", cf.code, cf.reason);
+            }
+        }
+        let _ = socket
+            .send(Message::Close(Some(CloseFrame {
+                code: close_code::NORMAL,
+                reason: Utf8Bytes::from("Goodbye"),
+            })))
+            .await;
+    }
+
+    fn router() -> axum::Router {
+        axum::Router::new()
+            .route("/state", axum::routing::any(with_state))
+            .route("/failed", axum::routing::any(failed))
+            .with_state(AppState {})
+    }
+}
