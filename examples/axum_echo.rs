@@ -7,7 +7,7 @@ async fn main() -> std::io::Result<()> {
     let port = std::env::args().nth(1).or(std::env::var("PORT").ok());
     let addr = format!("127.0.0.1:{}", port.as_deref().unwrap_or("9003"));
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    axum::serve(listener, Router::new().route("/", any(handler))).await
+    axum::serve(listener, Router::new().route("/ws", any(handler))).await
 }
 
 async fn handler(ws: WebSocketUpgrade) -> Response {

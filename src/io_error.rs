@@ -3,7 +3,7 @@
 //! outcomes to its runtime's idioms).
 //!
 //! This is the one mapping: the tokio driver and the examples convert
-//! through these impls and [`ClosedReason::to_io_error`], and the README's
+//! through these impls and [`ClosedReason::to_io_error`], and the crate docs'
 //! "Errors" table states the same rows (tests/io_error.rs pins each one,
 //! tests/tokio_driver.rs the driver's).
 //!

@@ -1,43 +1,20 @@
 //! The tokio driver over an in-memory duplex pipe, on tokio's virtual
 //! clock: round trip, keepalive, handshake timeout, close, backpressure.
 
-use std::future::Future;
+#[path = "common/tokio_pipe.rs"]
+mod pipe;
+
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use pipe::{connect, pair, run};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
 use tokio::time::Instant as TokioInstant;
 use wscore::handshake::client::ClientRequest;
 use wscore::tokio::{Message, Options, WebSocket};
 use wscore::{CloseCode, ClosedReason, Config, Event};
-
-/// Run `f` on a current-thread runtime whose clock is paused: timers fire
-/// as soon as every task waits, so the tests take no real time.
-fn run<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("a current-thread runtime builds")
-        .block_on(f)
-}
-
-fn counter_mask() -> impl FnMut() -> [u8; 4] + Send + 'static {
-    let mut n = 0u32;
-    move || {
-        n = n.wrapping_add(0x9e37_79b9);
-        n.to_le_bytes()
-    }
-}
-
-async fn connect(io: DuplexStream, config: &Config) -> io::Result<WebSocket<DuplexStream>> {
-    let request = ClientRequest::new("localhost", [7; 16]).target("/echo");
-    let (ws, _response) =
-        WebSocket::connect(io, &request, counter_mask(), config, Options::default()).await?;
-    Ok(ws)
-}
 
 /// Echo every data message until the end; return how the end was reported.
 async fn echo(mut ws: WebSocket<DuplexStream>) -> (Option<io::Error>, Option<ClosedReason>) {
@@ -256,8 +233,7 @@ fn backpressure_stops_reading_from_a_peer_that_does_not_read() {
         let mut options = Options::default();
         options.max_pending = 64 << 10;
         let bound = options.max_pending;
-        let (a, b) = duplex(4096);
-        let (mut client, mut server) = connect_with_server(a, b, options).await;
+        let (mut client, mut server) = pair(4096, Config::default(), options).await;
         // The client sends and never reads.
         let sent = Arc::new(AtomicUsize::new(0));
         let counted = sent.clone();
@@ -373,18 +349,6 @@ fn a_flooded_connection_yields_to_the_others_on_its_thread() {
     });
 }
 
-/// A client and a server over `a` and `b`, the server with `options`.
-async fn connect_with_server(
-    a: DuplexStream,
-    b: DuplexStream,
-    options: Options,
-) -> (WebSocket<DuplexStream>, WebSocket<DuplexStream>) {
-    let server =
-        tokio::spawn(async move { WebSocket::accept(b, &Config::default(), options).await });
-    let client = connect(a, &Config::default()).await.unwrap();
-    (client, server.await.unwrap().unwrap())
-}
-
 #[test]
 fn close_gives_up_on_a_silent_peer_after_the_close_timeout() {
     run(async {
@@ -418,8 +382,7 @@ fn close_gives_up_on_a_silent_peer_after_the_close_timeout() {
 #[test]
 fn recv_cancelled_by_a_timeout_loses_no_message() {
     run(async {
-        let (a, b) = duplex(1024);
-        let (mut client, mut server) = connect_with_server(a, b, Options::default()).await;
+        let (mut client, mut server) = pair(1024, Config::default(), Options::default()).await;
         let sender = tokio::spawn(async move {
             for i in 0..200u32 {
                 client.send_binary(&i.to_be_bytes().repeat(100)).await?;
@@ -449,8 +412,7 @@ fn recv_cancelled_by_a_timeout_loses_no_message() {
 #[test]
 fn a_broken_transport_is_an_error_then_the_end() {
     run(async {
-        let (a, b) = duplex(4096);
-        let (client, mut server) = connect_with_server(a, b, Options::default()).await;
+        let (client, mut server) = pair(4096, Config::default(), Options::default()).await;
         drop(client);
         // The peer vanished without a Close: the read sees EOF.
         let end = server.recv().await.map(|r| r.map_err(|e| e.kind()));

@@ -8,6 +8,7 @@ mod pipe;
 use std::io;
 use std::time::Duration;
 
+use futures_util::stream::FusedStream;
 use futures_util::{SinkExt, StreamExt};
 use pipe::{pair, run};
 use tokio::time::timeout;
@@ -70,6 +71,7 @@ fn stream_and_sink_carry_every_kind_of_message() {
             Some(Ok(Message::Close { .. }))
         ));
         assert!(client.next().await.is_none());
+        assert!(client.is_terminated());
         assert!(clean(client.closed_reason()));
         assert!(clean(echo.await.unwrap()));
     });

@@ -43,14 +43,20 @@ const RUN_LIMIT: Duration = Duration::from_secs(60);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Server {
     Wscore,
+    WscoreForward,
+    WscoreRecvSend,
     TokioTungstenite,
+    TokioTungsteniteNextSend,
     TokioWebsockets,
     Fastwebsockets,
 }
 
-const SERVERS: [Server; 4] = [
+const SERVERS: [Server; 7] = [
     Server::Wscore,
+    Server::WscoreForward,
+    Server::WscoreRecvSend,
     Server::TokioTungstenite,
+    Server::TokioTungsteniteNextSend,
     Server::TokioWebsockets,
     Server::Fastwebsockets,
 ];
@@ -59,7 +65,10 @@ impl Server {
     fn name(self) -> &'static str {
         match self {
             Server::Wscore => "wscore (tokio driver)",
+            Server::WscoreForward => "wscore (split + forward)",
+            Server::WscoreRecvSend => "wscore (recv + send)",
             Server::TokioTungstenite => "tokio-tungstenite",
+            Server::TokioTungsteniteNextSend => "tokio-tungstenite (next + send)",
             Server::TokioWebsockets => "tokio-websockets",
             Server::Fastwebsockets => "fastwebsockets",
         }
@@ -102,6 +111,28 @@ fn spawn_server(server: Server) -> SocketAddr {
 async fn serve(server: Server, mut stream: TcpStream) -> Result<(), Box<dyn std::error::Error>> {
     match server {
         Server::Wscore => wscore_benches::wscore_echo(stream).await?,
+        Server::WscoreForward => {
+            use wscore::tokio::{Message, Options, WebSocket};
+            // The same shape as the peers' below, through the Stream and
+            // Sink of the split halves and owned messages: what a user who
+            // comes from tokio-tungstenite writes first.
+            let ws = WebSocket::accept(stream, &Config::default(), Options::default()).await?;
+            let (rx, tx) = ws.split();
+            rx.try_filter(|m| ready(matches!(m, Message::Text(_) | Message::Binary(_))))
+                .forward(tx)
+                .await?;
+        }
+        Server::WscoreRecvSend => {
+            use wscore::tokio::{Message, Options, WebSocket};
+            // The crate docs' first server: owned messages, and each `send`
+            // writes its message out before it returns.
+            let mut ws = WebSocket::accept(stream, &Config::default(), Options::default()).await?;
+            while let Some(message) = ws.recv().await {
+                if let m @ (Message::Text(_) | Message::Binary(_)) = message? {
+                    ws.send(m).await?;
+                }
+            }
+        }
         Server::TokioTungstenite => {
             use tokio_tungstenite::WebSocketStream;
             use tokio_tungstenite::tungstenite::protocol::Role;
@@ -113,6 +144,21 @@ async fn serve(server: Server, mut stream: TcpStream) -> Result<(), Box<dyn std:
             rx.try_filter(|m| ready(m.is_text() || m.is_binary()))
                 .forward(tx)
                 .await?;
+        }
+        Server::TokioTungsteniteNextSend => {
+            use futures_util::SinkExt;
+            use tokio_tungstenite::WebSocketStream;
+            use tokio_tungstenite::tungstenite::protocol::Role;
+            raw_accept(&mut stream).await?;
+            let mut ws = WebSocketStream::from_raw_socket(stream, Role::Server, None).await;
+            // The loop its users write first, as `recv + send` above:
+            // `SinkExt::send` flushes each message.
+            while let Some(message) = ws.next().await {
+                let message = message?;
+                if message.is_text() || message.is_binary() {
+                    ws.send(message).await?;
+                }
+            }
         }
         Server::TokioWebsockets => {
             raw_accept(&mut stream).await?;
@@ -347,8 +393,11 @@ fn main() {
         }
     }
     println!(
-        "{conns} connections; messages/s, median of {reps} interleaved reps; ratio = wscore / best peer\n"
+        "{conns} connections; messages/s, median of {reps} interleaved reps; ratio = each wscore server / the best peer of its kind (the flush-per-message loops compared with each other)\n"
     );
+    let ours: Vec<usize> = (0..servers.len())
+        .filter(|&i| servers[i].name().starts_with("wscore"))
+        .collect();
     print!("| size | msgs/conn |");
     for s in &servers {
         print!(" {} |", s.name());
@@ -357,7 +406,18 @@ fn main() {
     println!("|---|---:|{}---:|", "---:|".repeat(servers.len()));
     for (si, &(size, count)) in sizes.iter().enumerate() {
         let medians: Vec<f64> = results[si].iter().cloned().map(median).collect();
-        let best_peer = medians[1..].iter().cloned().fold(0.0, f64::max);
+        // Like for like: a loop that sends and flushes each message is
+        // compared with the peer's loop that does the same; the others with
+        // the best of the peers' batching servers.
+        let best_peer = |ours: Server| {
+            let flushes_each =
+                |s: Server| matches!(s, Server::WscoreRecvSend | Server::TokioTungsteniteNextSend);
+            (0..medians.len())
+                .filter(|&i| !servers[i].name().starts_with("wscore"))
+                .filter(|&i| flushes_each(servers[i]) == flushes_each(ours))
+                .map(|i| medians[i])
+                .fold(0.0, f64::max)
+        };
         let label = if size >= 1024 {
             format!("{} KiB", size >> 10)
         } else {
@@ -367,6 +427,10 @@ fn main() {
         for m in &medians {
             print!(" {:.0} |", m);
         }
-        println!(" {:.2}x |", medians[0] / best_peer);
+        let ratios: Vec<String> = ours
+            .iter()
+            .map(|&i| format!("{:.2}x", medians[i] / best_peer(servers[i])))
+            .collect();
+        println!(" {} |", ratios.join(" / "));
     }
 }

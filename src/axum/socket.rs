@@ -35,17 +35,11 @@ type Inner = TokioWebSocket<TokioIo<Upgraded>>;
 pub struct WebSocket {
     inner: Inner,
     protocol: Option<HeaderValue>,
-    /// The stream gave `None`.
-    terminated: bool,
 }
 
 impl WebSocket {
     pub(super) fn new(inner: Inner, protocol: Option<HeaderValue>) -> WebSocket {
-        WebSocket {
-            inner,
-            protocol,
-            terminated: false,
-        }
+        WebSocket { inner, protocol }
     }
 
     /// The next message; `None` once the connection has ended (after a
@@ -115,10 +109,7 @@ impl Stream for WebSocket {
                     }
                 }
                 Some(Err(e)) => return Poll::Ready(Some(Err(Error::new(e)))),
-                None => {
-                    this.terminated = true;
-                    return Poll::Ready(None);
-                }
+                None => return Poll::Ready(None),
             }
         }
     }
@@ -127,7 +118,7 @@ impl Stream for WebSocket {
 impl FusedStream for WebSocket {
     /// Whether the stream gave `None` (the connection ended).
     fn is_terminated(&self) -> bool {
-        self.terminated
+        self.inner.is_terminated()
     }
 }
 

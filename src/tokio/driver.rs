@@ -84,7 +84,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Wait until at most [`Options::max_pending`](super::Options) bytes
     /// wait to be written: the sending side's backpressure.
     pub(super) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.pending_transmit() > self.options.max_pending {
+        // A connection that cannot send any more refuses at once instead
+        // of waiting for room it would not use.
+        while self.pending_transmit() > self.options.max_pending
+            && !self.conn.is_closed()
+            && !self.conn.close_sent()
+        {
             if let Err(e) = ready!(self.poll_step(cx, Side::Write)) {
                 self.fail();
                 return Poll::Ready(Err(e));
@@ -233,6 +238,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Point the timer at the connection's next deadline.
     pub(super) fn arm_timer(&mut self) {
+        if self.phase != Phase::Open {
+            // After the end the timer is the drain's (see `end`).
+            return;
+        }
         let Some(at) = self.conn.poll_timeout() else {
             // An idle connection has no deadline: drop the timer too.
             self.armed = None;

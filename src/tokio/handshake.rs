@@ -65,7 +65,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// its source: a server that answered with another status than 101 is
     /// [`ConnectionRefused`](io::ErrorKind::ConnectionRefused), a 101 that
     /// breaks the rules [`InvalidData`](io::ErrorKind::InvalidData) (the
-    /// crate's one mapping, in the README's "Errors" table).
+    /// crate's one mapping, in the crate docs' "Errors" table).
     ///
     /// Unless `request` offers permessage-deflate already, it is offered as
     /// `Config::deflate` says (turn it off there to never offer it), as

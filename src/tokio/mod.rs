@@ -8,6 +8,16 @@
 //! [`Connection::poll_transmit`] gives, and wait for whichever comes first
 //! of the transport and the [`Connection::poll_timeout`] deadline.
 //!
+//! The ways in: [`WebSocket::accept`] (a server's handshake on a
+//! transport), [`connect`](self::connect) (a URL), [`WebSocket::connect`]
+//! (a client's handshake on a transport you opened), and
+//! [`WebSocket::from_connection`] (a handshake done elsewhere, e.g. by an
+//! HTTP server). Then [`recv`](WebSocket::recv) and
+//! [`send`](WebSocket::send) of owned [`Message`]s, the same as a
+//! [`Stream`](futures_core::Stream) and a [`Sink`](futures_sink::Sink),
+//! or [`recv_with`](WebSocket::recv_with), which lends each payload in
+//! place:
+//!
 //! ```no_run
 //! # async fn run(stream: tokio::net::TcpStream) -> std::io::Result<()> {
 //! use wscore::tokio::{Options, WebSocket};
@@ -53,7 +63,7 @@
 //! end is reported once as an `io::Error` first
 //! ([`ClosedReason::to_io_error`]), and [`WebSocket::closed_reason`] tells
 //! the [`ClosedReason`] either way. The crate's errors convert with the
-//! crate's one mapping (the README's "Errors" table): a peer's violation is
+//! crate's one mapping (the [crate docs' "Errors" table](crate#errors)): a peer's violation is
 //! [`InvalidData`](io::ErrorKind::InvalidData), a send after our Close
 //! [`BrokenPipe`](io::ErrorKind::BrokenPipe), a server's non-101 answer
 //! [`ConnectionRefused`](io::ErrorKind::ConnectionRefused), and so on. The
@@ -72,8 +82,23 @@
 //! next call goes on where it stopped. The `send_*` methods and
 //! [`close`](WebSocket::close) queue their frame on the first poll: once
 //! polled, a cancelled send has still queued its message, which the next
-//! call writes out. [`WebSocket::accept`] and [`WebSocket::connect`] are
-//! not cancel-safe: a handshake cut short leaves the transport unusable.
+//! call writes out; [`send`](WebSocket::send) first waits for room, and
+//! a send cancelled during that wait queued nothing. The `Stream` and
+//! `Sink` methods keep all their state in the socket too.
+//! [`WebSocket::accept`] and [`WebSocket::connect`] are not cancel-safe: a
+//! handshake cut short leaves the transport unusable.
+//!
+//! # Two tasks
+//!
+//! [`WebSocket::split`] gives a [`ReadHalf`] and a [`WriteHalf`] that two
+//! tasks can own (futures' `StreamExt::split` works too). They share the
+//! socket behind a lock taken for one poll at a time. While both are
+//! polled, the transport's and the timer's wake-ups go to both tasks: each
+//! keeps one waker per direction, and without this a reader that stopped
+//! reading for backpressure would sleep through the writer draining the
+//! queue. The reading half answers Pings and Closes and runs the timers
+//! while it is polled; the writing half's `close` waits for the peer's
+//! answer itself once the reading half is gone.
 //!
 //! # Fairness
 //!
@@ -291,7 +316,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Heap bytes this socket's buffers hold now: the connection's
-    /// ([`Connection::heap_usage`]), the bytes being written and the timer.
+    /// ([`Connection::heap_usage`]), the bytes being written, the timer, and
+    /// the shared waker once two tasks polled it.
     /// The transport's own and the per-thread read buffer are not counted.
     #[must_use]
     pub fn heap_usage(&self) -> usize {
@@ -301,6 +327,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 .sleep
                 .as_ref()
                 .map_or(0, |_| core::mem::size_of::<Sleep>())
+            + self.wakers.heap_usage()
+    }
+
+    /// Whether the end was reported: [`recv`](Self::recv) returns `None`
+    /// from now on.
+    fn is_terminated(&self) -> bool {
+        matches!(self.phase, Phase::Done(_) | Phase::Failed)
     }
 
     /// Bytes queued and not yet written to the transport.
@@ -372,8 +405,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// [`recv`](Self::recv) until `None`, or [`close`](Self::close)). The
     /// payload is copied once, into the frame being written (and
     /// compressed if permessage-deflate was agreed). Refused, with nothing
-    /// sent, as the connection's `send_*` refuse (the README's "Errors"
-    /// table): after our Close, [`BrokenPipe`](io::ErrorKind::BrokenPipe).
+    /// sent, as the connection's `send_*` refuse (the [crate docs' "Errors"
+    /// table](crate#errors)): after our Close, [`BrokenPipe`](io::ErrorKind::BrokenPipe).
     /// Like [`SinkExt::send`](https://docs.rs/futures/latest/futures/sink/trait.SinkExt.html#method.send),
     /// it first waits until no more than [`Options::max_pending`] bytes
     /// wait to be written.

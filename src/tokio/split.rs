@@ -11,7 +11,7 @@ use std::io;
 use std::sync::{Mutex, MutexGuard};
 
 use ::tokio::io::{AsyncRead, AsyncWrite};
-use futures_core::Stream;
+use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
 
 use super::{Message, WebSocket};
@@ -218,6 +218,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for ReadHalf<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.shared.lock().poll_recv(cx)
+    }
+}
+
+/// As the whole socket's.
+impl<S: AsyncRead + AsyncWrite + Unpin> FusedStream for ReadHalf<S> {
+    fn is_terminated(&self) -> bool {
+        self.shared.lock().is_terminated()
     }
 }
 

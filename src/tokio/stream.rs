@@ -7,7 +7,7 @@ use core::task::{Context, Poll};
 use std::io;
 
 use ::tokio::io::{AsyncRead, AsyncWrite};
-use futures_core::Stream;
+use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
 
 use super::{Message, WebSocket};
@@ -20,6 +20,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().poll_recv(cx)
+    }
+}
+
+/// Terminated once `None` was returned: after the end was reported.
+impl<S: AsyncRead + AsyncWrite + Unpin> FusedStream for WebSocket<S> {
+    fn is_terminated(&self) -> bool {
+        self.is_terminated()
     }
 }
 

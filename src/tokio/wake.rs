@@ -86,6 +86,14 @@ impl Wakers {
         Some(both_waker.clone())
     }
 
+    /// Heap bytes held: the shared waker, once two tasks polled (its
+    /// counts and the two wakers it holds).
+    pub(super) fn heap_usage(&self) -> usize {
+        self.both.as_ref().map_or(0, |_| {
+            2 * core::mem::size_of::<usize>() + core::mem::size_of::<Both>()
+        })
+    }
+
     /// Wake both sides: the socket's end, which a side waiting on the
     /// transport would not otherwise see.
     pub(super) fn wake_all(&mut self) {
