@@ -14,8 +14,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use wscore::Config;
 use wscore::tokio::{Options, WebSocket};
-use wscore::{Config, Event};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -36,18 +36,7 @@ async fn main() -> std::io::Result<()> {
         let config = config.clone();
         tokio::spawn(async move {
             let mut ws = WebSocket::accept(stream, &config, Options::default()).await?;
-            // Sending fails only once our Close is out: the end follows.
-            while let Some(sent) = ws
-                .recv_with(|event, mut tx| match event {
-                    Event::Text(text) => tx.send_text(text),
-                    Event::Binary(data) => tx.send_binary(data),
-                    _ => Ok(()),
-                })
-                .await
-            {
-                let _ = sent?;
-            }
-            std::io::Result::Ok(())
+            common::echo_tokio(&mut ws).await
         });
     })
     .await

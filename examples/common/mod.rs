@@ -228,6 +228,27 @@ pub async fn accept_loop_tokio(
     }
 }
 
+/// Echo every data message with the same type, from the borrowed payload,
+/// until the connection ends: the body of the tokio echo servers, over TCP
+/// or TLS alike. The end's error, if it was not clean, is returned.
+pub async fn echo_tokio<S>(ws: &mut wscore::tokio::WebSocket<S>) -> io::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    while let Some(sent) = ws
+        .recv_with(|event, mut tx| match event {
+            Event::Text(text) => tx.send_text(text),
+            Event::Binary(data) => tx.send_binary(data),
+            _ => Ok(()),
+        })
+        .await
+    {
+        // Sending fails only once our Close is out: the end follows.
+        let _ = sent?;
+    }
+    Ok(())
+}
+
 /// The read buffer a connection starts with, and goes back to when reads
 /// are short.
 pub const READ_SMALL: usize = 4 * 1024;

@@ -4,11 +4,12 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::error::{BuildError, ClientHandshakeError, RejectedResponse};
+use super::error::{BuildError, ClientHandshakeError};
 use super::head::{Fill, HeadReader};
 use super::header::{
     Headers, accept_key, is_token, is_visible_ascii, key_for_nonce, parse_token_list, trim_ows,
 };
+use super::rejected::RejectedResponse;
 use super::response::check_extra_header;
 use super::write::HeaderSink;
 use super::{HandshakeLimits, Negotiated};
@@ -322,9 +323,8 @@ impl ClientHandshake {
             Ok(Fill::Partial) => return input.len(),
             Ok(Fill::Complete(used)) => {
                 let head = self.reader.take_head();
-                let rest = &input[used..];
-                let body_start = &rest[..rest.len().min(self.limits.max_head_len)];
-                self.parse_response(&head, body_start).map(|r| (r, used))
+                self.parse_response(&head, &input[used..])
+                    .map(|r| (r, used))
             }
             Err(_) => Err(ClientHandshakeError::HeadTooLong),
         };
@@ -382,12 +382,14 @@ impl ClientHandshake {
             body_start,
         } = head;
         if status != 101 {
-            return Err(ClientHandshakeError::Status(RejectedResponse {
+            // The body start is capped like the head it came with.
+            return Err(ClientHandshakeError::Status(RejectedResponse::new(
                 status,
                 reason,
                 headers,
-                body_start: body_start.into(),
-            }));
+                body_start,
+                self.limits.max_head_len,
+            )));
         }
         if minor_version != Some(1) {
             return Err(ClientHandshakeError::HttpVersion);
@@ -487,7 +489,7 @@ pub(super) struct ResponseHead<'a> {
     /// major version.
     pub(super) minor_version: Option<u8>,
     pub(super) headers: Headers,
-    /// The body bytes that came with the head, for a refusal.
+    /// The bytes that came behind the head, for a refusal's body.
     pub(super) body_start: &'a [u8],
 }
 

@@ -9,11 +9,10 @@
 //!   response the protocol does not allow. Nothing was written and no state
 //!   changed.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::header::Headers;
+use super::rejected::RejectedResponse;
 use super::write::{HeaderSink, write_content_length, write_status_line};
 
 /// Why a server refused a client's opening handshake (RFC 6455 section
@@ -272,43 +271,6 @@ impl fmt::Display for ClientHandshakeError {
 
 #[cfg(feature = "std")]
 impl std::error::Error for ClientHandshakeError {}
-
-/// A response other than 101 Switching Protocols, as the client received it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RejectedResponse {
-    pub(crate) status: u16,
-    pub(crate) reason: String,
-    pub(crate) headers: Headers,
-    pub(crate) body_start: Vec<u8>,
-}
-
-impl RejectedResponse {
-    /// The status code, e.g. 302, 401 or 404.
-    #[must_use]
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
-    /// The reason phrase, possibly empty.
-    #[must_use]
-    pub fn reason(&self) -> &str {
-        &self.reason
-    }
-
-    /// The response's header fields (`Location`, `WWW-Authenticate`, ...).
-    #[must_use]
-    pub fn headers(&self) -> &Headers {
-        &self.headers
-    }
-
-    /// The bytes after the head that arrived in the same input as its end,
-    /// at most [`HandshakeLimits::max_head_len`](super::HandshakeLimits::max_head_len)
-    /// of them. The rest of the body, if any, is still on the transport.
-    #[must_use]
-    pub fn body_start(&self) -> &[u8] {
-        &self.body_start
-    }
-}
 
 /// A request or response the local application asked for that the protocol
 /// does not allow. Returning one has no effect: nothing was written and no

@@ -107,6 +107,7 @@ mod head;
 mod header;
 #[cfg(feature = "http")]
 mod http;
+mod rejected;
 mod response;
 pub mod server;
 mod write;
@@ -118,8 +119,9 @@ pub use crate::extension::Extension;
 /// [`crate::frame::Status`] and [`crate::Status`], re-exported here so a
 /// handshake driver needs no import from the frame codec.
 pub use crate::frame::Status;
-pub use error::{BuildError, ClientHandshakeError, HandshakeError, RejectedResponse};
+pub use error::{BuildError, ClientHandshakeError, HandshakeError};
 pub use header::{HeaderField, Headers, accept_key};
+pub use rejected::RejectedResponse;
 
 /// Caps on what a handshake buffers, for both sides.
 ///

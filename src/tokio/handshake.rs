@@ -11,9 +11,9 @@ use super::{Options, WebSocket};
 use crate::config::Config;
 use crate::connection::{Connection, MaskSource};
 use crate::frame::Status;
-use crate::handshake::HandshakeLimits;
 use crate::handshake::client::{ClientRequest, Response};
 use crate::handshake::server::{Accept, Reject, Request, ServerHandshake};
+use crate::handshake::{ClientHandshakeError, HandshakeLimits, RejectedResponse};
 use crate::time::Instant;
 
 /// Bytes per read during the handshake: a typical request head fits.
@@ -60,10 +60,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// server's answer, within [`Options::handshake_timeout`]. `mask`
     /// supplies the masking keys (see [`Connection::client`]). Returns the
     /// connection and the server's 101 response (its negotiated
-    /// subprotocol). A failure has the
-    /// [`ClientHandshakeError`](crate::handshake::ClientHandshakeError) as
-    /// its source: a server that answered with another status than 101 is
-    /// [`ConnectionRefused`](io::ErrorKind::ConnectionRefused), a 101 that
+    /// subprotocol). A failure has the [`ClientHandshakeError`] as its
+    /// source: a server that answered with another status than 101 is
+    /// [`ConnectionRefused`](io::ErrorKind::ConnectionRefused), with the
+    /// [`RejectedResponse`] and its body (read until its end, the end of
+    /// the transport, [`RejectedResponse::MAX_BODY`] or the handshake's
+    /// deadline, whichever comes first), a 101 that
     /// breaks the rules [`InvalidData`](io::ErrorKind::InvalidData) (the
     /// crate's one mapping, in the crate docs' "Errors" table).
     ///
@@ -71,26 +73,63 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// `Config::deflate` says (turn it off there to never offer it), as
     /// [`ClientRequest::write`] does.
     pub async fn connect(
-        mut io: S,
+        io: S,
         request: &ClientRequest,
         mask: impl MaskSource + 'static,
         config: &Config,
         options: Options,
     ) -> io::Result<(WebSocket<S>, Response)> {
+        let deadline = TokioInstant::now() + options.handshake_timeout;
+        WebSocket::connect_by(io, request, mask, config, options, deadline).await
+    }
+
+    /// [`connect`](Self::connect), due by `deadline` rather than
+    /// [`Options::handshake_timeout`] from now: `wscore::tokio::connect`
+    /// counts the TCP connect and the TLS handshake in the same time.
+    pub(super) async fn connect_by(
+        mut io: S,
+        request: &ClientRequest,
+        mask: impl MaskSource + 'static,
+        config: &Config,
+        options: Options,
+        deadline: TokioInstant,
+    ) -> io::Result<(WebSocket<S>, Response)> {
         let epoch = TokioInstant::now();
-        let limit = options.handshake_timeout;
         let handshake = client_handshake(&mut io, request, mask, config, epoch);
-        let (conn, response) = ::tokio::time::timeout(limit, handshake)
-            .await
-            .map_err(|_| timed_out())??;
-        Ok((
-            WebSocket::from_connection(io, conn, epoch, options),
-            response,
-        ))
+        match ::tokio::time::timeout_at(deadline, handshake).await {
+            Err(_) => Err(timed_out()),
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(Ok((conn, response)))) => Ok((
+                WebSocket::from_connection(io, conn, epoch, options),
+                response,
+            )),
+            Ok(Ok(Err(mut rejected))) => {
+                // What the server said is worth more than a timeout: the
+                // refusal comes back with the body read by the deadline.
+                let _ =
+                    ::tokio::time::timeout_at(deadline, read_body(&mut io, &mut rejected)).await;
+                Err(ClientHandshakeError::Status(rejected).into())
+            }
+        }
     }
 }
 
-fn timed_out() -> io::Error {
+/// Read the body of a refusal into it, until its framing says it is whole,
+/// [`RejectedResponse::MAX_BODY`] is reached or the transport ends (or
+/// fails: the refusal is the error worth reporting).
+async fn read_body<S: AsyncRead + Unpin>(io: &mut S, rejected: &mut RejectedResponse) {
+    if rejected.handle_body(&[]) == Status::Complete(()) {
+        return;
+    }
+    let mut buf = vec![0u8; HANDSHAKE_READ];
+    while let Ok(n @ 1..) = io.read(&mut buf).await {
+        if rejected.handle_body(&buf[..n]) == Status::Complete(()) {
+            return;
+        }
+    }
+}
+
+pub(super) fn timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "websocket handshake timed out")
 }
 
@@ -150,13 +189,15 @@ async fn answer_and_close<S: AsyncWrite + Unpin>(io: &mut S, response: &[u8]) {
     let _ = io.shutdown().await;
 }
 
+/// The client's exchange: `Ok(Err(_))` is a refusal whose body is still to
+/// be read.
 async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     io: &mut S,
     request: &ClientRequest,
     mask: impl MaskSource + 'static,
     config: &Config,
     epoch: TokioInstant,
-) -> io::Result<(Connection, Response)> {
+) -> io::Result<Result<(Connection, Response), RejectedResponse>> {
     let mut head = Vec::new();
     let mut handshake = request.write(config, &mut head)?;
     io.write_all(&head).await?;
@@ -174,8 +215,9 @@ async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(Status::Partial) => continue,
             Ok(Status::Complete((response, used))) => {
                 let conn = response.open(now(epoch), &buf[used..n], mask);
-                return Ok((conn, response.clone()));
+                return Ok(Ok((conn, response.clone())));
             }
+            Err(ClientHandshakeError::Status(rejected)) => return Ok(Err(rejected)),
             Err(error) => return Err(error.into()),
         }
     }

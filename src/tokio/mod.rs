@@ -9,7 +9,7 @@
 //! of the transport and the [`Connection::poll_timeout`] deadline.
 //!
 //! The ways in: [`WebSocket::accept`] (a server's handshake on a
-//! transport), [`connect`](self::connect) (a URL), [`WebSocket::connect`]
+//! transport), [`connect`] (a URL), [`WebSocket::connect`]
 //! (a client's handshake on a transport you opened), and
 //! [`WebSocket::from_connection`] (a handshake done elsewhere, e.g. by an
 //! HTTP server). Then [`recv`](WebSocket::recv) and
@@ -117,6 +117,7 @@
 //! thread is then at most one read ([`Options::read_size`]) taken in and
 //! that many events handed out, plus what the application does with them.
 
+mod connect;
 mod driver;
 mod fair;
 mod handshake;
@@ -138,6 +139,12 @@ use ::tokio::time::{Instant as TokioInstant, Sleep};
 
 /// The buffer type of binary payloads, from the `bytes` crate.
 pub use bytes::Bytes;
+#[cfg(feature = "rustls")]
+pub use connect::client_config;
+pub use connect::{
+    ConnectOptions, Connector, IntoUrl, MaybeTlsStream, RandomMasks, connect, connect_with,
+    random_nonce,
+};
 pub use message::{Message, Utf8Bytes};
 pub use split::{ReadHalf, ReuniteError, WriteHalf};
 
