@@ -16,6 +16,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod close;
 pub mod config;
 pub mod connection;
