@@ -140,7 +140,8 @@ impl Utf8Bytes {
         &self.0
     }
 
-    /// Text from a literal (allocated once, for the shared counts).
+    /// Text from a literal (allocated once, for the shared counts; unlike
+    /// axum's, not a `const fn` for that reason).
     #[must_use]
     pub fn from_static(text: &'static str) -> Utf8Bytes {
         Utf8Bytes(text.into())
@@ -243,10 +244,11 @@ impl TryFrom<Bytes> for Utf8Bytes {
     }
 }
 
+/// The error is `Utf8Error`, as with axum's and tungstenite's type.
 impl TryFrom<Vec<u8>> for Utf8Bytes {
-    type Error = alloc::string::FromUtf8Error;
+    type Error = core::str::Utf8Error;
     fn try_from(data: Vec<u8>) -> Result<Utf8Bytes, Self::Error> {
-        Ok(String::from_utf8(data)?.into())
+        Ok(core::str::from_utf8(&data)?.into())
     }
 }
 
@@ -265,6 +267,12 @@ impl PartialEq<&str> for Utf8Bytes {
 impl PartialEq<String> for Utf8Bytes {
     fn eq(&self, other: &String) -> bool {
         *self.0 == **other
+    }
+}
+
+impl PartialEq<&String> for Utf8Bytes {
+    fn eq(&self, other: &&String) -> bool {
+        *self.0 == ***other
     }
 }
 

@@ -19,7 +19,8 @@ VENV_PY="$AB_DIR/venv/bin/python"
 
 PORT="${WSCORE_AUTOBAHN_PORT:-9001}"
 ADDR="127.0.0.1:$PORT"
-URL="ws://$ADDR"
+# The path wstest's server role connects to (the axum echo serves /ws).
+URL="ws://$ADDR${WSCORE_AUTOBAHN_PATH:-}"
 AGENT="wscore"
 ROLES="${WSCORE_AUTOBAHN_ROLES:-client server}"
 # Space or comma separated case patterns; the exclusion list replaces the
