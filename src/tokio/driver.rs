@@ -65,12 +65,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Write out everything queued and flush the transport, without
-    /// reading (so it waits on a peer that does not read either).
+    /// reading (so it waits on a peer that does not read either). After
+    /// the end, what is left will never be written: `BrokenPipe` at once.
     pub(super) fn poll_flush_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             self.refill();
             if self.written == self.out.len() && !self.unflushed {
                 return Poll::Ready(Ok(()));
+            }
+            if matches!(self.phase, Phase::Done(_) | Phase::Failed) {
+                // The drain gave up on these bytes (or the transport
+                // failed): waiting for the peer to read them could last
+                // forever, with no timer left to end it.
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "the connection ended before everything queued was written",
+                )));
             }
             if let Err(e) = ready!(self.poll_step(cx, Side::Write)) {
                 // A broken transport ends the connection here too, so the
