@@ -8,14 +8,18 @@
 mod pipe;
 
 use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use pipe::{pair, run};
+use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf, duplex};
 use tokio::time::timeout;
-use wscore::ClosedReason;
-use wscore::Config;
-use wscore::tokio::Options;
+use wscore::tokio::{Message, Options, WebSocket};
+use wscore::{ClosedReason, Config};
 
 /// Longer than anything a test waits for on the paused clock: a timeout
 /// past it is a hang.
@@ -96,5 +100,79 @@ fn flushing_after_the_end_never_waits_on_a_peer_that_never_reads() {
             .await
             .expect("the Sink's close returns");
         assert_eq!(closed.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+    });
+}
+
+/// A transport whose reads fail once `broken` is set (a TLS record that
+/// does not decrypt, a reset seen by the read side) while its writes still
+/// go into the pipe.
+struct BrokenReads {
+    io: DuplexStream,
+    broken: Arc<AtomicBool>,
+}
+
+impl AsyncRead for BrokenReads {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+        }
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for BrokenReads {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// After the transport failed (its error returned, then `None`), a send
+/// is refused with `BrokenPipe` at once, the same as after any other end.
+/// Before the fix the connection still took messages: they were written to
+/// the failed transport, and against a peer that does not read the send
+/// waited forever, with no timer left to end it.
+#[test]
+fn a_send_after_a_transport_failure_is_refused_at_once() {
+    run(async {
+        let (client_io, server_io) = duplex(1024);
+        let broken = Arc::new(AtomicBool::new(false));
+        let io = BrokenReads {
+            io: server_io,
+            broken: broken.clone(),
+        };
+        let server =
+            tokio::spawn(async move { WebSocket::accept(io, &plain(), Options::default()).await });
+        // The client is never polled after its handshake: it reads nothing.
+        let _client = pipe::connect(client_io, &plain()).await.unwrap();
+        let mut server = server.await.unwrap().unwrap();
+        broken.store(true, Ordering::SeqCst);
+        let failed = server.recv().await.unwrap().unwrap_err();
+        assert_eq!(failed.kind(), io::ErrorKind::ConnectionReset);
+        assert!(server.recv().await.is_none());
+        let sent = timeout(LIMIT, server.send_binary(&[7; 100_000]))
+            .await
+            .expect("a send after the end returns");
+        assert_eq!(sent.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        let sent = timeout(LIMIT, server.send(Message::binary(vec![7; 100_000])))
+            .await
+            .expect("a send after the end returns");
+        assert_eq!(sent.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        assert_eq!(server.pending_transmit(), 0, "nothing was queued");
     });
 }

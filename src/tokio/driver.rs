@@ -134,6 +134,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// side learns of the end.
     fn fail(&mut self) {
         if matches!(self.phase, Phase::Open | Phase::Ending(..)) {
+            if !self.conn.is_closed() {
+                // Nothing will be read any more: the connection ends too,
+                // so it refuses sends as after any end instead of queueing
+                // them for a transport that is never written again.
+                let now = self.now();
+                self.conn.handle_eof(now);
+            }
             self.phase = Phase::Failed;
         }
         self.sleep = None;
