@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use pipe::{pair, run};
-use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf, duplex};
+use tokio::io::{
+    AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf, duplex,
+};
 use tokio::time::timeout;
 use wscore::tokio::{Message, Options, WebSocket};
 use wscore::{ClosedReason, Config};
@@ -29,6 +31,42 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// payloads'.
 fn plain() -> Config {
     Config::default().with_deflate(wscore::extension::deflate::DeflateConfig::DISABLED)
+}
+
+/// A client's opening handshake with `frames` behind it, all in one write.
+fn upgrade_then(frames: &[u8]) -> Vec<u8> {
+    let mut bytes = b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n"
+        .to_vec();
+    bytes.extend_from_slice(frames);
+    bytes
+}
+
+/// A masked frame (mask key zero) with `first` as its first byte and
+/// `payload` (at most 125 bytes).
+fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![first, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// A server accepted over a pipe of `capacity` bytes each way, and the raw
+/// client end, which has read the server's handshake answer and nothing
+/// else.
+async fn raw_peer(
+    capacity: usize,
+    config: Config,
+    options: Options,
+) -> (DuplexStream, WebSocket<DuplexStream>) {
+    let (mut raw, b) = duplex(capacity);
+    let server = tokio::spawn(async move { WebSocket::accept(b, &config, options).await });
+    raw.write_all(&upgrade_then(&[])).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(raw.read_u8().await.unwrap());
+    }
+    (raw, server.await.unwrap().unwrap())
 }
 
 /// A connection that ends while the peer reads nothing (keepalive gives up
@@ -174,5 +212,44 @@ fn a_send_after_a_transport_failure_is_refused_at_once() {
             .expect("a send after the end returns");
         assert_eq!(sent.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
         assert_eq!(server.pending_transmit(), 0, "nothing was queued");
+    });
+}
+
+/// The peer breaks the protocol and vanishes while our Close is still
+/// being written. A flush (from the application, or the writing half)
+/// that meets the broken transport then must not overwrite how the
+/// connection ended: the next `recv` still reports the violation, once,
+/// and `closed_reason` tells it. Before the fix the failed write turned the
+/// end into a silent `None`, which reads as a clean close.
+#[test]
+fn a_write_error_after_the_end_does_not_hide_how_the_connection_ended() {
+    run(async {
+        let (mut raw, mut server) = raw_peer(256, plain(), Options::default()).await;
+        // Fill the pipe toward the peer, which does not read.
+        let cut = timeout(Duration::from_millis(1), server.send_binary(&[7; 1000])).await;
+        assert!(cut.is_err());
+        // A frame with a reserved opcode: a violation (1002).
+        raw.write_all(&masked(0x83, b"")).await.unwrap();
+        // The end is found; finishing the transport waits on the pipe.
+        let cut = timeout(Duration::from_millis(500), server.recv()).await;
+        assert!(cut.is_err(), "our Close cannot be written yet");
+        assert!(matches!(
+            server.closed_reason(),
+            Some(ClosedReason::ProtocolError(_))
+        ));
+        drop(raw);
+        let flushed = server.flush().await;
+        assert!(flushed.is_err(), "the peer is gone");
+        let end = timeout(LIMIT, server.recv()).await.expect("recv returns");
+        assert_eq!(
+            end.map(|r| r.map_err(|e| e.kind())),
+            Some(Err(io::ErrorKind::InvalidData)),
+            "the end is reported once"
+        );
+        assert!(server.recv().await.is_none());
+        assert!(matches!(
+            server.closed_reason(),
+            Some(ClosedReason::ProtocolError(_))
+        ));
     });
 }

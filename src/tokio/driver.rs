@@ -131,9 +131,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// The transport failed: its error is returned once, and the other
-    /// side learns of the end.
+    /// side learns of the end. After the connection's own end it changes
+    /// nothing: that end is decided, and `poll_finish`, which meets the
+    /// same error, still reports it (within the drain's deadline).
     fn fail(&mut self) {
-        if matches!(self.phase, Phase::Open | Phase::Ending(..)) {
+        if self.phase == Phase::Open {
             if !self.conn.is_closed() {
                 // Nothing will be read any more: the connection ends too,
                 // so it refuses sends as after any end instead of queueing
@@ -142,9 +144,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 self.conn.handle_eof(now);
             }
             self.phase = Phase::Failed;
+            self.sleep = None;
+            self.armed = None;
         }
-        self.sleep = None;
-        self.armed = None;
         self.wakers.wake_all();
     }
 
