@@ -10,7 +10,7 @@ mod pipe;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -251,5 +251,65 @@ fn a_write_error_after_the_end_does_not_hide_how_the_connection_ended() {
             server.closed_reason(),
             Some(ClosedReason::ProtocolError(_))
         ));
+    });
+}
+
+/// A reading half and a writing half polled from one task's `select!`
+/// (the writer waiting on a peer that does not read) must still yield
+/// after 64 events: the writer's `Pending` is no yield of the task, since
+/// `select!` goes on with the reader's ready event. Before the fix it
+/// reset the reader's count, so a flooded task ran through the whole flood
+/// while the other connection on its thread waited.
+#[test]
+fn a_pending_writer_in_the_same_select_does_not_stop_a_flooded_reader_yielding() {
+    run(async {
+        const FLOOD: usize = 10_000;
+        let flood = upgrade_then(&masked(0x82, b"x").repeat(FLOOD));
+        let (mut flooder, a) = duplex(flood.len() + 4096);
+        flooder.write_all(&flood).await.unwrap();
+        let (mut client, b) = duplex(4096);
+        client
+            .write_all(&upgrade_then(&masked(0x82, b"hi")))
+            .await
+            .unwrap();
+        let handed_out = Arc::new(AtomicUsize::new(0));
+        let count = handed_out.clone();
+        let flooded = tokio::spawn(async move {
+            // Room for the message below: backpressure must not be what
+            // stops the reader.
+            let mut options = Options::default();
+            options.max_pending = 1 << 20;
+            let ws = WebSocket::accept(a, &Config::default(), options).await?;
+            let (mut rx, mut tx) = ws.split();
+            // More than the pipe holds: it waits for the flooder to read.
+            let big = vec![0; 200_000];
+            let send = tx.send_binary(&big);
+            tokio::pin!(send);
+            while count.load(Ordering::Relaxed) < FLOOD {
+                tokio::select! {
+                    biased;
+                    sent = &mut send => panic!("the flooder reads nothing: {sent:?}"),
+                    message = rx.next() => {
+                        message.expect("the flooder never closes")?;
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            io::Result::Ok(())
+        });
+        let count = handed_out.clone();
+        let other = tokio::spawn(async move {
+            let mut ws = WebSocket::accept(b, &Config::default(), Options::default()).await?;
+            let message = ws.recv().await.expect("one message comes")?;
+            assert_eq!(message, Message::Binary(b"hi".to_vec().into()));
+            io::Result::Ok(count.load(Ordering::Relaxed))
+        });
+        let seen = other.await.unwrap().unwrap();
+        assert!(
+            seen < FLOOD / 10,
+            "the other connection was answered after {seen} of the flood's {FLOOD} events"
+        );
+        timeout(LIMIT, flooded).await.unwrap().unwrap().unwrap();
+        drop((flooder, client));
     });
 }

@@ -57,9 +57,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 self.work.add(&event);
                 return Poll::Ready(Some(Ok(f(event, tx))));
             }
-            if let Err(e) = ready!(self.poll_step(cx, Side::Read)) {
-                self.fail();
-                return Poll::Ready(Some(Err(e)));
+            match self.poll_step(cx, Side::Read) {
+                Poll::Pending => {
+                    // The reader waits, so its task goes back to the
+                    // scheduler: its work bound starts over. Only the
+                    // reader's wait counts: a writer's is another task's,
+                    // or a `select!` branch beside a ready read, which
+                    // yields nothing.
+                    self.work = Work::default();
+                    return Poll::Pending;
+                }
+                Poll::Ready(Err(e)) => {
+                    self.fail();
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(Ok(())) => {}
             }
         }
     }
@@ -352,9 +364,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         if progress {
             Poll::Ready(Ok(()))
         } else {
-            // The task goes back to the scheduler: its work bound starts
-            // over.
-            self.work = Work::default();
             Poll::Pending
         }
     }
