@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::sink::Sink;
+use futures_util::stream::Stream;
 use futures_util::{SinkExt, StreamExt};
 use pipe::{pair, run};
 use tokio::io::{
@@ -21,7 +23,7 @@ use tokio::io::{
 };
 use tokio::time::timeout;
 use wscore::tokio::{Message, Options, WebSocket};
-use wscore::{ClosedReason, Config};
+use wscore::{CloseCode, ClosedReason, Config};
 
 /// Longer than anything a test waits for on the paused clock: a timeout
 /// past it is a hang.
@@ -311,5 +313,411 @@ fn a_pending_writer_in_the_same_select_does_not_stop_a_flooded_reader_yielding()
         );
         timeout(LIMIT, flooded).await.unwrap().unwrap().unwrap();
         drop((flooder, client));
+    });
+}
+
+/// A send waiting for room (the peer reads nothing, so neither do we)
+/// when keepalive gives up on the peer is refused at that moment, not
+/// after the drain has also given up `drain_timeout` later: the timer's
+/// wake-up reaches the writing half too.
+#[test]
+fn a_send_waiting_for_room_is_refused_when_the_connection_ends() {
+    run(async {
+        let mut config = plain();
+        config.keepalive_interval = Some(Duration::from_secs(1));
+        config.keepalive_timeout = Some(Duration::from_secs(1));
+        let mut options = Options::default();
+        options.max_pending = 1024;
+        options.drain_timeout = Duration::from_secs(10);
+        let (client, server) = pair(1024, config, options).await;
+        let (mut rx, mut tx) = server.split();
+        let started = tokio::time::Instant::now();
+        let writer = tokio::spawn(async move {
+            // Queued, unwritten: the next waits for room.
+            tx.feed(Message::binary(vec![1; 4096])).await?;
+            tx.feed(Message::binary(vec![2; 4096])).await?;
+            io::Result::Ok(())
+        });
+        let reader = tokio::spawn(async move { while rx.next().await.is_some() {} });
+        let sent = timeout(LIMIT, writer)
+            .await
+            .expect("the writer returns")
+            .unwrap();
+        assert_eq!(sent.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        assert_eq!(started.elapsed(), Duration::from_secs(2));
+        timeout(LIMIT, reader).await.unwrap().unwrap();
+        assert_eq!(started.elapsed(), Duration::from_secs(12));
+        drop(client);
+    });
+}
+
+/// A xorshift generator: random enough for cancellation points, and
+/// reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A timeout short enough to cut many calls short (tokio's timer
+    /// rounds it up to its 1 ms tick), or none at all.
+    fn deadline(&mut self) -> Option<Duration> {
+        match self.next() % 4 {
+            0 => None,
+            n => Some(Duration::from_micros(n * 300)),
+        }
+    }
+}
+
+/// Run `fut` under `deadline`, if any: `None` if it was cut short.
+async fn maybe_cut<F: std::future::Future>(
+    deadline: Option<Duration>,
+    fut: F,
+) -> Option<F::Output> {
+    match deadline {
+        Some(d) => timeout(d, fut).await.ok(),
+        None => Some(fut.await),
+    }
+}
+
+/// Sequence numbers, each in a message of its own length.
+fn numbered(seq: u32, rng: &mut Rng) -> Message {
+    let mut data = seq.to_be_bytes().to_vec();
+    data.resize(4 + (rng.next() % 3000) as usize, seq as u8);
+    Message::binary(data)
+}
+
+fn number(message: &Message) -> u32 {
+    match message {
+        Message::Binary(data) => u32::from_be_bytes(data[..4].try_into().unwrap()),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Four tasks on real threads, both ways at once through a small pipe,
+/// every send and receive under a random timeout (the cancel safety the
+/// module docs claim): on one side the socket's own halves, on the other
+/// `StreamExt::split` over the whole socket. No message whose send
+/// returned `Ok` is lost, none is received twice or out of order, nobody
+/// sleeps forever, and the close handshake ends both cleanly.
+#[test]
+fn halves_on_real_threads_under_random_cancellation_lose_and_repeat_nothing() {
+    const COUNT: u32 = 3000;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut options = Options::default();
+        options.max_pending = 4096;
+        let (client, server) = pair(2048, Config::default(), options).await;
+        let (mut client_rx, mut client_tx) = client.split();
+        let (mut server_tx, mut server_rx) = StreamExt::split(server);
+        let client_writer = tokio::spawn(async move {
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+            let mut acked = Vec::new();
+            for seq in 0..COUNT {
+                let message = numbered(seq, &mut rng);
+                if let Some(sent) = maybe_cut(rng.deadline(), client_tx.send(message)).await {
+                    sent.unwrap();
+                    acked.push(seq);
+                }
+            }
+            (client_tx, acked)
+        });
+        let server_writer = tokio::spawn(async move {
+            let mut rng = Rng(0xdead_beef_cafe_f00d);
+            let mut acked = Vec::new();
+            for seq in 0..COUNT {
+                let message = numbered(seq, &mut rng);
+                if let Some(sent) = maybe_cut(rng.deadline(), server_tx.send(message)).await {
+                    sent.unwrap();
+                    acked.push(seq);
+                }
+            }
+            (server_tx, acked)
+        });
+        let client_reader = tokio::spawn(async move {
+            let mut rng = Rng(0x0123_4567_89ab_cdef);
+            let mut got = Vec::new();
+            loop {
+                // Now and then the reader dawdles: backpressure builds up.
+                if rng.next() % 64 == 0 {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                match maybe_cut(rng.deadline(), client_rx.next()).await {
+                    None => {}
+                    Some(None) => break,
+                    Some(Some(message)) => match message.unwrap() {
+                        Message::Close { .. } => {}
+                        m => got.push(number(&m)),
+                    },
+                }
+            }
+            (client_rx, got)
+        });
+        let server_reader = tokio::spawn(async move {
+            let mut rng = Rng(0xfedc_ba98_7654_3210);
+            let mut got = Vec::new();
+            loop {
+                if rng.next() % 64 == 0 {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                match maybe_cut(rng.deadline(), server_rx.next()).await {
+                    None => {}
+                    Some(None) => break,
+                    Some(Some(message)) => match message.unwrap() {
+                        Message::Close { .. } => {}
+                        m => got.push(number(&m)),
+                    },
+                }
+            }
+            (server_rx, got)
+        });
+        let done = timeout(Duration::from_secs(30), async {
+            let (mut client_tx, client_acked) = client_writer.await.unwrap();
+            let (_server_tx, server_acked) = server_writer.await.unwrap();
+            client_tx.close(CloseCode::NORMAL, "").await.unwrap();
+            let (client_rx, client_got) = client_reader.await.unwrap();
+            let (_server_rx, server_got) = server_reader.await.unwrap();
+            for (acked, got) in [(client_acked, server_got), (server_acked, client_got)] {
+                assert!(
+                    got.windows(2).all(|w| w[0] < w[1]),
+                    "out of order or repeated"
+                );
+                let mut got = got.iter().peekable();
+                for seq in acked {
+                    while got.next_if(|&&n| n < seq).is_some() {}
+                    assert_eq!(got.next(), Some(&seq), "acknowledged and lost");
+                }
+            }
+            assert!(
+                client_rx
+                    .closed_reason()
+                    .is_some_and(ClosedReason::is_clean)
+            );
+        })
+        .await;
+        assert!(done.is_ok(), "a task slept forever");
+    });
+}
+
+/// The length of a binary message received.
+fn binary_len(received: Option<io::Result<Message>>) -> usize {
+    match received {
+        Some(Ok(Message::Binary(data))) => data.len(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A waker that counts nothing: its `Arc`'s strong count tells who holds it.
+struct Held;
+
+impl std::task::Wake for Held {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// Split, used from two tasks, then idle: the socket gives back its
+/// buffers as the whole one does (the shared waker is all the halves add),
+/// and once the halves and the peer are dropped nothing holds the tasks'
+/// wakers: no cycle between the shared waker and the socket.
+#[test]
+fn idle_halves_hold_no_buffer_and_dropping_them_frees_every_waker() {
+    run(async {
+        let (mut client, server) = pair(1 << 20, plain(), Options::default()).await;
+        let (mut rx, mut tx) = server.split();
+        tx.send_binary(&[1; 300_000]).await.unwrap();
+        client.send_binary(&[2; 300_000]).await.unwrap();
+        assert_eq!(binary_len(rx.next().await), 300_000);
+        assert_eq!(binary_len(client.recv().await), 300_000);
+        // Silence: the reader follows the release deadlines, then is cut off.
+        assert!(timeout(Duration::from_secs(3), rx.next()).await.is_err());
+        let ws = rx.reunite(tx).unwrap();
+        let conn = ws.connection().heap_usage();
+        assert_eq!(conn, 0, "{conn} bytes held by an idle connection");
+        let held = ws.heap_usage();
+        assert!(
+            held <= std::mem::size_of::<tokio::time::Sleep>() + 128,
+            "{held} bytes held by an idle socket"
+        );
+
+        // Two wakers, as two tasks would poll with, both left registered.
+        let (client, server) = pair(1024, plain(), Options::default()).await;
+        let (mut rx, mut tx) = server.split();
+        let (reader, writer) = (Arc::new(Held), Arc::new(Held));
+        let reader_waker = std::task::Waker::from(reader.clone());
+        let writer_waker = std::task::Waker::from(writer.clone());
+        let mut read_cx = Context::from_waker(&reader_waker);
+        let mut write_cx = Context::from_waker(&writer_waker);
+        assert!(Pin::new(&mut rx).poll_next(&mut read_cx).is_pending());
+        let mut sink = Pin::new(&mut tx);
+        assert!(sink.as_mut().poll_ready(&mut write_cx).is_ready());
+        sink.as_mut()
+            .start_send(Message::binary(vec![0; 8192]))
+            .unwrap();
+        assert!(sink.as_mut().poll_flush(&mut write_cx).is_pending());
+        assert!(Pin::new(&mut rx).poll_next(&mut read_cx).is_pending());
+        drop((reader_waker, writer_waker));
+        assert!(Arc::strong_count(&reader) > 1 && Arc::strong_count(&writer) > 1);
+        drop((rx, tx, client));
+        assert_eq!(Arc::strong_count(&reader), 1, "the reader's waker leaked");
+        assert_eq!(Arc::strong_count(&writer), 1, "the writer's waker leaked");
+    });
+}
+
+/// A `recv_with` closure that panics poisons the lock the halves share;
+/// the writing half goes on, and so does the reading half if it is kept:
+/// the lock's poison is ignored, as the socket is never half-updated
+/// across user code.
+#[test]
+fn a_panic_in_recv_with_leaves_both_halves_usable() {
+    run(async {
+        let (mut client, server) = pair(4096, plain(), Options::default()).await;
+        let (rx, mut tx) = server.split();
+        client.send_text("boom").await.unwrap();
+        client.send_text("after").await.unwrap();
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let panicking = rx.clone();
+        let task = tokio::spawn(async move {
+            let mut rx = panicking.lock().await;
+            rx.recv_with(|_, _| -> () { panic!("the application's bug") })
+                .await
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        let mut rx = Arc::try_unwrap(rx).ok().unwrap().into_inner();
+        assert_eq!(rx.next().await.unwrap().unwrap(), Message::text("after"));
+        tx.send_text("still here").await.unwrap();
+        assert_eq!(
+            client.recv().await.unwrap().unwrap(),
+            Message::text("still here")
+        );
+        // And the close handshake completes through the halves.
+        drop(rx);
+        let peer = tokio::spawn(async move {
+            assert!(matches!(
+                client.recv().await,
+                Some(Ok(Message::Close { .. }))
+            ));
+            client.recv().await.is_none()
+        });
+        timeout(LIMIT, tx.close(CloseCode::NORMAL, ""))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(tx.closed_reason().is_some_and(ClosedReason::is_clean));
+        assert!(peer.await.unwrap());
+    });
+}
+
+/// The ways to close through the halves, twice each, and sends after the
+/// end: refused with `BrokenPipe` at once, whichever half ended it.
+#[test]
+fn closing_through_the_halves_twice_and_sending_after_the_end() {
+    run(async {
+        // The Sink's close with the reader alive writes our Close only; the
+        // reader sees the end; closing again changes nothing.
+        let (mut client, server) = pair(4096, plain(), Options::default()).await;
+        let (mut rx, mut tx) = server.split();
+        let peer = tokio::spawn(async move {
+            while client.recv().await.is_some() {}
+            client.closed_reason()
+        });
+        SinkExt::close(&mut tx).await.unwrap();
+        SinkExt::close(&mut tx).await.unwrap();
+        assert!(matches!(rx.next().await, Some(Ok(Message::Close { .. }))));
+        assert!(rx.next().await.is_none());
+        assert!(rx.next().await.is_none());
+        tx.close(CloseCode::NORMAL, "again").await.unwrap();
+        for sent in [
+            tx.send_text("late").await,
+            tx.send(Message::text("late")).await,
+            tx.send_ping(b"late").await,
+            SinkExt::send(&mut tx, Message::text("late")).await,
+        ] {
+            assert_eq!(sent.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        }
+        assert!(peer.await.unwrap().is_some_and(ClosedReason::is_clean));
+        assert!(rx.closed_reason().is_some_and(ClosedReason::is_clean));
+
+        // With the reader gone, the Sink's close waits for the end itself.
+        let (mut client, server) = pair(4096, plain(), Options::default()).await;
+        let (rx, mut tx) = server.split();
+        drop(rx);
+        let peer = tokio::spawn(async move {
+            while client.recv().await.is_some() {}
+            client.closed_reason()
+        });
+        timeout(LIMIT, SinkExt::close(&mut tx))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(tx.closed_reason().is_some_and(ClosedReason::is_clean));
+        timeout(LIMIT, tx.close(CloseCode::NORMAL, ""))
+            .await
+            .unwrap()
+            .unwrap();
+        let sent = tx.send_binary(b"late").await;
+        assert_eq!(sent.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        assert!(peer.await.unwrap().is_some_and(ClosedReason::is_clean));
+    });
+}
+
+/// A peer that floods Pings and reads nothing, while the application only
+/// writes (and the reading half answers): what waits to be written stays
+/// within `max_pending`, one message and one Pong (Pongs owed are
+/// coalesced), however many Pings come.
+#[test]
+fn a_ping_flood_against_a_writing_application_stays_bounded() {
+    run(async {
+        let mut options = Options::default();
+        options.max_pending = 8192;
+        let bound = options.max_pending;
+        let (raw, server) = raw_peer(4096, plain(), options).await;
+        let (mut raw_rx, mut raw_tx) = tokio::io::split(raw);
+        let (mut rx, mut tx) = server.split();
+        let flood = tokio::spawn(async move {
+            // Bounded, so the paused clock moves once all is read.
+            let ping = masked(0x89, &[7; 125]);
+            for _ in 0..20_000 {
+                raw_tx.write_all(&ping).await.unwrap();
+            }
+            std::future::pending::<()>().await;
+        });
+        let reader = tokio::spawn(async move {
+            let _ = timeout(Duration::from_secs(5), async {
+                while let Some(Ok(_)) = rx.next().await {}
+            })
+            .await;
+            rx
+        });
+        let writer = tokio::spawn(async move {
+            let _ = timeout(Duration::from_secs(5), async {
+                while tx.send(Message::binary(vec![1; 1000])).await.is_ok() {}
+            })
+            .await;
+            tx
+        });
+        let ws = reader
+            .await
+            .unwrap()
+            .reunite(writer.await.unwrap())
+            .unwrap();
+        let pending = ws.pending_transmit();
+        assert!(
+            pending <= bound + 1004 + 129,
+            "{pending} bytes pending, bound {bound}"
+        );
+        let held = ws.heap_usage();
+        assert!(held <= 4 * bound, "{held} bytes held");
+        // The peer, reading at last, finds Pongs and messages, in frames.
+        let mut first = [0; 2];
+        raw_rx.read_exact(&mut first).await.unwrap();
+        assert!(matches!(first[0], 0x82 | 0x8a), "{first:?}");
+        flood.abort();
     });
 }
