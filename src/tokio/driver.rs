@@ -57,20 +57,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 self.work.add(&event);
                 return Poll::Ready(Some(Ok(f(event, tx))));
             }
-            if let Err(e) = ready!(self.poll_step(cx, Side::Read)) {
-                self.fail();
-                return Poll::Ready(Some(Err(e)));
+            match self.poll_step(cx, Side::Read) {
+                Poll::Pending => {
+                    // The reader waits, so its task goes back to the
+                    // scheduler: its work bound starts over. Only the
+                    // reader's wait counts: a writer's is another task's,
+                    // or a `select!` branch beside a ready read, which
+                    // yields nothing.
+                    self.work = Work::default();
+                    return Poll::Pending;
+                }
+                Poll::Ready(Err(e)) => {
+                    self.fail();
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(Ok(())) => {}
             }
         }
     }
 
     /// Write out everything queued and flush the transport, without
-    /// reading (so it waits on a peer that does not read either).
+    /// reading (so it waits on a peer that does not read either). After
+    /// the end, what is left will never be written: `BrokenPipe` at once.
     pub(super) fn poll_flush_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             self.refill();
             if self.written == self.out.len() && !self.unflushed {
                 return Poll::Ready(Ok(()));
+            }
+            if matches!(self.phase, Phase::Done(_) | Phase::Failed) {
+                // The drain gave up on these bytes (or the transport
+                // failed): waiting for the peer to read them could last
+                // forever, with no timer left to end it.
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "the connection ended before everything queued was written",
+                )));
             }
             if let Err(e) = ready!(self.poll_step(cx, Side::Write)) {
                 // A broken transport ends the connection here too, so the
@@ -121,13 +143,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// The transport failed: its error is returned once, and the other
-    /// side learns of the end.
+    /// side learns of the end. After the connection's own end it changes
+    /// nothing: that end is decided, and `poll_finish`, which meets the
+    /// same error, still reports it (within the drain's deadline).
     fn fail(&mut self) {
-        if matches!(self.phase, Phase::Open | Phase::Ending(..)) {
+        if self.phase == Phase::Open {
+            if !self.conn.is_closed() {
+                // Nothing will be read any more: the connection ends too,
+                // so it refuses sends as after any end instead of queueing
+                // them for a transport that is never written again.
+                let now = self.now();
+                self.conn.handle_eof(now);
+            }
             self.phase = Phase::Failed;
+            self.sleep = None;
+            self.armed = None;
         }
-        self.sleep = None;
-        self.armed = None;
         self.wakers.wake_all();
     }
 
@@ -333,9 +364,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         if progress {
             Poll::Ready(Ok(()))
         } else {
-            // The task goes back to the scheduler: its work bound starts
-            // over.
-            self.work = Work::default();
             Poll::Pending
         }
     }

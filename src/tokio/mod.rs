@@ -109,7 +109,8 @@
 //! run through all of them while every other task on its thread waits.
 //! The driver therefore bounds the work of a task between two returns to
 //! the scheduler: once it has handed out 64 events, or events carrying
-//! 64 KiB of payload, since its last `Pending`,
+//! 64 KiB of payload, since receiving last returned `Pending` (a
+//! writing half's `Pending` does not count: it yields no reading task),
 //! [`recv`](WebSocket::recv) and [`recv_with`](WebSocket::recv_with)
 //! return `Pending` once (waking the task at once) before the next event.
 //! Nothing is taken from the connection before that yield, so cancel safety
