@@ -49,9 +49,11 @@ enum Server {
     TokioTungsteniteNextSend,
     TokioWebsockets,
     Fastwebsockets,
+    WscoreAxum,
+    AxumBuiltin,
 }
 
-const SERVERS: [Server; 7] = [
+const SERVERS: [Server; 9] = [
     Server::Wscore,
     Server::WscoreForward,
     Server::WscoreRecvSend,
@@ -59,6 +61,8 @@ const SERVERS: [Server; 7] = [
     Server::TokioTungsteniteNextSend,
     Server::TokioWebsockets,
     Server::Fastwebsockets,
+    Server::WscoreAxum,
+    Server::AxumBuiltin,
 ];
 
 impl Server {
@@ -71,6 +75,19 @@ impl Server {
             Server::TokioTungsteniteNextSend => "tokio-tungstenite (next + send)",
             Server::TokioWebsockets => "tokio-websockets",
             Server::Fastwebsockets => "fastwebsockets",
+            Server::WscoreAxum => "wscore::axum",
+            Server::AxumBuiltin => "axum built-in (tungstenite)",
+        }
+    }
+
+    /// Which servers are compared with each other: those that batch
+    /// writes, those that write each message out before taking the next,
+    /// and the two behind axum's router.
+    fn kind(self) -> u8 {
+        match self {
+            Server::WscoreRecvSend | Server::TokioTungsteniteNextSend => 1,
+            Server::WscoreAxum | Server::AxumBuiltin => 2,
+            _ => 0,
         }
     }
 }
@@ -90,6 +107,9 @@ fn spawn_server(server: Server) -> SocketAddr {
             let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
             tx.send(listener.local_addr().expect("local addr"))
                 .expect("main waits");
+            if server.kind() == 2 {
+                return serve_axum(server, listener).await;
+            }
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
@@ -104,6 +124,63 @@ fn spawn_server(server: Server) -> SocketAddr {
         });
     });
     rx.recv().expect("the server thread starts")
+}
+
+/// An axum app whose handler is the one in axum's docs (echoing data
+/// only, as `examples/axum_echo.rs`), on axum's `ws` or on `wscore::axum`
+/// with only the `use` line changed.
+async fn serve_axum(server: Server, listener: TcpListener) {
+    use axum::routing::any;
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let app = match server {
+        Server::WscoreAxum => axum::Router::new().route("/", any(ours::handler)),
+        _ => axum::Router::new().route("/", any(builtin::handler)),
+    };
+    axum::serve(listener, app)
+        .await
+        .expect("the axum server runs");
+}
+
+/// The handler, twice: the modules differ in their first line only.
+mod ours {
+    use axum::response::Response;
+    use wscore::axum::{Message, WebSocket, WebSocketUpgrade};
+
+    pub async fn handler(ws: WebSocketUpgrade) -> Response {
+        ws.on_upgrade(echo)
+    }
+
+    async fn echo(mut socket: WebSocket) {
+        while let Some(Ok(msg)) = socket.recv().await {
+            if let Message::Text(_) | Message::Binary(_) = msg
+                && socket.send(msg).await.is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+mod builtin {
+    use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+    use axum::response::Response;
+
+    pub async fn handler(ws: WebSocketUpgrade) -> Response {
+        ws.on_upgrade(echo)
+    }
+
+    async fn echo(mut socket: WebSocket) {
+        while let Some(Ok(msg)) = socket.recv().await {
+            if let Message::Text(_) | Message::Binary(_) = msg
+                && socket.send(msg).await.is_err()
+            {
+                return;
+            }
+        }
+    }
 }
 
 /// Echo every message with its type until the connection ends, the way
@@ -160,6 +237,7 @@ async fn serve(server: Server, mut stream: TcpStream) -> Result<(), Box<dyn std:
                 }
             }
         }
+        Server::WscoreAxum | Server::AxumBuiltin => unreachable!("served by serve_axum"),
         Server::TokioWebsockets => {
             raw_accept(&mut stream).await?;
             let ws = tokio_websockets::ServerBuilder::new().serve(stream);
@@ -393,7 +471,7 @@ fn main() {
         }
     }
     println!(
-        "{conns} connections; messages/s, median of {reps} interleaved reps; ratio = each wscore server / the best peer of its kind (the flush-per-message loops compared with each other)\n"
+        "{conns} connections; messages/s, median of {reps} interleaved reps; ratio = each wscore server / the best peer of its kind (batching servers; loops that write each message out; the two under axum)\n"
     );
     let ours: Vec<usize> = (0..servers.len())
         .filter(|&i| servers[i].name().starts_with("wscore"))

@@ -40,7 +40,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     self.wakers.wake_all();
                     return Poll::Ready(reason.to_io_error().map(Err));
                 }
-                Phase::Done(_) | Phase::Failed => return Poll::Ready(None),
+                Phase::Failed(Some(kind)) => {
+                    // The transport failed under a send: the receiving
+                    // side hears of it once too, rather than a `None` that
+                    // reads as a clean end.
+                    self.phase = Phase::Failed(None);
+                    let e = io::Error::new(kind, "websocket: the transport failed while writing");
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Phase::Done(_) | Phase::Failed(None) => return Poll::Ready(None),
             }
             if self.work.spent() {
                 // Before taking the event, so a caller that stops polling
@@ -68,7 +76,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     return Poll::Pending;
                 }
                 Poll::Ready(Err(e)) => {
-                    self.fail();
+                    self.fail(None);
                     return Poll::Ready(Some(Err(e)));
                 }
                 Poll::Ready(Ok(())) => {}
@@ -85,7 +93,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             if self.written == self.out.len() && !self.unflushed {
                 return Poll::Ready(Ok(()));
             }
-            if matches!(self.phase, Phase::Done(_) | Phase::Failed) {
+            if matches!(self.phase, Phase::Done(_) | Phase::Failed(_)) {
                 // The drain gave up on these bytes (or the transport
                 // failed): waiting for the peer to read them could last
                 // forever, with no timer left to end it.
@@ -97,7 +105,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             if let Err(e) = ready!(self.poll_step(cx, Side::Write)) {
                 // A broken transport ends the connection here too, so the
                 // next `recv` reports the end instead of using it again.
-                self.fail();
+                self.fail(Some(e.kind()));
                 return Poll::Ready(Err(e));
             }
         }
@@ -113,7 +121,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             && !self.conn.close_sent()
         {
             if let Err(e) = ready!(self.poll_step(cx, Side::Write)) {
-                self.fail();
+                self.fail(Some(e.kind()));
                 return Poll::Ready(Err(e));
             }
         }
@@ -146,7 +154,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// side learns of the end. After the connection's own end it changes
     /// nothing: that end is decided, and `poll_finish`, which meets the
     /// same error, still reports it (within the drain's deadline).
-    fn fail(&mut self) {
+    /// `unreported`: the kind of an error a send returned, which the
+    /// receiving side has still to report.
+    fn fail(&mut self, unreported: Option<io::ErrorKind>) {
         if self.phase == Phase::Open {
             if !self.conn.is_closed() {
                 // Nothing will be read any more: the connection ends too,
@@ -155,7 +165,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 let now = self.now();
                 self.conn.handle_eof(now);
             }
-            self.phase = Phase::Failed;
+            self.phase = Phase::Failed(unreported);
             self.sleep = None;
             self.armed = None;
         }

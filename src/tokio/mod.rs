@@ -53,8 +53,13 @@
 //!
 //! While more than [`Options::max_pending`] bytes wait to be written, the
 //! driver stops reading: a peer that sends and never reads fills its own
-//! socket instead of this process's memory. Each `send_*` call writes its
-//! message out before it returns.
+//! socket instead of this process's memory. Each send ([`send`](WebSocket::send),
+//! the `send_*` methods, the `Sink`) first waits until no more than
+//! `max_pending` bytes wait, then queues its message and writes it out
+//! before it returns; so the queue stays within `max_pending` plus one
+//! message even when sends are cancelled halfway (a timeout around each).
+//! A transport that fails under a send also ends the receiving side: its
+//! next `recv` returns that error once, then `None`.
 //!
 //! # Errors
 //!
@@ -202,8 +207,9 @@ enum Phase {
     Ending(ClosedReason, Finish),
     /// The end was reported (and the transport finished).
     Done(ClosedReason),
-    /// The transport failed; its error was returned.
-    Failed,
+    /// The transport failed; its error was returned, by a receive, or by
+    /// a send and then (the kind given here) once by a receive.
+    Failed(Option<io::ErrorKind>),
 }
 
 /// The stages of finishing the transport after the connection's end.
@@ -341,7 +347,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Whether the end was reported: [`recv`](Self::recv) returns `None`
     /// from now on.
     fn is_terminated(&self) -> bool {
-        matches!(self.phase, Phase::Done(_) | Phase::Failed)
+        matches!(self.phase, Phase::Done(_) | Phase::Failed(None))
     }
 
     /// Bytes queued and not yet written to the transport.
@@ -355,7 +361,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub fn closed_reason(&self) -> Option<ClosedReason> {
         match self.phase {
             Phase::Ending(reason, _) | Phase::Done(reason) => Some(reason),
-            Phase::Open | Phase::Failed => None,
+            Phase::Open | Phase::Failed(_) => None,
         }
     }
 
@@ -426,12 +432,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Send a whole text message and write it out (see [`send`](Self::send)).
     pub async fn send_text(&mut self, text: &str) -> io::Result<()> {
+        poll_fn(|cx| self.poll_room(cx)).await?;
         self.conn.send_text(text)?;
         self.flush().await
     }
 
     /// Send a whole binary message and write it out (see [`send`](Self::send)).
     pub async fn send_binary(&mut self, data: &[u8]) -> io::Result<()> {
+        poll_fn(|cx| self.poll_room(cx)).await?;
         self.conn.send_binary(data)?;
         self.flush().await
     }
@@ -439,6 +447,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Send a Ping (at most 125 bytes) and write it out. Its Pong comes
     /// back as [`Message::Pong`].
     pub async fn send_ping(&mut self, payload: &[u8]) -> io::Result<()> {
+        poll_fn(|cx| self.poll_room(cx)).await?;
         self.conn.send_ping(payload)?;
         self.flush().await
     }

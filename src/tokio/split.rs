@@ -162,12 +162,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
 
     /// Send a whole text message and write it out.
     pub async fn send_text(&mut self, text: &str) -> io::Result<()> {
+        poll_fn(|cx| self.shared.lock().poll_room(cx)).await?;
         self.shared.lock().conn.send_text(text)?;
         self.flush().await
     }
 
     /// Send a whole binary message and write it out.
     pub async fn send_binary(&mut self, data: &[u8]) -> io::Result<()> {
+        poll_fn(|cx| self.shared.lock().poll_room(cx)).await?;
         self.shared.lock().conn.send_binary(data)?;
         self.flush().await
     }
@@ -175,6 +177,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     /// Send a Ping (at most 125 bytes) and write it out; its Pong reaches
     /// the [`ReadHalf`].
     pub async fn send_ping(&mut self, payload: &[u8]) -> io::Result<()> {
+        poll_fn(|cx| self.shared.lock().poll_room(cx)).await?;
         self.shared.lock().conn.send_ping(payload)?;
         self.flush().await
     }
