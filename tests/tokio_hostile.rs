@@ -217,6 +217,78 @@ fn a_send_after_a_transport_failure_is_refused_at_once() {
     });
 }
 
+/// A transport whose writes fail once `broken` is set (a reset the write
+/// side sees first) while its reads still come from the pipe.
+struct BrokenWrites {
+    io: DuplexStream,
+    broken: Arc<AtomicBool>,
+}
+
+impl AsyncRead for BrokenWrites {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for BrokenWrites {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+        }
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// The transport fails under the writing half while the reading half waits
+/// in another task: the reader is woken and gets the failure once, then
+/// `None`, rather than a bare `None` that reads as a clean close.
+#[test]
+fn a_transport_failing_under_the_writer_is_an_error_for_the_reader_too() {
+    run(async {
+        let (client_io, server_io) = duplex(1024);
+        let broken = Arc::new(AtomicBool::new(false));
+        let io = BrokenWrites {
+            io: server_io,
+            broken: broken.clone(),
+        };
+        let server =
+            tokio::spawn(async move { WebSocket::accept(io, &plain(), Options::default()).await });
+        let _client = pipe::connect(client_io, &plain()).await.unwrap();
+        let (mut rx, mut tx) = server.await.unwrap().unwrap().split();
+        let reader = tokio::spawn(async move {
+            let first = rx.recv().await.map(|r| r.map_err(|e| e.kind()));
+            (first, rx.recv().await.is_none(), rx.closed_reason())
+        });
+        tokio::task::yield_now().await;
+        broken.store(true, Ordering::SeqCst);
+        let sent = tx.send_text("into a reset").await.unwrap_err();
+        assert_eq!(sent.kind(), io::ErrorKind::ConnectionReset);
+        let (first, then_none, reason) = timeout(LIMIT, reader).await.expect("woken").unwrap();
+        assert_eq!(
+            first.map(|r| r.map(|_| ())),
+            Some(Err(io::ErrorKind::ConnectionReset))
+        );
+        assert!(then_none);
+        assert_eq!(reason, None, "no close handshake, no protocol reason");
+    });
+}
+
 /// The peer breaks the protocol and vanishes while our Close is still
 /// being written. A flush (from the application, or the writing half)
 /// that meets the broken transport then must not overwrite how the
