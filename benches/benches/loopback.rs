@@ -484,15 +484,13 @@ fn main() {
     println!("|---|---:|{}---:|", "---:|".repeat(servers.len()));
     for (si, &(size, count)) in sizes.iter().enumerate() {
         let medians: Vec<f64> = results[si].iter().cloned().map(median).collect();
-        // Like for like: a loop that sends and flushes each message is
-        // compared with the peer's loop that does the same; the others with
-        // the best of the peers' batching servers.
+        // Like for like (`Server::kind`): batching servers with the best
+        // batching peer, loops that write each message out with the peer's
+        // loop that does the same, and the two axum servers together.
         let best_peer = |ours: Server| {
-            let flushes_each =
-                |s: Server| matches!(s, Server::WscoreRecvSend | Server::TokioTungsteniteNextSend);
             (0..medians.len())
                 .filter(|&i| !servers[i].name().starts_with("wscore"))
-                .filter(|&i| flushes_each(servers[i]) == flushes_each(ours))
+                .filter(|&i| servers[i].kind() == ours.kind())
                 .map(|i| medians[i])
                 .fold(0.0, f64::max)
         };
