@@ -85,7 +85,7 @@ fn a_send_stuck_on_a_peer_that_never_reads_is_released_by_the_end() {
         config.keepalive_timeout = Some(Duration::from_secs(1));
         // The client is never polled again: it reads nothing.
         let (_client, server) = pair(1024, config, Options::default()).await;
-        let (mut rx, mut tx) = server.split();
+        let (mut rx, mut tx) = server.into_split();
         let writer = tokio::spawn(async move { tx.send_binary(&[7; 100_000]).await });
         let reader = tokio::spawn(async move {
             let mut end = None;
@@ -270,7 +270,7 @@ fn a_transport_failing_under_the_writer_is_an_error_for_the_reader_too() {
         let server =
             tokio::spawn(async move { WebSocket::accept(io, &plain(), Options::default()).await });
         let _client = pipe::connect(client_io, &plain()).await.unwrap();
-        let (mut rx, mut tx) = server.await.unwrap().unwrap().split();
+        let (mut rx, mut tx) = server.await.unwrap().unwrap().into_split();
         let reader = tokio::spawn(async move {
             let first = rx.recv().await.map(|r| r.map_err(|e| e.kind()));
             (first, rx.recv().await.is_none(), rx.closed_reason())
@@ -354,7 +354,7 @@ fn a_pending_writer_in_the_same_select_does_not_stop_a_flooded_reader_yielding()
             let mut options = Options::default();
             options.max_pending = 1 << 20;
             let ws = WebSocket::accept(a, &Config::default(), options).await?;
-            let (mut rx, mut tx) = ws.split();
+            let (mut rx, mut tx) = ws.into_split();
             // More than the pipe holds: it waits for the flooder to read.
             let big = vec![0; 200_000];
             let send = tx.send_binary(&big);
@@ -402,7 +402,7 @@ fn a_send_waiting_for_room_is_refused_when_the_connection_ends() {
         options.max_pending = 1024;
         options.drain_timeout = Duration::from_secs(10);
         let (client, server) = pair(1024, config, options).await;
-        let (mut rx, mut tx) = server.split();
+        let (mut rx, mut tx) = server.into_split();
         let started = tokio::time::Instant::now();
         let writer = tokio::spawn(async move {
             // Queued, unwritten: the next waits for room.
@@ -488,7 +488,7 @@ fn halves_on_real_threads_under_random_cancellation_lose_and_repeat_nothing() {
         let mut options = Options::default();
         options.max_pending = 4096;
         let (client, server) = pair(2048, Config::default(), options).await;
-        let (mut client_rx, mut client_tx) = client.split();
+        let (mut client_rx, mut client_tx) = client.into_split();
         let (mut server_tx, mut server_rx) = StreamExt::split(server);
         let client_writer = tokio::spawn(async move {
             let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -602,7 +602,7 @@ impl std::task::Wake for Held {
 fn idle_halves_hold_no_buffer_and_dropping_them_frees_every_waker() {
     run(async {
         let (mut client, server) = pair(1 << 20, plain(), Options::default()).await;
-        let (mut rx, mut tx) = server.split();
+        let (mut rx, mut tx) = server.into_split();
         tx.send_binary(&[1; 300_000]).await.unwrap();
         client.send_binary(&[2; 300_000]).await.unwrap();
         assert_eq!(binary_len(rx.next().await), 300_000);
@@ -620,7 +620,7 @@ fn idle_halves_hold_no_buffer_and_dropping_them_frees_every_waker() {
 
         // Two wakers, as two tasks would poll with, both left registered.
         let (client, server) = pair(1024, plain(), Options::default()).await;
-        let (mut rx, mut tx) = server.split();
+        let (mut rx, mut tx) = server.into_split();
         let (reader, writer) = (Arc::new(Held), Arc::new(Held));
         let reader_waker = std::task::Waker::from(reader.clone());
         let writer_waker = std::task::Waker::from(writer.clone());
@@ -650,7 +650,7 @@ fn idle_halves_hold_no_buffer_and_dropping_them_frees_every_waker() {
 fn a_panic_in_recv_with_leaves_both_halves_usable() {
     run(async {
         let (mut client, server) = pair(4096, plain(), Options::default()).await;
-        let (rx, mut tx) = server.split();
+        let (rx, mut tx) = server.into_split();
         client.send_text("boom").await.unwrap();
         client.send_text("after").await.unwrap();
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
@@ -694,7 +694,7 @@ fn closing_through_the_halves_twice_and_sending_after_the_end() {
         // The Sink's close with the reader alive writes our Close only; the
         // reader sees the end; closing again changes nothing.
         let (mut client, server) = pair(4096, plain(), Options::default()).await;
-        let (mut rx, mut tx) = server.split();
+        let (mut rx, mut tx) = server.into_split();
         let peer = tokio::spawn(async move {
             while client.recv().await.is_some() {}
             client.closed_reason()
@@ -718,7 +718,7 @@ fn closing_through_the_halves_twice_and_sending_after_the_end() {
 
         // With the reader gone, the Sink's close waits for the end itself.
         let (mut client, server) = pair(4096, plain(), Options::default()).await;
-        let (rx, mut tx) = server.split();
+        let (rx, mut tx) = server.into_split();
         drop(rx);
         let peer = tokio::spawn(async move {
             while client.recv().await.is_some() {}
@@ -751,7 +751,7 @@ fn a_ping_flood_against_a_writing_application_stays_bounded() {
         let bound = options.max_pending;
         let (raw, server) = raw_peer(4096, plain(), options).await;
         let (mut raw_rx, mut raw_tx) = tokio::io::split(raw);
-        let (mut rx, mut tx) = server.split();
+        let (mut rx, mut tx) = server.into_split();
         let flood = tokio::spawn(async move {
             // Bounded, so the paused clock moves once all is read.
             let ping = masked(0x89, &[7; 125]);

@@ -96,8 +96,8 @@ fn halves_in_two_tasks_carry_messages_both_ways_at_once() {
     run(async {
         const COUNT: usize = 2000;
         let (client, server) = pair(1024, Config::default(), Options::default()).await;
-        let (mut server_rx, mut server_tx) = server.split();
-        let (mut client_rx, mut client_tx) = client.split();
+        let (mut server_rx, mut server_tx) = server.into_split();
+        let (mut client_rx, mut client_tx) = client.into_split();
         // Four tasks: each side writes COUNT messages while reading the
         // other's COUNT, through a pipe far smaller than either stream.
         let writers = [
@@ -170,8 +170,8 @@ fn a_reader_stalled_by_backpressure_resumes_when_the_writer_drains() {
         let mut options = Options::default();
         options.max_pending = 1024;
         let (client, server) = pair(256, plain(), options).await;
-        let (mut server_rx, mut server_tx) = server.split();
-        let (mut client_rx, mut client_tx) = client.split();
+        let (mut server_rx, mut server_tx) = server.into_split();
+        let (mut client_rx, mut client_tx) = client.into_split();
         // The server reads until the end, as an application would: the
         // Pongs it owes go out while it polls.
         let server_reader = tokio::spawn(async move {
@@ -230,7 +230,7 @@ fn keepalive_runs_while_only_the_reading_half_is_polled() {
         config.keepalive_timeout = Some(Duration::from_secs(5));
         let (client, server) = pair(4096, config, Options::default()).await;
         // The client is silent: it never reads, so it never answers a Ping.
-        let (mut server_rx, _server_tx) = server.split();
+        let (mut server_rx, _server_tx) = server.into_split();
         let started = tokio::time::Instant::now();
         let end = timeout(LIMIT, async {
             while let Some(message) = server_rx.next().await {
@@ -256,7 +256,7 @@ fn keepalive_runs_while_only_the_reading_half_is_polled() {
 fn the_writing_half_completes_the_close_handshake_when_the_reader_is_gone() {
     run(async {
         let (mut client, server) = pair(4096, plain(), Options::default()).await;
-        let (server_rx, mut server_tx) = server.split();
+        let (server_rx, mut server_tx) = server.into_split();
         drop(server_rx);
         let peer = tokio::spawn(async move {
             let mut got = Vec::new();
@@ -285,7 +285,7 @@ fn the_writing_half_completes_the_close_handshake_when_the_reader_is_gone() {
 fn the_reading_half_goes_on_when_the_writer_is_dropped_and_answers_the_close() {
     run(async {
         let (mut client, server) = pair(4096, plain(), Options::default()).await;
-        let (mut server_rx, server_tx) = server.split();
+        let (mut server_rx, server_tx) = server.into_split();
         drop(server_tx);
         client.send_text("still here").await.unwrap();
         assert_eq!(
@@ -306,8 +306,8 @@ fn the_reading_half_goes_on_when_the_writer_is_dropped_and_answers_the_close() {
 fn halves_of_two_sockets_do_not_reunite() {
     run(async {
         let (a, b) = pair(4096, plain(), Options::default()).await;
-        let (a_rx, a_tx) = a.split();
-        let (b_rx, b_tx) = b.split();
+        let (a_rx, a_tx) = a.into_split();
+        let (b_rx, b_tx) = b.into_split();
         let wscore::tokio::ReuniteError(a_rx, b_tx) = a_rx.reunite(b_tx).unwrap_err();
         let a = a_rx.reunite(a_tx).unwrap();
         let b = b_rx.reunite(b_tx).unwrap();
@@ -345,7 +345,7 @@ fn futures_split_halves_work_from_two_tasks() {
             }
             io::Result::Ok(n)
         });
-        let (mut client_rx, mut client_tx) = client.split();
+        let (mut client_rx, mut client_tx) = client.into_split();
         let done = timeout(LIMIT, async {
             let send = async {
                 for i in 0..COUNT {

@@ -194,7 +194,7 @@ async fn serve(server: Server, mut stream: TcpStream) -> Result<(), Box<dyn std:
             // Sink of the split halves and owned messages: what a user who
             // comes from tokio-tungstenite writes first.
             let ws = WebSocket::accept(stream, &Config::default(), Options::default()).await?;
-            let (rx, tx) = ws.split();
+            let (rx, tx) = ws.into_split();
             rx.try_filter(|m| ready(matches!(m, Message::Text(_) | Message::Binary(_))))
                 .forward(tx)
                 .await?;

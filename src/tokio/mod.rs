@@ -95,7 +95,7 @@
 //!
 //! # Two tasks
 //!
-//! [`WebSocket::split`] gives a [`ReadHalf`] and a [`WriteHalf`] that two
+//! [`WebSocket::into_split`] gives a [`ReadHalf`] and a [`WriteHalf`] that two
 //! tasks can own (futures' `StreamExt::split` works too). They share the
 //! socket behind a lock taken for one poll at a time. While both are
 //! polled, the transport's and the timer's wake-ups go to both tasks: each
@@ -153,6 +153,11 @@ pub use connect::{
 };
 pub use message::{Message, Utf8Bytes};
 pub use split::{ReadHalf, ReuniteError, WriteHalf};
+/// The TLS crates `connect` uses (feature `rustls`), re-exported so that
+/// root stores, client and server configs are built with the same
+/// versions: `wscore::tokio::rustls`, `wscore::tokio::tokio_rustls`.
+#[cfg(feature = "rustls")]
+pub use {rustls, tokio_rustls};
 
 use driver::now_since;
 use fair::Work;

@@ -1,4 +1,4 @@
-//! [`WebSocket::split`]: a reading half and a writing half that two tasks
+//! [`WebSocket::into_split`]: a reading half and a writing half that two tasks
 //! can own, for the common broadcast shape (a task reads the socket while
 //! another writes what a channel brings).
 
@@ -40,7 +40,7 @@ impl<S> Shared<S> {
     }
 }
 
-/// The receiving half of a [`WebSocket`], from [`WebSocket::split`]: a
+/// The receiving half of a [`WebSocket`], from [`WebSocket::into_split`]: a
 /// [`Stream`] of [`Message`]s.
 ///
 /// It does what the whole socket's receiving side does: reads, answers
@@ -53,7 +53,7 @@ pub struct ReadHalf<S> {
     shared: Arc<Shared<S>>,
 }
 
-/// The sending half of a [`WebSocket`], from [`WebSocket::split`]: a
+/// The sending half of a [`WebSocket`], from [`WebSocket::into_split`]: a
 /// [`Sink`] of [`Message`]s, with the socket's `send_*` methods.
 ///
 /// Sending is bounded as on the whole socket: [`send`](Self::send) and
@@ -84,7 +84,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// once and wakes both tasks on the transport's readiness (see
     /// `wake.rs`), so a reader stalled by backpressure resumes as soon as
     /// the writer drained the queue. [`ReadHalf::reunite`] undoes it.
-    pub fn split(self) -> (ReadHalf<S>, WriteHalf<S>) {
+    ///
+    /// Named as tokio's `TcpStream::into_split`, reading half first, so
+    /// that it does not hide `futures::StreamExt::split`, which works on
+    /// the socket too and returns the sink first, as code written for
+    /// tokio-tungstenite or axum expects.
+    pub fn into_split(self) -> (ReadHalf<S>, WriteHalf<S>) {
         let shared = Arc::new(Shared {
             socket: Mutex::new(self),
             reader_gone: AtomicBool::new(false),
