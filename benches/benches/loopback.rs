@@ -30,7 +30,7 @@ use wscore::handshake::HandshakeLimits;
 use wscore::handshake::client::ClientRequest;
 use wscore::handshake::server::{Accept, ServerHandshake};
 use wscore::{Config, Instant as Now};
-use wscore_benches::env_usize as env;
+use wscore_benches::{AxumWs, env_usize as env};
 
 /// The handshakes here offer and accept no extension: the clients write
 /// plain frames by hand.
@@ -108,7 +108,13 @@ fn spawn_server(server: Server) -> SocketAddr {
             tx.send(listener.local_addr().expect("local addr"))
                 .expect("main waits");
             if server.kind() == 2 {
-                return serve_axum(server, listener).await;
+                let ws = match server {
+                    Server::WscoreAxum => AxumWs::Wscore,
+                    _ => AxumWs::Builtin,
+                };
+                return wscore_benches::axum_echo(listener, ws)
+                    .await
+                    .expect("the axum server runs");
             }
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -124,63 +130,6 @@ fn spawn_server(server: Server) -> SocketAddr {
         });
     });
     rx.recv().expect("the server thread starts")
-}
-
-/// An axum app whose handler is the one in axum's docs (echoing data
-/// only, as `examples/axum_echo.rs`), on axum's `ws` or on `wscore::axum`
-/// with only the `use` line changed.
-async fn serve_axum(server: Server, listener: TcpListener) {
-    use axum::routing::any;
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let app = match server {
-        Server::WscoreAxum => axum::Router::new().route("/", any(ours::handler)),
-        _ => axum::Router::new().route("/", any(builtin::handler)),
-    };
-    axum::serve(listener, app)
-        .await
-        .expect("the axum server runs");
-}
-
-/// The handler, twice: the modules differ in their first line only.
-mod ours {
-    use axum::response::Response;
-    use wscore::axum::{Message, WebSocket, WebSocketUpgrade};
-
-    pub async fn handler(ws: WebSocketUpgrade) -> Response {
-        ws.on_upgrade(echo)
-    }
-
-    async fn echo(mut socket: WebSocket) {
-        while let Some(Ok(msg)) = socket.recv().await {
-            if let Message::Text(_) | Message::Binary(_) = msg
-                && socket.send(msg).await.is_err()
-            {
-                return;
-            }
-        }
-    }
-}
-
-mod builtin {
-    use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-    use axum::response::Response;
-
-    pub async fn handler(ws: WebSocketUpgrade) -> Response {
-        ws.on_upgrade(echo)
-    }
-
-    async fn echo(mut socket: WebSocket) {
-        while let Some(Ok(msg)) = socket.recv().await {
-            if let Message::Text(_) | Message::Binary(_) = msg
-                && socket.send(msg).await.is_err()
-            {
-                return;
-            }
-        }
-    }
 }
 
 /// Echo every message with its type until the connection ends, the way
@@ -237,7 +186,7 @@ async fn serve(server: Server, mut stream: TcpStream) -> Result<(), Box<dyn std:
                 }
             }
         }
-        Server::WscoreAxum | Server::AxumBuiltin => unreachable!("served by serve_axum"),
+        Server::WscoreAxum | Server::AxumBuiltin => unreachable!("served by axum_echo"),
         Server::TokioWebsockets => {
             raw_accept(&mut stream).await?;
             let ws = tokio_websockets::ServerBuilder::new().serve(stream);

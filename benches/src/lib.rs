@@ -63,3 +63,68 @@ pub async fn wscore_echo(stream: TcpStream) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Which WebSocket module serves [`axum_echo`]'s handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AxumWs {
+    /// `axum::extract::ws`: axum's own, on tokio-tungstenite.
+    Builtin,
+    /// `wscore::axum`, its drop-in.
+    Wscore,
+}
+
+/// Serve an axum app on `listener` until it fails: the echo handler of
+/// axum's docs (data messages only, as `examples/axum_echo.rs`) at `/`, on
+/// `ws`. Every accepted connection gets `TCP_NODELAY`, as the benchmarks'
+/// other servers do.
+pub async fn axum_echo(listener: tokio::net::TcpListener, ws: AxumWs) -> io::Result<()> {
+    use axum::routing::any;
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let app = match ws {
+        AxumWs::Wscore => axum::Router::new().route("/", any(ours::handler)),
+        AxumWs::Builtin => axum::Router::new().route("/", any(builtin::handler)),
+    };
+    axum::serve(listener, app).await
+}
+
+/// The handler, twice: the modules differ in their first line only.
+mod ours {
+    use axum::response::Response;
+    use wscore::axum::{Message, WebSocket, WebSocketUpgrade};
+
+    pub async fn handler(ws: WebSocketUpgrade) -> Response {
+        ws.on_upgrade(echo)
+    }
+
+    async fn echo(mut socket: WebSocket) {
+        while let Some(Ok(msg)) = socket.recv().await {
+            if let Message::Text(_) | Message::Binary(_) = msg
+                && socket.send(msg).await.is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+mod builtin {
+    use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+    use axum::response::Response;
+
+    pub async fn handler(ws: WebSocketUpgrade) -> Response {
+        ws.on_upgrade(echo)
+    }
+
+    async fn echo(mut socket: WebSocket) {
+        while let Some(Ok(msg)) = socket.recv().await {
+            if let Message::Text(_) | Message::Binary(_) = msg
+                && socket.send(msg).await.is_err()
+            {
+                return;
+            }
+        }
+    }
+}

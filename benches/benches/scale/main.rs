@@ -3,7 +3,8 @@
 //!
 //! `cargo bench -p wscore-benches --bench scale` prints a markdown table
 //! (see `BENCHMARKS.md`). Every server runs in a process of its own, so
-//! its resident set is its own: wscore's tokio driver, tokio-tungstenite
+//! its resident set is its own: wscore's tokio driver, tokio-tungstenite,
+//! the echo app of axum's docs on axum's own `ws` and on `wscore::axum`,
 //! and a bare tokio floor by re-executing this binary with `--serve NAME`
 //! (no extra build step), Node `ws` and Python `websockets` from
 //! `benches/scale/`, installed by `tests/interop/install.sh`.
@@ -54,6 +55,11 @@ enum Server {
     TokioTungstenite,
     NodeWs,
     PythonWebsockets,
+    /// An axum `Router` with the echo handler of axum's docs on
+    /// `axum::extract::ws` (tokio-tungstenite underneath).
+    AxumBuiltin,
+    /// The same app with `wscore::axum` in the handler's `use` line.
+    WscoreAxum,
     /// A yardstick: tokio, a task and a `TcpStream` per connection, and no
     /// WebSocket state once the first echo is out.
     TokioFloor,
@@ -73,7 +79,7 @@ struct Row {
 }
 
 /// The rows, in table order.
-const ROWS: [Row; 12] = [
+const ROWS: [Row; 14] = [
     Row::new(Server::Wscore, false),
     Row::new(Server::Wscore, true),
     Row::untrimmed(Server::Wscore, false),
@@ -81,6 +87,8 @@ const ROWS: [Row; 12] = [
     Row::hostile(Server::Wscore),
     Row::new(Server::TokioTungstenite, false),
     Row::hostile(Server::TokioTungstenite),
+    Row::new(Server::WscoreAxum, false),
+    Row::new(Server::AxumBuiltin, false),
     Row::new(Server::NodeWs, false),
     Row::new(Server::NodeWs, true),
     Row::new(Server::PythonWebsockets, false),
@@ -127,6 +135,8 @@ impl Row {
             (Server::Wscore, false) => format!("wscore (tokio driver){trim}"),
             (Server::Wscore, true) => format!("wscore (tokio driver), deflate offered{trim}"),
             (Server::TokioTungstenite, _) => "tokio-tungstenite 0.30.0".into(),
+            (Server::WscoreAxum, _) => "wscore::axum (axum 0.8.9)".into(),
+            (Server::AxumBuiltin, _) => "axum 0.8.9 built-in ws (tokio-tungstenite 0.29.0)".into(),
             (Server::NodeWs, false) => format!("Node ws {ws}"),
             (Server::NodeWs, true) => format!("Node ws {ws}, perMessageDeflate"),
             (Server::PythonWebsockets, false) => {
@@ -145,6 +155,8 @@ impl Row {
             Server::Wscore => "wscore",
             Server::TokioTungstenite => "tokio-tungstenite",
             Server::TokioFloor => "tokio-floor",
+            Server::AxumBuiltin => "axum",
+            Server::WscoreAxum => "wscore-axum",
             Server::NodeWs => return peers.node_ws(self.deflate, secs),
             Server::PythonWebsockets => return peers.python_websockets(self.deflate, secs),
         };

@@ -12,13 +12,20 @@ use wscore::extension::deflate::DeflateConfig;
 use wscore::handshake::HandshakeLimits;
 use wscore::handshake::server::{Accept, ServerHandshake};
 use wscore::{Config, Event, Instant, Status};
+use wscore_benches::AxumWs;
 
 /// The listen backlog each server asks for (the kernel caps it at
 /// `net.core.somaxconn`, 4096 here): thousands of clients connect at once.
 const BACKLOG: u32 = 4096;
 
 /// The servers `--serve` knows, by the name it takes.
-pub const NAMES: [&str; 3] = ["wscore", "tokio-tungstenite", "tokio-floor"];
+pub const NAMES: [&str; 5] = [
+    "wscore",
+    "tokio-tungstenite",
+    "tokio-floor",
+    "axum",
+    "wscore-axum",
+];
 
 /// Run echo server `name` on 127.0.0.1 for `lifetime`, then exit the
 /// process, with glibc's free pages given back every 2 s if `trim` (as
@@ -47,6 +54,17 @@ pub fn serve(name: &str, lifetime: Duration, trim: bool) -> ! {
             "listening on {}",
             listener.local_addr().expect("local addr")
         );
+        // The axum rows: axum's own accept loop (`axum::serve`) and its
+        // hyper connections, on the same listener.
+        let ws = match name.as_str() {
+            "axum" => Some(AxumWs::Builtin),
+            "wscore-axum" => Some(AxumWs::Wscore),
+            _ => None,
+        };
+        if let Some(ws) = ws {
+            let _ = tokio::time::timeout(lifetime, wscore_benches::axum_echo(listener, ws)).await;
+            return;
+        }
         let accept = async {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
