@@ -116,7 +116,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub(super) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         // A connection that cannot send any more refuses at once instead
         // of waiting for room it would not use.
-        while self.pending_transmit() > self.options.max_pending
+        while self.pending_transmit() > self.limits.max_pending()
             && !self.conn.is_closed()
             && !self.conn.close_sent()
         {
@@ -141,7 +141,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             self.read_eof = true;
         }
         // The connection has no deadline left: its timer is the drain's.
-        let deadline = TokioInstant::now() + self.options.drain_timeout;
+        let deadline = TokioInstant::now() + self.limits.drain_timeout();
         self.armed = None;
         match &mut self.sleep {
             Some(sleep) => sleep.as_mut().reset(deadline),
@@ -264,7 +264,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.refill();
         let read = side == Side::Read
             && !self.read_eof
-            && self.pending_transmit() <= self.options.max_pending;
+            && self.pending_transmit() <= self.limits.max_pending();
         self.arm_timer();
         if !read && self.written == self.out.len() && !self.unflushed && self.armed.is_none() {
             // Nothing could wake us: a bug, but a hang would hide it.
@@ -347,7 +347,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             Poll::Pending => false,
         };
         if read {
-            let read = match self.conn.payload_buffer(self.options.read_size) {
+            let read = match self.conn.payload_buffer(self.limits.read_size()) {
                 Some(_) => self.read_direct(cx),
                 None => self.read_shared(cx),
             };
@@ -382,7 +382,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// ([`Connection::payload_buffer`](crate::Connection::payload_buffer)).
     fn read_direct(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let epoch = self.epoch;
-        let Some(buf) = self.conn.payload_buffer(self.options.read_size) else {
+        let Some(buf) = self.conn.payload_buffer(self.limits.read_size()) else {
             return self.read_shared(cx);
         };
         let mut buf = ReadBuf::new(buf);
@@ -406,7 +406,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// connection holds no read buffer.
     fn read_shared(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let epoch = self.epoch;
-        with_read_buffer(self.options.read_size, |buf| {
+        with_read_buffer(self.limits.read_size(), |buf| {
             let mut buf = ReadBuf::new(buf);
             let polled = Pin::new(&mut self.io).poll_read(cx, &mut buf);
             if let Poll::Ready(Ok(())) = polled {

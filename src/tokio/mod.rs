@@ -202,6 +202,43 @@ impl Default for Options {
     }
 }
 
+/// What a socket keeps of its [`Options`] once connected: the handshake's
+/// limit is spent, and the rest fits in 12 bytes instead of 48 (every
+/// socket carries it, and a task that owns its socket by value holds the
+/// socket twice). Sizes past 4 GiB and drains past 49 days saturate; the
+/// drain counts whole milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Limits {
+    max_pending: u32,
+    read_size: u32,
+    drain_ms: u32,
+}
+
+impl From<&Options> for Limits {
+    fn from(options: &Options) -> Limits {
+        let small = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Limits {
+            max_pending: small(options.max_pending),
+            read_size: small(options.read_size),
+            drain_ms: u32::try_from(options.drain_timeout.as_millis()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+impl Limits {
+    fn max_pending(self) -> usize {
+        self.max_pending as usize
+    }
+
+    fn read_size(self) -> usize {
+        self.read_size as usize
+    }
+
+    fn drain_timeout(self) -> Duration {
+        Duration::from_millis(self.drain_ms.into())
+    }
+}
+
 /// Where the driver is in the connection's life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -261,7 +298,7 @@ pub struct WebSocket<S> {
     /// it is set to; `None` when it is not armed.
     sleep: Option<Pin<Box<Sleep>>>,
     armed: Option<Instant>,
-    options: Options,
+    limits: Limits,
     phase: Phase,
     /// Work done since the task last returned `Pending` (module docs,
     /// "Fairness").
@@ -303,7 +340,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             epoch,
             sleep: None,
             armed: None,
-            options,
+            limits: Limits::from(&options),
             phase: Phase::Open,
             work: Work::default(),
             wakers: Wakers::default(),

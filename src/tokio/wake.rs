@@ -26,18 +26,31 @@ pub(super) enum Side {
     Write,
 }
 
-/// The last waker of each side, and the waker that wakes both.
+/// The waker of the last poll, while one task polls; the wakers of both
+/// sides once two tasks do. 32 bytes in the socket: every socket pays
+/// for it, and most are only ever polled from one task.
 #[derive(Debug, Default)]
 pub(super) struct Wakers {
-    read: Option<Waker>,
-    write: Option<Waker>,
-    /// Made the first time two different tasks poll.
-    both: Option<(Arc<Both>, Waker)>,
+    /// One task polls: its waker, and the side it last polled.
+    last: Option<(Waker, Side)>,
+    /// Two tasks poll (made on the first poll of the other side from
+    /// another task): each side's last waker, behind the waker that wakes
+    /// both.
+    both: Option<Arc<Both>>,
 }
 
-/// The wakers [`Wakers::both`] wakes.
+/// The wakers the shared waker wakes: the read side's, the write side's.
 #[derive(Debug, Default)]
 struct Both(Mutex<[Option<Waker>; 2]>);
+
+impl Both {
+    fn slots(&self) -> std::sync::MutexGuard<'_, [Option<Waker>; 2]> {
+        // Nothing runs under this lock that could panic halfway.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 impl Wake for Both {
     fn wake(self: Arc<Self>) {
@@ -46,12 +59,18 @@ impl Wake for Both {
 
     fn wake_by_ref(self: &Arc<Self>) {
         // Taken out first: a waker may run code that polls again.
-        let wakers = match self.0.lock() {
-            Ok(slots) => slots.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
+        let wakers = self.slots().clone();
         for waker in wakers.into_iter().flatten() {
             waker.wake();
+        }
+    }
+}
+
+impl Side {
+    fn index(self) -> usize {
+        match self {
+            Side::Read => 0,
+            Side::Write => 1,
         }
     }
 }
@@ -61,29 +80,38 @@ impl Wakers {
     /// transport and the timer with: `None` to use `waker` itself (one
     /// task polls), else the one that wakes both sides.
     pub(super) fn register(&mut self, side: Side, waker: &Waker) -> Option<Waker> {
-        let (mine, other) = match side {
-            Side::Read => (&mut self.read, &self.write),
-            Side::Write => (&mut self.write, &self.read),
-        };
-        if !mine.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            *mine = Some(waker.clone());
+        if let Some(both) = &self.both {
+            let mut slots = both.slots();
+            let slot = &mut slots[side.index()];
+            if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                *slot = Some(waker.clone());
+            }
+            drop(slots);
+            return Some(Waker::from(both.clone()));
         }
-        match other {
-            Some(other) if !other.will_wake(waker) => {}
-            _ => return None,
+        match &mut self.last {
+            // The same task, on either side.
+            Some((last, last_side)) if last.will_wake(waker) => {
+                *last_side = side;
+                None
+            }
+            // Another task polls the other side: from now on both are
+            // woken.
+            Some((last, last_side)) if *last_side != side => {
+                let mut slots = [None, None];
+                slots[last_side.index()] = Some(last.clone());
+                slots[side.index()] = Some(waker.clone());
+                let both = Arc::new(Both(Mutex::new(slots)));
+                self.last = None;
+                self.both = Some(both.clone());
+                Some(Waker::from(both))
+            }
+            // The first poll, or the socket moved to another task.
+            _ => {
+                self.last = Some((waker.clone(), side));
+                None
+            }
         }
-        let (both, both_waker) = self.both.get_or_insert_with(|| {
-            let both = Arc::new(Both::default());
-            let waker = Waker::from(both.clone());
-            (both, waker)
-        });
-        let mut slots = both
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        slots[0].clone_from(&self.read);
-        slots[1].clone_from(&self.write);
-        Some(both_waker.clone())
     }
 
     /// Heap bytes held: the shared waker, once two tasks polled (its
@@ -97,8 +125,14 @@ impl Wakers {
     /// Wake both sides: the socket's end, which a side waiting on the
     /// transport would not otherwise see.
     pub(super) fn wake_all(&mut self) {
-        for waker in [self.read.take(), self.write.take()].into_iter().flatten() {
-            waker.wake();
+        if let Some((last, _)) = self.last.take() {
+            last.wake();
+        }
+        if let Some(both) = &self.both {
+            let wakers = core::mem::take(&mut *both.slots());
+            for waker in wakers.into_iter().flatten() {
+                waker.wake();
+            }
         }
     }
 }
