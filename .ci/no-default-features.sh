@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `cargo test --no-default-features` on a copy of the crate without its
-# self dev-dependency. That dev-dependency turns every driver feature on
+# Usage: bash .ci/no-default-features.sh [CARGO ARGS...]
+# (default: test --no-default-features). Runs cargo on a copy of the crate
+# without its self dev-dependency. That dev-dependency turns every driver feature on
 # for the tests, so the README's plain `cargo test` runs the tokio, http,
 # axum and client tests; but cargo unifies it into every build of the
 # tests, so it would also turn the defaults back on here. The copy keeps
@@ -16,4 +17,7 @@ cp -r Cargo.toml Cargo.lock README.md src tests examples "$copy/"
 sed -i -e 's/^members = \[".", "benches"\]/members = ["."]/' \
     -e '/^wscore = { path = "."/d' "$copy/Cargo.toml"
 grep -q '^wscore = ' "$copy/Cargo.toml" && { echo "the self dev-dependency is still in the copy"; exit 1; }
-CARGO_TARGET_DIR="$PWD/target" cargo test --manifest-path "$copy/Cargo.toml" --no-default-features "$@"
+if [ "$#" -eq 0 ]; then
+    set -- test --no-default-features
+fi
+CARGO_TARGET_DIR="$PWD/target" cargo "$@" --manifest-path "$copy/Cargo.toml"
