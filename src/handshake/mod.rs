@@ -102,6 +102,9 @@ use alloc::vec::Vec;
 
 mod authority;
 pub mod client;
+mod connect;
+#[cfg(feature = "http")]
+mod connect_http;
 mod error;
 mod head;
 mod header;
@@ -119,6 +122,7 @@ pub use crate::extension::Extension;
 /// [`crate::frame::Status`] and [`crate::Status`], re-exported here so a
 /// handshake driver needs no import from the frame codec.
 pub use crate::frame::Status;
+pub use connect::{CONNECT_PROTOCOL, ExtendedConnectError};
 pub use error::{BuildError, ClientHandshakeError, HandshakeError};
 pub use header::{HeaderField, Headers, accept_key};
 pub use rejected::RejectedResponse;

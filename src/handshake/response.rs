@@ -134,6 +134,14 @@ impl Accept {
             "Sec-WebSocket-Accept",
             accept_key(key.as_bytes()).as_bytes(),
         );
+        self.write_agreed(agreed, out);
+    }
+
+    /// The header fields that state what was agreed, then the extras: all
+    /// of the 101 but the upgrade's own fields, and all of the 200 that
+    /// answers an extended CONNECT (RFC 8441 section 5), which carries no
+    /// `Upgrade`, `Connection` or `Sec-WebSocket-Accept`.
+    pub(crate) fn write_agreed(&self, agreed: &Negotiated, out: &mut impl HeaderSink) {
         if let Some(p) = &agreed.protocol {
             out.header("Sec-WebSocket-Protocol", p.as_bytes());
         }
