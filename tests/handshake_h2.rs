@@ -15,12 +15,12 @@ use proptest::sample::subsequence;
 use common::handshake::plain;
 use common::{Ev, Pair, counter_mask};
 use wscore::handshake::client::{ClientHandshake, ClientRequest, Response};
-use wscore::handshake::server::{Accept, Request, ServerHandshake};
+use wscore::handshake::server::{Accept, Reject, Request, ServerHandshake};
 use wscore::handshake::{
     BuildError, CONNECT_PROTOCOL, ClientHandshakeError, ExtendedConnectError, Extension,
     HandshakeLimits, Headers, Status,
 };
-use wscore::{Config, Instant, Role};
+use wscore::{CloseCode, ClosedReason, Config, Instant, Role};
 
 type Field = (&'static str, &'static [u8]);
 
@@ -754,4 +754,70 @@ proptest! {
             );
         }
     }
+}
+
+#[test]
+fn an_application_refusal_carries_no_connection_field() {
+    let reject = Reject::new(403)
+        .header("WWW-Authenticate", "Bearer")
+        .body("go away");
+    let fields = reject.response_fields().unwrap();
+    let got: Vec<(&str, &[u8])> = fields.iter().map(|f| (f.name(), f.value())).collect();
+    assert_eq!(
+        got,
+        [(":status", &b"403"[..]), ("www-authenticate", b"Bearer")]
+    );
+    let response = reject.to_extended_connect_response().unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.body(), b"go away");
+    assert_eq!(response.headers().len(), 1);
+    assert!(!response.headers().contains_key("connection"));
+    for bad in [
+        Reject::new(101),
+        Reject::new(400).header("Connection", "close"),
+    ] {
+        assert!(bad.response_fields().is_err());
+        assert!(bad.to_extended_connect_response().is_err());
+    }
+}
+
+/// Two connections through the field-list handshake, without deflate.
+fn connected() -> Pair {
+    let (fields, client) = ClientRequest::new("h", [0; 16])
+        .to_extended_connect_fields(&plain(), "https")
+        .unwrap();
+    let seen = Request::from_extended_connect_fields(header_pairs(&fields)).unwrap();
+    let (server, _, response) = seen
+        .accept_fields(&Accept::new(), &plain(), Instant::ZERO)
+        .unwrap();
+    let client = client
+        .check_response_fields(header_pairs(&response))
+        .unwrap()
+        .open(Instant::ZERO, &[], counter_mask());
+    Pair::from_connections(client, server)
+}
+
+#[test]
+fn end_stream_is_the_transport_s_end() {
+    // RFC 8441 section 5: END_STREAM is what TCP's FIN was. After the
+    // close handshake it ends the connection cleanly...
+    let mut pair = connected();
+    pair.client
+        .close(pair.now, CloseCode::NORMAL, "bye")
+        .unwrap();
+    pair.drive();
+    pair.server.handle_eof(pair.now);
+    pair.server_closes_transport();
+    let clean = Ev::Closed(ClosedReason::Clean {
+        code: CloseCode::NORMAL,
+    });
+    assert_eq!(pair.take_client_events().last(), Some(&clean));
+    assert!(pair.server.is_closed());
+    // ...and before it, as a reset does, it is an abnormal end (1006).
+    let mut pair = connected();
+    pair.server.handle_eof(pair.now);
+    assert_eq!(
+        common::events(&mut pair.server),
+        [Ev::Closed(ClosedReason::Eof)]
+    );
 }

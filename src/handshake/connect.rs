@@ -31,7 +31,7 @@ use super::authority::is_valid_authority;
 use super::client::{ClientHandshake, ClientRequest, Response, ResponseHead};
 use super::error::{BuildError, ClientHandshakeError, HandshakeError};
 use super::header::{Headers, ascii_string, is_field_value, is_token, trim_ows};
-use super::server::{Accept, Request, Via, open, parse_offer};
+use super::server::{Accept, Reject, Request, Via, open, parse_offer};
 use super::write::HeaderSink;
 use crate::config::Config;
 use crate::connection::Connection;
@@ -350,7 +350,7 @@ impl Request {
     /// Accept with [`accept_fields`](Self::accept_fields) (or
     /// [`accept_http`](Self::accept_http)); refuse with
     /// [`ExtendedConnectError::response_fields`] or a
-    /// [`Reject`](super::server::Reject)'s status.
+    /// [`Reject::response_fields`].
     ///
     /// Cost: one pass over the fields; the pseudo-header values and every
     /// regular field are copied into the [`Request`]. The length of the
@@ -518,5 +518,32 @@ impl ClientHandshake {
             headers,
             body_start: &[],
         })
+    }
+}
+
+impl Reject {
+    /// This refusal as the head of an HTTP/2 or HTTP/3 response: `:status`
+    /// then the extra headers, lowercased, and no `connection` field, which
+    /// HTTP/2 and HTTP/3 forbid (RFC 9113 section 8.2.2, RFC 9114 section
+    /// 4.2). Send the body (if any) as the stream's DATA, then end the
+    /// stream.
+    ///
+    /// Refuses as [`write`](Self::write) does: [`BuildError::InvalidStatus`]
+    /// outside 200-999, and [`BuildError::InvalidHeaderName`],
+    /// [`BuildError::InvalidHeaderValue`] or [`BuildError::ReservedHeader`]
+    /// for an extra header. A 2xx refusal is the caller's choice, but a
+    /// client of this crate reads only a 200 as an accept.
+    ///
+    /// Cost: allocates the list.
+    pub fn response_fields(&self) -> Result<Headers, BuildError> {
+        self.check()?;
+        let mut fields = Headers::default();
+        let mut status = Vec::new();
+        super::write::write_decimal(&mut status, usize::from(self.status));
+        fields.push_lowercase(":status", &status);
+        for (name, value) in &self.headers {
+            fields.push_lowercase(name, value);
+        }
+        Ok(fields)
     }
 }

@@ -12,6 +12,7 @@
 //! then depends on none of them, and works with any version of each.
 
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 use http::request::Parts;
 use http::{HeaderMap, Method, Uri, Version};
@@ -21,7 +22,7 @@ use super::connect::{ConnectHead, ExtendedConnectError, validate_connect};
 use super::error::BuildError;
 use super::header::Headers;
 use super::http::{MapSink, status_code};
-use super::server::Request;
+use super::server::{Reject, Request};
 use crate::config::Config;
 
 impl Request {
@@ -198,5 +199,26 @@ impl ClientRequest {
         *request.version_mut() = Version::HTTP_2;
         *request.headers_mut() = sink.finish()?;
         Ok((request, self.connect_handshake(config, offers)))
+    }
+}
+
+impl Reject {
+    /// This refusal as an [`http::Response`] for an HTTP/2 or HTTP/3
+    /// library: the status, the extra headers and the body, without the
+    /// `Connection: close` of [`to_http_response`](Self::to_http_response)
+    /// (hyper would strip it with a warning; HTTP/2 and HTTP/3 forbid it)
+    /// and without `Content-Length`, which the library sets.
+    ///
+    /// Refuses as [`response_fields`](Self::response_fields) does.
+    pub fn to_extended_connect_response(&self) -> Result<http::Response<Vec<u8>>, BuildError> {
+        self.check()?;
+        let mut sink = MapSink::default();
+        for (name, value) in &self.headers {
+            super::write::HeaderSink::header(&mut sink, name, value);
+        }
+        let mut response = http::Response::new(self.body.clone());
+        *response.status_mut() = status_code(self.status);
+        *response.headers_mut() = sink.finish()?;
+        Ok(response)
     }
 }
