@@ -534,11 +534,12 @@ fn the_client_refuses_malformed_lists_and_answers_of_another_handshake() {
         vec![("sec-websocket-protocol", b"v1")],
         vec![(":status", b"2000")],
         vec![(":status", b"2x0")],
+        vec![(":status", b"050")],
         vec![(":status", b"200"), (":status", b"200")],
         vec![(":status", b"200"), (":path", b"/")],
         vec![("x", b"1"), (":status", b"200")],
         vec![(":status", b"200"), ("X-Upper", b"1")],
-    ] as [Vec<Field>; 8]
+    ] as [Vec<Field>; 9]
     {
         assert_eq!(
             check(&client, &fields).err(),

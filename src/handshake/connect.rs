@@ -479,7 +479,8 @@ impl ClientHandshake {
     /// of its HEADERS frame (`:status` first), as a library such as quiche
     /// hands it over.
     ///
-    /// The checks: the list's syntax (one `:status` of three digits, no
+    /// The checks: the list's syntax (one `:status` of three digits, 100
+    /// to 999, no
     /// other pseudo-header, pseudo-headers first, lowercase token names),
     /// else [`Malformed`](ClientHandshakeError::Malformed); status 200,
     /// else [`Status`](ClientHandshakeError::Status) (any other 2xx too:
@@ -503,7 +504,9 @@ impl ClientHandshake {
         })
         .map_err(|()| ClientHandshakeError::Malformed)?;
         let status = match status {
-            Some(s) if s.len() == 3 && s.iter().all(u8::is_ascii_digit) => {
+            // 100 to 999, as the `http` crate's `StatusCode` holds: a
+            // leading zero is not a status (RFC 9110 section 15).
+            Some(s) if s.len() == 3 && s.iter().all(u8::is_ascii_digit) && s[0] != b'0' => {
                 s.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'))
             }
             _ => return Err(ClientHandshakeError::Malformed),
