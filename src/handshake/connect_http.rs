@@ -31,7 +31,7 @@ impl Request {
     /// value of its `:protocol` pseudo-header, which the `http` crate has
     /// no field for. With hyper:
     ///
-    /// ```ignore
+    /// ```text
     /// let protocol = request.extensions().get::<hyper::ext::Protocol>().map(|p| p.as_str());
     /// let offer = Request::from_extended_connect(&request, protocol)?;
     /// ```
