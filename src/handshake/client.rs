@@ -161,6 +161,12 @@ impl ClientRequest {
         out.header("Upgrade", b"websocket");
         out.header("Connection", b"Upgrade");
         out.header("Sec-WebSocket-Key", key.as_bytes());
+        self.write_offer_headers(offers, out);
+    }
+
+    /// The fields both handshakes send (section 4.1 items 9 to 12; RFC
+    /// 8441 section 5): the version, `Origin`, the offers, the extras.
+    pub(super) fn write_offer_headers(&self, offers: &[Extension], out: &mut impl HeaderSink) {
         out.header("Sec-WebSocket-Version", b"13");
         if let Some(origin) = &self.origin {
             out.header("Origin", origin.as_bytes());
@@ -199,10 +205,29 @@ impl ClientRequest {
         config: &Config,
         offers: Vec<Extension>,
     ) -> ClientHandshake {
+        self.handshake_expecting(Some(accept_key(key.as_bytes())), config, offers)
+    }
+
+    /// The handshake that checks the answer to this request sent by
+    /// extended CONNECT (RFC 8441), with `offers`.
+    pub(super) fn connect_handshake(
+        &self,
+        config: &Config,
+        offers: Vec<Extension>,
+    ) -> ClientHandshake {
+        self.handshake_expecting(None, config, offers)
+    }
+
+    fn handshake_expecting(
+        &self,
+        expected_accept: Option<String>,
+        config: &Config,
+        offers: Vec<Extension>,
+    ) -> ClientHandshake {
         ClientHandshake {
             limits: self.limits,
             reader: HeadReader::new(self.limits.max_head_len),
-            expected_accept: accept_key(key.as_bytes()),
+            expected_accept,
             protocols: self.protocols.clone(),
             extensions: offers,
             config: config.clone(),
@@ -210,10 +235,14 @@ impl ClientRequest {
         }
     }
 
-    /// The request target, for the `http` front end.
-    #[cfg(feature = "http")]
+    /// The request target, for the other front ends.
     pub(super) fn target_str(&self) -> &str {
         &self.target
+    }
+
+    /// The host, for the extended CONNECT front ends (`:authority`).
+    pub(super) fn host_str(&self) -> &str {
+        &self.host
     }
 
     pub(super) fn check(&self) -> Result<(), BuildError> {
@@ -269,7 +298,9 @@ impl ClientRequest {
 pub struct ClientHandshake {
     limits: HandshakeLimits,
     reader: HeadReader,
-    expected_accept: String,
+    /// The `Sec-WebSocket-Accept` an HTTP/1.1 101 must carry; `None` for
+    /// extended CONNECT (RFC 8441), answered by a 200 without one.
+    expected_accept: Option<String>,
     protocols: Vec<String>,
     /// What the request offered, the config's offers included.
     extensions: Vec<Extension>,
@@ -381,7 +412,12 @@ impl ClientHandshake {
             headers,
             body_start,
         } = head;
-        if status != 101 {
+        let expected_status = match self.expected_accept {
+            Some(_) => 101,
+            // RFC 8441 section 5: exactly 200, see `check_response_fields`.
+            None => 200,
+        };
+        if status != expected_status {
             // The body start is capped like the head it came with.
             return Err(ClientHandshakeError::Status(RejectedResponse::new(
                 status,
@@ -391,18 +427,26 @@ impl ClientHandshake {
                 self.limits.max_head_len,
             )));
         }
-        if minor_version != Some(1) {
-            return Err(ClientHandshakeError::HttpVersion);
-        }
-        if !headers.has_token("upgrade", "websocket") {
-            return Err(ClientHandshakeError::MissingUpgrade);
-        }
-        if !headers.has_token("connection", "upgrade") {
-            return Err(ClientHandshakeError::MissingConnectionUpgrade);
-        }
-        match headers.single("sec-websocket-accept") {
-            Ok(Some(v)) if trim_ows(v) == self.expected_accept.as_bytes() => {}
-            _ => return Err(ClientHandshakeError::InvalidAccept),
+        match &self.expected_accept {
+            Some(expected_accept) => {
+                if minor_version != Some(1) {
+                    return Err(ClientHandshakeError::HttpVersion);
+                }
+                if !headers.has_token("upgrade", "websocket") {
+                    return Err(ClientHandshakeError::MissingUpgrade);
+                }
+                if !headers.has_token("connection", "upgrade") {
+                    return Err(ClientHandshakeError::MissingConnectionUpgrade);
+                }
+                match headers.single("sec-websocket-accept") {
+                    Ok(Some(v)) if trim_ows(v) == expected_accept.as_bytes() => {}
+                    _ => return Err(ClientHandshakeError::InvalidAccept),
+                }
+            }
+            // An extended CONNECT is answered on HTTP/2 or HTTP/3: an
+            // HTTP/1.x 200 (a byte-level read) is not its answer.
+            None if minor_version.is_some() => return Err(ClientHandshakeError::HttpVersion),
+            None => {}
         }
 
         let protocol = match parse_token_list(&headers, "sec-websocket-protocol") {
@@ -438,6 +482,13 @@ impl ClientHandshake {
             },
             config: self.config.clone(),
         })
+    }
+
+    /// Whether this handshake checks the answer to an extended CONNECT
+    /// (RFC 8441, RFC 9220): a 200 without `Sec-WebSocket-Accept`.
+    #[must_use]
+    pub fn is_extended_connect(&self) -> bool {
+        self.expected_accept.is_none()
     }
 
     /// The response, once a valid 101 is complete.

@@ -202,11 +202,13 @@ pub enum ClientHandshakeError {
     TooManyHeaders,
     /// Not an HTTP/1.x response head.
     Malformed,
-    /// The server answered with a status other than 101: a redirect, an
-    /// authentication challenge, an error. The response is attached so the
+    /// The server answered with a status other than 101 (200 for extended
+    /// CONNECT, any other 2xx included): a redirect, an authentication
+    /// challenge, an error. The response is attached so the
     /// application can follow or report it.
     Status(RejectedResponse),
-    /// A 101 over HTTP/1.0, which cannot switch protocols.
+    /// A 101 over HTTP/1.0, which cannot switch protocols, or, for
+    /// extended CONNECT (RFC 8441), an answer read as HTTP/1.x.
     HttpVersion,
     /// `Upgrade` does not list `websocket`.
     MissingUpgrade,
@@ -240,12 +242,14 @@ impl fmt::Display for ClientHandshakeError {
             ClientHandshakeError::Status(r) => {
                 write!(
                     f,
-                    "the server answered {} {} instead of 101",
+                    "the server answered {} {} instead of accepting",
                     r.status(),
                     r.reason()
                 )
             }
-            ClientHandshakeError::HttpVersion => f.write_str("101 response over HTTP/1.0"),
+            ClientHandshakeError::HttpVersion => {
+                f.write_str("the response came over an HTTP version the handshake does not run on")
+            }
             ClientHandshakeError::MissingUpgrade => f.write_str("Upgrade does not name websocket"),
             ClientHandshakeError::MissingConnectionUpgrade => {
                 f.write_str("Connection does not name upgrade")
@@ -309,6 +313,16 @@ pub enum BuildError {
     /// appears twice. Checked with the `deflate` feature; the answer the
     /// config adds in `Request::accept` is always valid.
     InvalidExtensionResponse,
+    /// The answer asked for does not fit the handshake the request came
+    /// by: an HTTP/1.1 101 ([`Request::accept`](super::server::Request::accept))
+    /// for an extended CONNECT request (RFC 8441, RFC 9220), or response
+    /// fields for extended CONNECT
+    /// ([`Request::accept_fields`](super::server::Request::accept_fields))
+    /// for an HTTP/1.1 upgrade.
+    WrongHttpVersion,
+    /// The `:scheme` of an extended CONNECT request is not `http` or
+    /// `https` (RFC 8441 section 5).
+    InvalidScheme,
 }
 
 impl fmt::Display for BuildError {
@@ -330,6 +344,10 @@ impl fmt::Display for BuildError {
             BuildError::InvalidExtensionResponse => {
                 "extension parameters do not answer the client's offer"
             }
+            BuildError::WrongHttpVersion => {
+                "the answer does not fit the HTTP version the request came by"
+            }
+            BuildError::InvalidScheme => "the scheme is not http or https",
         })
     }
 }

@@ -88,6 +88,16 @@ impl Headers {
         }
     }
 
+    /// Add a field at the end, its name lowercased, as HTTP/2 and HTTP/3
+    /// require of every field name (RFC 9113 section 8.2.1, RFC 9114
+    /// section 4.2).
+    pub(crate) fn push_lowercase(&mut self, name: &str, value: &[u8]) {
+        self.fields.push(HeaderField {
+            name: name.to_ascii_lowercase(),
+            value: value.into(),
+        });
+    }
+
     /// All fields in arrival order.
     pub fn iter(&self) -> slice::Iter<'_, HeaderField> {
         self.fields.iter()
@@ -150,6 +160,13 @@ impl Headers {
             Some(_) => Err(()),
             None => Ok(first),
         }
+    }
+}
+
+/// The fields of an HTTP/2 or HTTP/3 head, written in lowercase.
+impl super::write::HeaderSink for Headers {
+    fn header(&mut self, name: &str, value: &[u8]) {
+        self.push_lowercase(name, value);
     }
 }
 

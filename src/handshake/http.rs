@@ -27,7 +27,7 @@ use super::Negotiated;
 use super::client::{ClientHandshake, ClientRequest, Response, ResponseHead};
 use super::error::{BuildError, ClientHandshakeError, HandshakeError};
 use super::header::Headers;
-use super::server::{Accept, Reject, Request, RequestHead, open, validate_request};
+use super::server::{Accept, Reject, Request, RequestHead, Via, open, validate_request};
 use super::write::HeaderSink;
 use crate::config::Config;
 use crate::connection::Connection;
@@ -37,7 +37,7 @@ use crate::time::Instant;
 /// checked already, so a field the `http` crate refuses is a bug between
 /// the two checks; it is reported as an error rather than a panic.
 #[derive(Default)]
-struct MapSink {
+pub(super) struct MapSink {
     map: HeaderMap,
     refused: Option<BuildError>,
 }
@@ -62,7 +62,7 @@ impl HeaderSink for MapSink {
 }
 
 impl MapSink {
-    fn finish(self) -> Result<HeaderMap, BuildError> {
+    pub(super) fn finish(self) -> Result<HeaderMap, BuildError> {
         match self.refused {
             Some(error) => Err(error),
             None => Ok(self.map),
@@ -72,7 +72,7 @@ impl MapSink {
 
 /// The minor version of an HTTP/1.x message, as httparse reports it; any
 /// other version (0.9, 2, 3) is not one the upgrade of RFC 6455 runs over.
-fn minor_version(version: Version) -> Option<u8> {
+pub(super) fn minor_version(version: Version) -> Option<u8> {
     match version {
         Version::HTTP_10 => Some(0),
         Version::HTTP_11 => Some(1),
@@ -83,7 +83,7 @@ fn minor_version(version: Version) -> Option<u8> {
 /// The status as the `http` crate's type. Every status the handshake
 /// writes is a valid three-digit code, so the fallback is never taken; it
 /// is there so that no path can panic.
-fn status_code(status: u16) -> StatusCode {
+pub(super) fn status_code(status: u16) -> StatusCode {
     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
@@ -154,11 +154,24 @@ impl Request {
 
     /// Accept the handshake, as [`accept`](Self::accept) does: return the
     /// server's connection (under `config`, with the agreed extensions),
-    /// what was agreed, and the 101 Switching Protocols response as an
-    /// [`http::Response`], for the HTTP library to send before it hands
-    /// over the upgraded transport. The library keeps any bytes read
-    /// behind the head and yields them from the upgraded transport, so
-    /// there is no `rest` to feed here.
+    /// what was agreed, and the response as an [`http::Response`], for the
+    /// HTTP library to send before it hands over the upgraded transport
+    /// (or, for extended CONNECT, the stream). The library keeps any bytes
+    /// read behind the head and yields them from the upgraded transport,
+    /// so there is no `rest` to feed here.
+    ///
+    /// The response answers the handshake the request came by: for the
+    /// HTTP/1.1 upgrade, 101 Switching Protocols over HTTP/1.1 with
+    /// `Upgrade`, `Connection` and `Sec-WebSocket-Accept`; for extended
+    /// CONNECT ([`from_extended_connect`](Self::from_extended_connect)),
+    /// 200 with only `sec-websocket-protocol`, `sec-websocket-extensions`
+    /// and the extras (RFC 8441 section 5), marked HTTP/2 (an HTTP/2 or
+    /// HTTP/3 library sends it on the connection the request came by,
+    /// whatever the mark says).
+    ///
+    /// Cost: the 101 hashes the key once (SHA-1); both allocate the header
+    /// map. With permessage-deflate agreed, the connection boxes its codec,
+    /// whose working memory waits for the first message.
     ///
     /// Refuses with the [`BuildError`]s of [`accept`](Self::accept), for
     /// the same choices; on error nothing changed: fix the choice and call
@@ -169,13 +182,22 @@ impl Request {
         config: &Config,
         now: Instant,
     ) -> Result<(Connection, Negotiated, http::Response<()>), BuildError> {
-        let (key, protocols, extensions) = self.offer();
+        let (protocols, extensions) = self.offer();
         let agreed = accept.agree(config, protocols, extensions)?;
         let mut sink = MapSink::default();
-        accept.write_headers(key, &agreed, &mut sink);
         let mut response = http::Response::new(());
-        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-        *response.version_mut() = Version::HTTP_11;
+        match self.via() {
+            Via::Upgrade { key } => {
+                accept.write_headers(key, &agreed, &mut sink);
+                *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+                *response.version_mut() = Version::HTTP_11;
+            }
+            Via::ExtendedConnect { .. } => {
+                accept.write_agreed(&agreed, &mut sink);
+                *response.status_mut() = StatusCode::OK;
+                *response.version_mut() = Version::HTTP_2;
+            }
+        }
         *response.headers_mut() = sink.finish()?;
         let (connection, agreed) = open(config, now, &[], agreed);
         Ok((connection, agreed, response))

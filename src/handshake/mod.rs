@@ -41,6 +41,44 @@
 //! same connection, so the same request gets the same outcome and status
 //! either way.
 //!
+//! # WebSocket over HTTP/2 and HTTP/3
+//!
+//! The extended CONNECT of RFC 8441 (HTTP/2) and RFC 9220 (HTTP/3) carries
+//! the same offers on a stream of a connection the HTTP library already
+//! has, and ends in the same [`Connection`]:
+//!
+//! | | HTTP/1.1 upgrade (RFC 6455) | extended CONNECT (RFC 8441, RFC 9220) |
+//! |---|---|---|
+//! | request | `GET`, `Upgrade: websocket`, `Connection: Upgrade`, `Host` | `:method CONNECT`, `:protocol websocket`, `:scheme`, `:authority`, `:path` |
+//! | key | `Sec-WebSocket-Key`, answered by `Sec-WebSocket-Accept` | none |
+//! | success | `101 Switching Protocols` | `200` (any other 2xx is refused) |
+//! | version, subprotocols, extensions, origin | `Sec-WebSocket-*`, `Origin` | the same fields |
+//! | a wrong version | 426 | 400 (a 426 needs `Upgrade`, which HTTP/2 forbids) |
+//! | the transport's end | TCP FIN: `handle_eof` | END_STREAM: `handle_eof` |
+//!
+//! * Server: [`server::Request::from_extended_connect_fields`] takes the
+//!   HEADERS frame's field list (quiche hands one over), and, with the
+//!   `http` feature, `Request::from_extended_connect` takes an
+//!   `http::Request` and the `:protocol` value (hyper and h2 carry it as
+//!   a request extension: `hyper::ext::Protocol::as_str`). A refusal is an
+//!   [`ExtendedConnectError`]; the accept is
+//!   [`server::Request::accept_fields`] or `Request::accept_http`, which
+//!   answers 200 to a request that came this way.
+//! * Client: [`client::ClientRequest::to_extended_connect_fields`] or
+//!   `ClientRequest::to_extended_connect` (add [`CONNECT_PROTOCOL`] as
+//!   your library's `:protocol` extension), and the handshake's
+//!   [`client::ClientHandshake::check_response_fields`] or
+//!   `check_http_response`.
+//!
+//! After the 200 the stream's DATA carries the connection's bytes both
+//! ways (RFC 8441 section 5): feed what arrives to `handle_input` and send
+//! what `poll_transmit` gives. The end of the stream (END_STREAM) is the
+//! transport's EOF, fed to `handle_eof`; a reset (RST_STREAM, HTTP/3's
+//! stream reset) is a broken transport, fed to `handle_eof` too, which
+//! reports an abnormal closure if the close handshake had not ended. Where
+//! RFC 6455 closes the TCP connection, end the stream instead: the HTTP
+//! connection stays up for other streams.
+//!
 //! Every buffer is bounded by [`HandshakeLimits`]. The work done is linear in
 //! the bytes received however they are chunked: the end of the head is
 //! found by a byte-at-a-time scan that resumes where it stopped, and the
@@ -102,6 +140,9 @@ use alloc::vec::Vec;
 
 mod authority;
 pub mod client;
+mod connect;
+#[cfg(feature = "http")]
+mod connect_http;
 mod error;
 mod head;
 mod header;
@@ -119,6 +160,7 @@ pub use crate::extension::Extension;
 /// [`crate::frame::Status`] and [`crate::Status`], re-exported here so a
 /// handshake driver needs no import from the frame codec.
 pub use crate::frame::Status;
+pub use connect::{CONNECT_PROTOCOL, ExtendedConnectError};
 pub use error::{BuildError, ClientHandshakeError, HandshakeError};
 pub use header::{HeaderField, Headers, accept_key};
 pub use rejected::RejectedResponse;

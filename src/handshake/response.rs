@@ -47,7 +47,10 @@ pub(crate) fn check_extra_header(name: &str, value: &[u8]) -> Result<(), BuildEr
 ///
 /// Pass it to [`Request::accept`](super::server::Request::accept), which
 /// checks it against the request, writes the response and returns the
-/// connection. The extensions answered are those added with
+/// connection (or, for a request that came by extended CONNECT over
+/// HTTP/2 or HTTP/3, to
+/// [`Request::accept_fields`](super::server::Request::accept_fields) or
+/// `accept_http`, which answer 200 with the same choices). The extensions answered are those added with
 /// [`extension`](Self::extension) followed by what the [`Config`] given
 /// to `accept` accepts: permessage-deflate as [`Config::deflate`] says,
 /// unless this `Accept` answers it by hand already. So `Accept::new()`
@@ -134,6 +137,14 @@ impl Accept {
             "Sec-WebSocket-Accept",
             accept_key(key.as_bytes()).as_bytes(),
         );
+        self.write_agreed(agreed, out);
+    }
+
+    /// The header fields that state what was agreed, then the extras: all
+    /// of the 101 but the upgrade's own fields, and all of the 200 that
+    /// answers an extended CONNECT (RFC 8441 section 5), which carries no
+    /// `Upgrade`, `Connection` or `Sec-WebSocket-Accept`.
+    pub(crate) fn write_agreed(&self, agreed: &Negotiated, out: &mut impl HeaderSink) {
         if let Some(p) = &agreed.protocol {
             out.header("Sec-WebSocket-Protocol", p.as_bytes());
         }

@@ -191,17 +191,114 @@ pub struct Request {
     /// The authority of an absolute-form target, else the `Host` value.
     host: String,
     origin: Option<String>,
-    key: String,
+    via: Via,
     protocols: Vec<String>,
     extensions: Vec<Extension>,
     headers: Headers,
 }
 
+/// Which handshake a [`Request`] came by: what its answer must be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Via {
+    /// The HTTP/1.1 upgrade (RFC 6455 section 4), answered with a 101 that
+    /// carries `Sec-WebSocket-Accept` for this key (trimmed, base64 of 16
+    /// bytes).
+    Upgrade { key: String },
+    /// Extended CONNECT over HTTP/2 or HTTP/3 (RFC 8441, RFC 9220),
+    /// answered with a 200; `scheme` is the `:scheme` pseudo-header.
+    ExtendedConnect { scheme: String },
+}
+
+/// What every request offers, whichever handshake carried it: the
+/// `Origin`, subprotocol and extension fields (section 4.1 items 8 to 10),
+/// parsed once for both.
+pub(super) struct Offer {
+    pub(super) origin: Option<String>,
+    pub(super) protocols: Vec<String>,
+    pub(super) extensions: Vec<Extension>,
+}
+
+/// Parse the offer in `headers` (section 4.2.1 items 7 to 9).
+pub(super) fn parse_offer(headers: &Headers) -> Result<Offer, HandshakeError> {
+    // Item 7.
+    let origin = match headers.single("origin") {
+        Ok(Some(o)) => Some(
+            core::str::from_utf8(o)
+                .map_err(|_| HandshakeError::InvalidOrigin)?
+                .into(),
+        ),
+        Ok(None) => None,
+        Err(()) => return Err(HandshakeError::InvalidOrigin),
+    };
+
+    // Items 8 and 9.
+    let protocols = parse_token_list(headers, "sec-websocket-protocol")
+        .map_err(|()| HandshakeError::InvalidProtocols)?;
+    let mut extensions = Vec::new();
+    for value in headers.get_all("sec-websocket-extensions") {
+        parse_extension_list(value, &mut extensions)
+            .map_err(|_| HandshakeError::InvalidExtensions)?;
+    }
+    Ok(Offer {
+        origin,
+        protocols,
+        extensions,
+    })
+}
+
 impl Request {
+    /// A request that came by extended CONNECT, validated by the
+    /// `connect` module.
+    pub(super) fn extended_connect(
+        path: String,
+        authority: String,
+        scheme: String,
+        offer: Offer,
+        headers: Headers,
+    ) -> Request {
+        Request {
+            target: path,
+            host: authority,
+            origin: offer.origin,
+            via: Via::ExtendedConnect { scheme },
+            protocols: offer.protocols,
+            extensions: offer.extensions,
+            headers,
+        }
+    }
+
+    /// Which handshake this request came by.
+    pub(super) fn via(&self) -> &Via {
+        &self.via
+    }
+
+    /// Whether this request came by extended CONNECT (RFC 8441 over
+    /// HTTP/2, RFC 9220 over HTTP/3) rather than by the HTTP/1.1 upgrade.
+    /// Its answer is then a 200 without `Sec-WebSocket-Accept`:
+    /// [`accept_http`](Self::accept_http) or
+    /// [`accept_fields`](Self::accept_fields) write it, and
+    /// [`accept`](Self::accept) refuses.
+    #[must_use]
+    pub fn is_extended_connect(&self) -> bool {
+        matches!(self.via, Via::ExtendedConnect { .. })
+    }
+
+    /// The `:scheme` of an extended CONNECT request (`https` or `http`,
+    /// RFC 8441 section 5), as sent; `None` for an HTTP/1.1 upgrade, whose
+    /// scheme is the transport's.
+    #[must_use]
+    pub fn scheme(&self) -> Option<&str> {
+        match &self.via {
+            Via::Upgrade { .. } => None,
+            Via::ExtendedConnect { scheme } => Some(scheme),
+        }
+    }
+
     /// The request target as sent: usually origin-form, `/path?query`; an
     /// absolute-form target such as `ws://host/path` is accepted as HTTP
     /// requires (RFC 9112 section 3.2.2), for the schemes `http`, `https`,
-    /// `ws` and `wss` (any case).
+    /// `ws` and `wss` (any case). For extended CONNECT, the `:path`
+    /// pseudo-header, always origin-form.
     #[must_use]
     pub fn target(&self) -> &str {
         &self.target
@@ -238,7 +335,8 @@ impl Request {
     /// reporting `Host` there would let a request be routed or checked by
     /// one name while it names another. The `Host` header as received stays
     /// in [`headers`](Self::headers). Either way the value is a valid
-    /// authority (see [`ServerHandshake`]); it is not lowercased.
+    /// authority (see [`ServerHandshake`]); it is not lowercased. For
+    /// extended CONNECT, the `:authority` pseudo-header.
     #[must_use]
     pub fn host(&self) -> &str {
         &self.host
@@ -267,10 +365,14 @@ impl Request {
             .is_some_and(|origin| allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)))
     }
 
-    /// The `Sec-WebSocket-Key`, trimmed (base64 of 16 bytes).
+    /// The `Sec-WebSocket-Key`, trimmed (base64 of 16 bytes). Empty for
+    /// extended CONNECT, which does not use it (RFC 8441 section 5).
     #[must_use]
     pub fn key(&self) -> &str {
-        &self.key
+        match &self.via {
+            Via::Upgrade { key } => key,
+            Via::ExtendedConnect { .. } => "",
+        }
     }
 
     /// The subprotocols offered, in the client's order of preference
@@ -327,7 +429,10 @@ impl Request {
     /// [`InvalidHeaderName`](BuildError::InvalidHeaderName),
     /// [`InvalidHeaderValue`](BuildError::InvalidHeaderValue) or
     /// [`ReservedHeader`](BuildError::ReservedHeader) for an extra header.
-    /// Fix the choice and call again.
+    /// Fix the choice and call again. A request that came by extended
+    /// CONNECT is refused with
+    /// [`WrongHttpVersion`](BuildError::WrongHttpVersion): its answer is
+    /// not an HTTP/1.1 101.
     pub fn accept(
         &self,
         accept: &Accept,
@@ -336,17 +441,19 @@ impl Request {
         rest: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(Connection, Negotiated), BuildError> {
+        let Via::Upgrade { key } = &self.via else {
+            return Err(BuildError::WrongHttpVersion);
+        };
         let agreed = accept.agree(config, &self.protocols, &self.extensions)?;
         write_status_line(out, 101);
-        accept.write_headers(&self.key, &agreed, out);
+        accept.write_headers(key, &agreed, out);
         out.extend_from_slice(b"\r\n");
         Ok(open(config, now, rest, agreed))
     }
 
-    /// What the `http` front end needs from the request to accept it.
-    #[cfg(feature = "http")]
-    pub(super) fn offer(&self) -> (&str, &[String], &[Extension]) {
-        (&self.key, &self.protocols, &self.extensions)
+    /// What a front end needs from the request to accept it.
+    pub(super) fn offer(&self) -> (&[String], &[Extension]) {
+        (&self.protocols, &self.extensions)
     }
 }
 
@@ -465,33 +572,14 @@ pub(super) fn validate_request(head: RequestHead<'_>) -> Result<Request, Handsha
     }
     let key = ascii_string(key);
 
-    // Item 7.
-    let origin = match headers.single("origin") {
-        Ok(Some(o)) => Some(
-            core::str::from_utf8(o)
-                .map_err(|_| HandshakeError::InvalidOrigin)?
-                .into(),
-        ),
-        Ok(None) => None,
-        Err(()) => return Err(HandshakeError::InvalidOrigin),
-    };
-
-    // Items 8 and 9.
-    let protocols = parse_token_list(&headers, "sec-websocket-protocol")
-        .map_err(|()| HandshakeError::InvalidProtocols)?;
-    let mut extensions = Vec::new();
-    for value in headers.get_all("sec-websocket-extensions") {
-        parse_extension_list(value, &mut extensions)
-            .map_err(|_| HandshakeError::InvalidExtensions)?;
-    }
-
+    let offer = parse_offer(&headers)?;
     Ok(Request {
         target: target.into(),
         host,
-        origin,
-        key,
-        protocols,
-        extensions,
+        origin: offer.origin,
+        via: Via::Upgrade { key },
+        protocols: offer.protocols,
+        extensions: offer.extensions,
         headers,
     })
 }
@@ -550,7 +638,7 @@ mod tests {
             target: target.into(),
             host: "h".into(),
             origin: None,
-            key: String::new(),
+            via: Via::Upgrade { key: String::new() },
             protocols: Vec::new(),
             extensions: Vec::new(),
             headers: Headers::default(),
