@@ -295,39 +295,94 @@ async fn rejections_match_axums_variant_names() {
     .await;
 }
 
-/// The extractor alone, on requests no HTTP/1.1 server hands it.
+/// The extractor alone: HTTP/2 requests it refuses, each with axum's
+/// variant name and the extended CONNECT's status, and requests that come
+/// without an upgrade handle.
 #[tokio::test]
-async fn http2_and_requests_without_an_upgrade_handle_are_refused() {
+async fn http2_refusals_and_requests_without_an_upgrade_handle() {
     async fn extract(request: http::Request<()>) -> WebSocketUpgradeRejection {
         let (mut parts, ()) = request.into_parts();
         WebSocketUpgrade::from_request_parts(&mut parts, &())
             .await
             .unwrap_err()
     }
-    let h2 = |method| {
-        http::Request::builder()
+    let h2 = |method, protocol: Option<&'static str>, version: &str| {
+        let mut request = http::Request::builder()
             .method(method)
             .version(Version::HTTP_2)
-            .uri("/ws")
-            .header("sec-websocket-version", "13")
+            .uri("https://example.com/ws")
+            .header("sec-websocket-version", version)
             .body(())
-            .unwrap()
+            .unwrap();
+        if let Some(p) = protocol {
+            request
+                .extensions_mut()
+                .insert(hyper::ext::Protocol::from_static(p));
+        }
+        request
     };
-    let rejection = extract(h2(Method::CONNECT)).await;
-    assert!(matches!(
-        rejection,
-        WebSocketUpgradeRejection::Http2NotSupported(_)
-    ));
-    assert_eq!(rejection.status(), StatusCode::NOT_IMPLEMENTED);
-    let response: Response = rejection.into_response();
-    assert_eq!(response.status(), StatusCode::NOT_IMPLEMENTED);
-
-    let rejection = extract(h2(Method::GET)).await;
-    assert!(matches!(
-        rejection,
-        WebSocketUpgradeRejection::MethodNotConnect(_)
-    ));
-    assert_eq!(rejection.status(), StatusCode::METHOD_NOT_ALLOWED);
+    type R = WebSocketUpgradeRejection;
+    let cases: [(http::Request<()>, fn(&R) -> bool, u16); 6] = [
+        // A valid extended CONNECT, but no `OnUpgrade` from a server.
+        (
+            h2(Method::CONNECT, Some("websocket"), "13"),
+            |r| matches!(r, R::ConnectionNotUpgradable(_)),
+            501,
+        ),
+        (
+            h2(Method::GET, Some("websocket"), "13"),
+            |r| matches!(r, R::MethodNotConnect(_)),
+            405,
+        ),
+        // A tunnel request, and another protocol.
+        (
+            h2(Method::CONNECT, None, "13"),
+            |r| matches!(r, R::InvalidProtocolPseudoheader(_)),
+            400,
+        ),
+        (
+            h2(Method::CONNECT, Some("webtransport"), "13"),
+            |r| matches!(r, R::InvalidProtocolPseudoheader(_)),
+            400,
+        ),
+        (
+            h2(Method::CONNECT, Some("websocket"), "8"),
+            |r| matches!(r, R::InvalidWebSocketVersionHeader(_)),
+            400,
+        ),
+        (
+            {
+                let mut r = h2(Method::CONNECT, Some("websocket"), "13");
+                r.headers_mut()
+                    .insert("connection", http::HeaderValue::from_static("upgrade"));
+                r
+            },
+            |r| matches!(r, R::InvalidRequest(_)),
+            400,
+        ),
+    ];
+    for (request, is, status) in cases {
+        let rejection = extract(request).await;
+        assert!(is(&rejection), "{rejection:?}");
+        assert_eq!(rejection.status(), status, "{rejection:?}");
+        let error = rejection.extended_connect_error();
+        assert_eq!(error.is_some(), status != 501, "{rejection:?}");
+        assert_eq!(rejection.handshake_error(), None);
+        let response: Response = rejection.into_response();
+        assert_eq!(response.status(), status);
+        // HTTP/2 forbids connection-specific fields in any response.
+        assert!(response.headers().get("connection").is_none());
+        assert!(response.headers().get("upgrade").is_none());
+        match error {
+            Some(wscore::handshake::ExtendedConnectError::MethodNotAllowed) => {
+                assert_eq!(response.headers()["allow"], "CONNECT");
+            }
+            Some(wscore::handshake::ExtendedConnectError::UnsupportedVersion) => {
+                assert_eq!(response.headers()["sec-websocket-version"], "13");
+            }
+            _ => {}
+        }
+    }
 
     // A valid HTTP/1.1 upgrade, but no `OnUpgrade` from a server.
     let request = http::Request::builder()

@@ -19,12 +19,19 @@
 //! | [`WebSocketKeyHeaderMissing`] | no `Sec-WebSocket-Key` | 400 |
 //! | [`InvalidRequest`] | anything else the handshake refuses (bad key, `Host`, `Origin`, protocol or extension lists, a body...) | 400 |
 //! | [`ConnectionNotUpgradable`] | HTTP/1.0 (400); no upgrade handle from the server (426) | 400 / 426 |
-//! | [`MethodNotConnect`] | HTTP/2 or later, not CONNECT | 405 |
-//! | [`Http2NotSupported`] | HTTP/2 or later, CONNECT (RFC 8441) | 501 |
 //!
-//! axum's `InvalidProtocolPseudoheader` has no counterpart: an HTTP/2
-//! CONNECT is refused whatever its `:protocol`, until WebSockets over
-//! HTTP/2 land.
+//! Over HTTP/2 the checks are the extended CONNECT's
+//! ([`Request::from_extended_connect_parts`](crate::handshake::server::Request::from_extended_connect_parts),
+//! the table on [`ExtendedConnectError`]); HTTP/2 has no `Upgrade` and
+//! forbids it, so where HTTP/1.1 answers 426 these answer 400:
+//!
+//! | rejection | when | status |
+//! |---|---|---|
+//! | [`MethodNotConnect`] | not CONNECT | 405 with `allow: CONNECT` |
+//! | [`InvalidProtocolPseudoheader`] | `:protocol` missing or not `websocket` | 400 |
+//! | [`InvalidWebSocketVersionHeader`] | `sec-websocket-version` not `13` | 400 with `sec-websocket-version: 13` |
+//! | [`InvalidRequest`] | anything else (`:scheme`, `:path`, `:authority`, a connection-specific field, `origin`, protocol or extension lists) | 400 |
+//! | [`ConnectionNotUpgradable`] | no upgrade handle from the server | 501 |
 
 use alloc::string::{String, ToString};
 use core::fmt;
@@ -32,21 +39,20 @@ use core::fmt;
 use axum_core::body::Body;
 use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
-use http::header::{ALLOW, CONNECTION, CONTENT_TYPE, HeaderValue, UPGRADE};
+use http::header::{CONNECTION, CONTENT_TYPE, HeaderValue, UPGRADE};
 
-use crate::handshake::HandshakeError;
+use crate::handshake::{ExtendedConnectError, HandshakeError};
 
-/// What a rejection carries: the handshake layer's refusal, or one of the
-/// two the extractor adds.
+/// What a rejection carries: the handshake layer's refusal (of an
+/// HTTP/1.1 upgrade or an HTTP/2 extended CONNECT), or the one the
+/// extractor adds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Refusal {
     Handshake(HandshakeError),
-    /// The server put no `hyper::upgrade::OnUpgrade` in the request.
-    NoUpgradeHandle,
-    /// HTTP/2 or later, not CONNECT.
-    NotConnect,
-    /// HTTP/2 or later, CONNECT.
-    Http2,
+    ExtendedConnect(ExtendedConnectError),
+    /// The server put no `hyper::upgrade::OnUpgrade` in the request;
+    /// `true` for an HTTP/2 request.
+    NoUpgradeHandle(bool),
 }
 
 impl Refusal {
@@ -55,45 +61,42 @@ impl Refusal {
             Refusal::Handshake(error) => {
                 StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
-            Refusal::NoUpgradeHandle => StatusCode::UPGRADE_REQUIRED,
-            Refusal::NotConnect => StatusCode::METHOD_NOT_ALLOWED,
-            Refusal::Http2 => StatusCode::NOT_IMPLEMENTED,
+            Refusal::ExtendedConnect(error) => {
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            Refusal::NoUpgradeHandle(false) => StatusCode::UPGRADE_REQUIRED,
+            // A 426 must name a protocol in `Upgrade`, which HTTP/2
+            // forbids: the server lacks what the request needs.
+            Refusal::NoUpgradeHandle(true) => StatusCode::NOT_IMPLEMENTED,
         }
     }
 
     fn reason(self) -> &'static str {
         match self {
             Refusal::Handshake(error) => error.reason(),
-            Refusal::NoUpgradeHandle => {
+            Refusal::ExtendedConnect(error) => error.reason(),
+            Refusal::NoUpgradeHandle(_) => {
                 "WebSocket request couldn't be upgraded since no upgrade state was present"
-            }
-            Refusal::NotConnect => "a WebSocket over HTTP/2 must use CONNECT",
-            Refusal::Http2 => {
-                "WebSockets over HTTP/2 (RFC 8441) are not supported yet; connect over HTTP/1.1"
             }
         }
     }
 
     fn into_response(self) -> Response {
-        if let Refusal::Handshake(error) = self {
-            return error.to_http_response().map(Body::from);
-        }
+        let http2 = match self {
+            Refusal::Handshake(error) => return error.to_http_response().map(Body::from),
+            Refusal::ExtendedConnect(error) => return error.to_http_response().map(Body::from),
+            Refusal::NoUpgradeHandle(http2) => http2,
+        };
         let mut response = Response::new(Body::from(alloc::format!("{}\n", self.reason())));
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
         let text = HeaderValue::from_static("text/plain; charset=utf-8");
         headers.insert(CONTENT_TYPE, text);
-        match self {
+        if !http2 {
             // RFC 9110 section 15.5.22: a 426 names the protocol in
             // `Upgrade`, which comes with the `upgrade` connection option.
-            Refusal::NoUpgradeHandle => {
-                headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
-                headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
-            }
-            Refusal::NotConnect => {
-                headers.insert(ALLOW, HeaderValue::from_static("CONNECT"));
-            }
-            Refusal::Handshake(_) | Refusal::Http2 => {}
+            headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+            headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
         }
         response
     }
@@ -129,6 +132,16 @@ macro_rules! rejection {
                     _ => None,
                 }
             }
+
+            /// The extended CONNECT's refusal, when it was one (every
+            /// refusal of an HTTP/2 request but a missing upgrade handle).
+            #[must_use]
+            pub fn extended_connect_error(&self) -> Option<ExtendedConnectError> {
+                match self.0 {
+                    Refusal::ExtendedConnect(error) => Some(error),
+                    _ => None,
+                }
+            }
         }
 
         impl IntoResponse for $name {
@@ -156,29 +169,32 @@ rejection! {
     /// a WebSocket route), or does not list `websocket` (400).
     InvalidUpgradeHeader;
     /// `Sec-WebSocket-Version` is missing, repeated or not `13`: 426 with
-    /// `Sec-WebSocket-Version: 13` (RFC 6455 section 4.4).
+    /// `Sec-WebSocket-Version: 13` (RFC 6455 section 4.4); over HTTP/2,
+    /// 400 with `sec-websocket-version: 13`.
     InvalidWebSocketVersionHeader;
     /// No `Sec-WebSocket-Key`: 400.
     WebSocketKeyHeaderMissing;
     /// Another check of the handshake failed (a key that is not 16 bytes
     /// of base64, a bad `Host`, `Origin`, `Sec-WebSocket-Protocol` or
-    /// `Sec-WebSocket-Extensions`, a request with a body...): 400. axum
-    /// does not check these; [`handshake_error`](Self::handshake_error)
-    /// tells which.
+    /// `Sec-WebSocket-Extensions`, a request with a body; over HTTP/2 a bad
+    /// `:scheme`, `:path` or `:authority`, or a connection-specific
+    /// field): 400. axum does not check these;
+    /// [`handshake_error`](Self::handshake_error) or
+    /// [`extended_connect_error`](Self::extended_connect_error) tells
+    /// which.
     InvalidRequest;
     /// The connection cannot be upgraded: an HTTP/1.0 request (400, the
     /// upgrade needs HTTP/1.1), or a server that gave the request no
-    /// upgrade handle (426, as axum answers; `axum::serve` always gives
-    /// one, a `tower::ServiceExt::oneshot` test does not).
+    /// upgrade handle (426 as axum answers, or 501 over HTTP/2, where a
+    /// 426 cannot carry its `Upgrade`; `axum::serve` always gives one, a
+    /// `tower::ServiceExt::oneshot` test does not).
     ConnectionNotUpgradable;
     /// An HTTP/2 (or later) request whose method is not CONNECT: 405 with
-    /// `Allow: CONNECT`.
+    /// `allow: CONNECT`.
     MethodNotConnect;
-    /// An HTTP/2 extended CONNECT (RFC 8441): not supported yet, 501. It
-    /// comes with the crate's HTTP/2 handshake; until then serve WebSocket
-    /// routes over HTTP/1.1 (axum only offers extended CONNECT with its
-    /// `http2` feature on).
-    Http2NotSupported;
+    /// An HTTP/2 CONNECT whose `:protocol` is missing (a tunnel request)
+    /// or not `websocket`: 400.
+    InvalidProtocolPseudoheader;
 }
 
 /// Every way [`WebSocketUpgrade`](super::WebSocketUpgrade) refuses a
@@ -204,8 +220,8 @@ pub enum WebSocketUpgradeRejection {
     InvalidRequest(InvalidRequest),
     /// See [`ConnectionNotUpgradable`].
     ConnectionNotUpgradable(ConnectionNotUpgradable),
-    /// See [`Http2NotSupported`].
-    Http2NotSupported(Http2NotSupported),
+    /// See [`InvalidProtocolPseudoheader`].
+    InvalidProtocolPseudoheader(InvalidProtocolPseudoheader),
 }
 
 impl WebSocketUpgradeRejection {
@@ -234,18 +250,27 @@ impl WebSocketUpgradeRejection {
         }
     }
 
-    /// The server gave the request no upgrade handle.
-    pub(super) fn no_upgrade_handle() -> WebSocketUpgradeRejection {
-        let refusal = ConnectionNotUpgradable(Refusal::NoUpgradeHandle);
+    /// The server gave the request no upgrade handle; `http2` when the
+    /// request came over HTTP/2.
+    pub(super) fn no_upgrade_handle(http2: bool) -> WebSocketUpgradeRejection {
+        let refusal = ConnectionNotUpgradable(Refusal::NoUpgradeHandle(http2));
         WebSocketUpgradeRejection::ConnectionNotUpgradable(refusal)
     }
 
-    /// A request over HTTP/2 or later, CONNECT or not.
-    pub(super) fn http2(connect: bool) -> WebSocketUpgradeRejection {
-        if connect {
-            WebSocketUpgradeRejection::Http2NotSupported(Http2NotSupported(Refusal::Http2))
-        } else {
-            WebSocketUpgradeRejection::MethodNotConnect(MethodNotConnect(Refusal::NotConnect))
+    /// The rejection of an HTTP/2 request the extended CONNECT refused.
+    pub(super) fn extended_connect(error: ExtendedConnectError) -> WebSocketUpgradeRejection {
+        use ExtendedConnectError as E;
+        use WebSocketUpgradeRejection as R;
+        let refusal = Refusal::ExtendedConnect(error);
+        match error {
+            E::MethodNotAllowed => R::MethodNotConnect(MethodNotConnect(refusal)),
+            E::MissingProtocol | E::ProtocolNotWebSocket => {
+                R::InvalidProtocolPseudoheader(InvalidProtocolPseudoheader(refusal))
+            }
+            E::UnsupportedVersion => {
+                R::InvalidWebSocketVersionHeader(InvalidWebSocketVersionHeader(refusal))
+            }
+            _ => R::InvalidRequest(InvalidRequest(refusal)),
         }
     }
 
@@ -260,7 +285,7 @@ impl WebSocketUpgradeRejection {
             R::WebSocketKeyHeaderMissing(r) => r.0,
             R::InvalidRequest(r) => r.0,
             R::ConnectionNotUpgradable(r) => r.0,
-            R::Http2NotSupported(r) => r.0,
+            R::InvalidProtocolPseudoheader(r) => r.0,
         }
     }
 
@@ -281,6 +306,16 @@ impl WebSocketUpgradeRejection {
     pub fn handshake_error(&self) -> Option<HandshakeError> {
         match self.refusal() {
             Refusal::Handshake(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The extended CONNECT's refusal, when it was one (an HTTP/2
+    /// request).
+    #[must_use]
+    pub fn extended_connect_error(&self) -> Option<ExtendedConnectError> {
+        match self.refusal() {
+            Refusal::ExtendedConnect(error) => Some(error),
             _ => None,
         }
     }
@@ -313,5 +348,5 @@ macro_rules! from_rejection {
 from_rejection! {
     MethodNotGet MethodNotConnect InvalidConnectionHeader InvalidUpgradeHeader
     InvalidWebSocketVersionHeader WebSocketKeyHeaderMissing InvalidRequest
-    ConnectionNotUpgradable Http2NotSupported
+    ConnectionNotUpgradable InvalidProtocolPseudoheader
 }

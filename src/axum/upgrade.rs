@@ -11,7 +11,8 @@ use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::header::HeaderValue;
 use http::request::Parts;
-use http::{Method, StatusCode, Version};
+use http::{StatusCode, Version};
+use hyper::ext::Protocol;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
@@ -26,14 +27,25 @@ use crate::tokio::{Options, WebSocket as TokioWebSocket};
 /// `WebSocketUpgrade`: take it as a handler argument, set what you need,
 /// and return [`on_upgrade`](Self::on_upgrade)'s response.
 ///
-/// Extraction validates the request with the handshake layer
-/// ([`Request::from_http_parts`]): an HTTP/1.1 GET with `Connection:
-/// upgrade`, `Upgrade: websocket`, `Sec-WebSocket-Version: 13`, a valid
-/// `Sec-WebSocket-Key` and `Host`. Anything else is refused with a
-/// [`WebSocketUpgradeRejection`] and its status (see
-/// [`rejection`](super::rejection)). HTTP/2 is refused for now: route
-/// WebSocket handlers with `axum::routing::any` anyway (as axum advises),
-/// so they take HTTP/2's CONNECT once it is supported.
+/// Extraction validates the request with the handshake layer, by the
+/// HTTP version it came on:
+///
+/// - **HTTP/1.1** ([`Request::from_http_parts`]): a GET with `Connection:
+///   upgrade`, `Upgrade: websocket`, `Sec-WebSocket-Version: 13`, a valid
+///   `Sec-WebSocket-Key` and `Host`; answered 101.
+/// - **HTTP/2** (RFC 8441, [`Request::from_extended_connect_parts`]): an
+///   extended CONNECT with `:protocol websocket` (hyper's
+///   `hyper::ext::Protocol` extension), `:scheme`, `:path`, `:authority`
+///   and `sec-websocket-version: 13`; answered 200, and the WebSocket runs
+///   on that one HTTP/2 stream, beside the connection's other requests.
+///   The server must advertise `SETTINGS_ENABLE_CONNECT_PROTOCOL` or
+///   clients never send one: `axum::serve` does with axum's `http2`
+///   feature on; a hand-built hyper server calls
+///   `http2::Builder::enable_connect_protocol`. Route WebSocket handlers
+///   with `axum::routing::any`, as axum advises, since the method differs.
+///
+/// Anything else is refused with a [`WebSocketUpgradeRejection`] and its
+/// status (see [`rejection`](super::rejection)).
 ///
 /// The connection runs under [`Config::default`] unless told otherwise:
 /// permessage-deflate accepted when the client offers it (every browser
@@ -188,15 +200,20 @@ impl<F> WebSocketUpgrade<F> {
         }
     }
 
-    /// Accept: return the 101 Switching Protocols for the handler to
-    /// return, and spawn a task (`tokio::spawn`) that waits for hyper to
-    /// hand over the connection and runs `callback` on it.
+    /// Accept: return the response for the handler to return (101
+    /// Switching Protocols on HTTP/1.1, 200 on HTTP/2), and spawn a task
+    /// (`tokio::spawn`) that waits for hyper to hand over the connection
+    /// (or the HTTP/2 stream) and runs `callback` on it.
     ///
-    /// The 101 comes from the handshake layer
-    /// ([`Request::accept_http`]): the accept key, the subprotocol, and
-    /// permessage-deflate's answer when the client offered it and the
-    /// config allows it. The connection is made now, so its clock (its
-    /// keepalive and deadlines) starts at this call.
+    /// The response comes from the handshake layer
+    /// ([`Request::accept_http`]): the accept key (HTTP/1.1 only), the
+    /// subprotocol, and permessage-deflate's answer when the client
+    /// offered it and the config allows it. The connection is made now, so
+    /// its clock (its keepalive and deadlines) starts at this call.
+    ///
+    /// On HTTP/2 the socket's end of stream is the peer's END_STREAM and a
+    /// stream reset is an abrupt end (RFC 8441 section 5): closing the
+    /// socket ends the stream, not the HTTP/2 connection.
     #[must_use = "to set up the WebSocket connection, this response must be returned"]
     pub fn on_upgrade<C, Fut>(self, callback: C) -> Response
     where
@@ -280,17 +297,18 @@ where
     type Rejection = WebSocketUpgradeRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if parts.version > Version::HTTP_11 {
-            return Err(WebSocketUpgradeRejection::http2(
-                parts.method == Method::CONNECT,
-            ));
-        }
-        let request =
-            Request::from_http_parts(parts).map_err(WebSocketUpgradeRejection::handshake)?;
-        let on_upgrade = parts
-            .extensions
-            .remove::<OnUpgrade>()
-            .ok_or_else(WebSocketUpgradeRejection::no_upgrade_handle)?;
+        let request = if parts.version > Version::HTTP_11 {
+            // hyper puts `:protocol` in the request's extensions; without
+            // it the CONNECT is a tunnel request and is refused.
+            let protocol = parts.extensions.get::<Protocol>().map(Protocol::as_str);
+            Request::from_extended_connect_parts(parts, protocol)
+                .map_err(WebSocketUpgradeRejection::extended_connect)?
+        } else {
+            Request::from_http_parts(parts).map_err(WebSocketUpgradeRejection::handshake)?
+        };
+        let on_upgrade = parts.extensions.remove::<OnUpgrade>().ok_or_else(|| {
+            WebSocketUpgradeRejection::no_upgrade_handle(parts.version > Version::HTTP_11)
+        })?;
         // Each is a token (the handshake checked), so a valid value.
         let requested = request
             .protocols()
