@@ -322,7 +322,8 @@ async fn http2_refusals_and_requests_without_an_upgrade_handle() {
         request
     };
     type R = WebSocketUpgradeRejection;
-    let cases: [(http::Request<()>, fn(&R) -> bool, u16); 6] = [
+    type Case = (http::Request<()>, fn(&R) -> bool, u16);
+    let cases: [Case; 6] = [
         // A valid extended CONNECT, but no `OnUpgrade` from a server.
         (
             h2(Method::CONNECT, Some("websocket"), "13"),
