@@ -1,8 +1,15 @@
-//! A chat room on hyper 1.x, with the WebSocket upgrade done through the
-//! `http` feature and the upgraded connection driven by the tokio driver.
+//! A chat room on hyper 1.x, with the WebSocket handshake done through the
+//! `http` feature and the connection driven by the tokio driver.
 //!
 //! `cargo run --example chat --features "tokio http" -- [ADDR]` (default
 //! `127.0.0.1:8080`), then open `http://ADDR/` in two browser tabs.
+//!
+//! With `--tls CERT.pem KEY.pem` it serves HTTPS instead, offering HTTP/2
+//! first (ALPN `h2`, then `http/1.1`) and advertising
+//! SETTINGS_ENABLE_CONNECT_PROTOCOL, so a browser loads the page over
+//! HTTP/2 and opens its WebSocket on that same connection (RFC 8441: an
+//! extended CONNECT answered 200, not an upgrade answered 101). A client
+//! that speaks only HTTP/1.1 gets the upgrade as before.
 //!
 //! * `GET /` serves one HTML page (`examples/chat/index.html`, plain
 //!   JavaScript).
@@ -11,20 +18,23 @@
 //!   `* NAME left`. Names cannot hold `:` or start with `*`, so a line is
 //!   never mistaken for another kind.
 //! * Only pages this server served may connect: `Origin` must be
-//!   `http://` + the `Host` the request was sent to (else 403), since a
-//!   browser lets any site open a WebSocket to any address.
+//!   `http://` (or `https://` under `--tls`) + the `Host` (`:authority`
+//!   over HTTP/2) the request was sent to (else 403), since a browser lets
+//!   any site open a WebSocket to any address.
 //! * A slow client never holds up the room: each client has a queue of
 //!   [`QUEUE`] lines; a client whose queue is full when a line comes is
 //!   closed with 1013 (Try Again Later) and removed, and the others carry
 //!   on. To make "slow" mean slow to read rather than slow to fill the
 //!   kernel's buffers, the sockets' send buffers are kept small
-//!   ([`SEND_BUFFER`]).
+//!   ([`SEND_BUFFER`]), and so is what HTTP/2 buffers per stream.
 //!
 //! Browsers offer permessage-deflate and the room accepts it with the
 //! crate's defaults, so `ws.extensions` is `permessage-deflate;
 //! server_max_window_bits=13; client_max_window_bits=13`.
 
 mod common;
+#[path = "common/tls.rs"]
+mod tls;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -36,12 +46,14 @@ use std::time::Duration;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper::{Method, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpSocket;
+use hyper::{Method, StatusCode, Version};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{Notify, mpsc};
+use tokio_rustls::TlsAcceptor;
 use wscore::handshake::server::{Accept, Request};
 use wscore::tokio::{Message, Options, WebSocket};
 use wscore::{CloseCode, Config, Instant};
@@ -57,7 +69,8 @@ const SEND_BUFFER: u32 = 64 << 10;
 const MAX_MESSAGE: u64 = 64 << 10;
 /// The longest name, in characters.
 const MAX_NAME: usize = 32;
-/// How long a client may take to send its request head.
+/// How long a client may take to send its request head, or to finish the
+/// TLS handshake.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client silent this long is pinged, and dropped if it stays silent as
 /// long again: a peer that vanished without a FIN does not stay a member.
@@ -74,17 +87,55 @@ const PAGE: &str = include_str!("chat/index.html");
 
 type Body = Full<Bytes>;
 
+/// What the command line asks for.
+struct Args {
+    addr: SocketAddr,
+    /// `--tls CERT KEY`: the PEM files to serve HTTPS with.
+    tls: Option<(String, String)>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = std::env::args().skip(1);
+    let mut addr = None;
+    let mut tls = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--tls" => match (args.next(), args.next()) {
+                (Some(cert), Some(key)) => tls = Some((cert, key)),
+                _ => return Err("--tls needs CERT.pem and KEY.pem".into()),
+            },
+            _ if addr.is_none() && !arg.starts_with("--") => {
+                addr = Some(arg.parse().map_err(|e| format!("{arg}: {e}"))?);
+            }
+            _ => return Err(format!("unexpected argument {arg}")),
+        }
+    }
+    let addr = addr.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+    Ok(Args { addr, tls })
+}
+
 fn main() -> std::io::Result<()> {
-    let addr: SocketAddr = std::env::args()
-        .nth(1)
-        .unwrap_or("127.0.0.1:8080".into())
-        .parse()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let args = parse_args().unwrap_or_else(|e| {
+        eprintln!("chat: {e}\nusage: chat [ADDR] [--tls CERT.pem KEY.pem]");
+        std::process::exit(2);
+    });
+    // HTTP/2 first: a browser then puts the page and its WebSockets on
+    // one connection. Browsers speak HTTP/2 only over TLS, so without
+    // `--tls` it is HTTP/1.1 alone.
+    let tls = match &args.tls {
+        Some((cert, key)) => {
+            let (chain, key) = tls::load(cert, key)?;
+            let config = tls::server_config(chain, key, &[b"h2", b"http/1.1"])?;
+            Some(TlsAcceptor::from(Arc::new(config)))
+        }
+        None => None,
+    };
     // Idle members hold almost nothing; the trimmer makes the process's
     // resident size show it after a burst.
     common::spawn_malloc_trimmer(TRIM_INTERVAL);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
+        let addr = args.addr;
         let socket = if addr.is_ipv4() {
             TcpSocket::new_v4()?
         } else {
@@ -95,34 +146,69 @@ fn main() -> std::io::Result<()> {
         socket.set_reuseaddr(true)?;
         socket.bind(addr)?;
         let listener = socket.listen(128)?;
-        println!("listening on http://{}/", listener.local_addr()?);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("listening on {scheme}://{}/", listener.local_addr()?);
         let room = Arc::new(Room::default());
         // Out of descriptors, the loop pauses and accepts again later;
         // the room goes on meanwhile (`common::accept_loop_tokio`).
         common::accept_loop_tokio(&listener, |stream| {
             // Chat lines are small and should go out at once.
             let _ = stream.set_nodelay(true);
-            let room = room.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req| serve(req, room.clone()));
-                // An error here is one client's connection failing. The
-                // timer bounds how long a silent client holds a connection
-                // before its request head is in.
-                let _ = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(HEAD_TIMEOUT)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .with_upgrades()
-                    .await;
-            });
+            let (room, tls) = (room.clone(), tls.clone());
+            tokio::spawn(connection(stream, tls, room));
         })
         .await
     })
 }
 
+/// Serve one TCP connection: HTTP/1.1, or over TLS whichever of HTTP/2
+/// and HTTP/1.1 the client picked. An error here is one client's
+/// connection failing.
+async fn connection(stream: TcpStream, tls: Option<TlsAcceptor>, room: Arc<Room>) {
+    let Some(acceptor) = tls else {
+        return serve_http1(stream, room, "http").await;
+    };
+    // A client that stalls the TLS handshake is dropped like one that
+    // stalls its request head.
+    let Ok(Ok(stream)) = tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(stream)).await else {
+        return;
+    };
+    if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
+        return serve_http1(stream, room, "https").await;
+    }
+    let service = service_fn(move |req| serve(req, room.clone(), "https"));
+    let _ = http2::Builder::new(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        // Without SETTINGS_ENABLE_CONNECT_PROTOCOL a browser opens its
+        // WebSockets on a second connection, over HTTP/1.1.
+        .enable_connect_protocol()
+        // What HTTP/2 buffers for a stream the client is slow to take,
+        // kept as small as the socket's own buffer for the same reason
+        // (a slow member is noticed by its queue, not absorbed here).
+        .max_send_buf_size(SEND_BUFFER as usize)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+async fn serve_http1<S>(stream: S, room: Arc<Room>, scheme: &'static str)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| serve(req, room.clone(), scheme));
+    // The timer bounds how long a silent client holds a connection before
+    // its request head is in.
+    let _ = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades()
+        .await;
+}
+
 async fn serve(
     req: hyper::Request<Incoming>,
     room: Arc<Room>,
+    scheme: &'static str,
 ) -> Result<hyper::Response<Body>, Infallible> {
     Ok(match (req.method(), req.uri().path()) {
         (&Method::GET, "/") => {
@@ -133,7 +219,7 @@ async fn serve(
             );
             response
         }
-        (_, "/ws") => upgrade(req, room),
+        (_, "/ws") => upgrade(req, room, scheme),
         _ => status(StatusCode::NOT_FOUND, "not found\n"),
     })
 }
@@ -144,17 +230,32 @@ fn status(code: StatusCode, body: &'static str) -> hyper::Response<Body> {
     response
 }
 
-/// Validate the upgrade, answer it, and run the client once hyper hands
-/// over the connection.
-fn upgrade(mut req: hyper::Request<Incoming>, room: Arc<Room>) -> hyper::Response<Body> {
-    let offer = match Request::from_http(&req) {
-        Ok(offer) => offer,
-        // 400, 405, 426 with `Sec-WebSocket-Version: 13`...
-        Err(refused) => return refused.to_http_response().map(Body::from),
+/// Validate the handshake, answer it, and run the client once hyper hands
+/// over the connection (HTTP/1.1) or the stream (HTTP/2).
+fn upgrade(
+    mut req: hyper::Request<Incoming>,
+    room: Arc<Room>,
+    scheme: &str,
+) -> hyper::Response<Body> {
+    let offer = if req.version() == Version::HTTP_2 {
+        // The extended CONNECT (RFC 8441): hyper hands over `:protocol`
+        // as an extension.
+        let protocol = req.extensions().get::<hyper::ext::Protocol>();
+        match Request::from_extended_connect(&req, protocol.map(|p| p.as_str())) {
+            Ok(offer) => offer,
+            // 400, 405 with `allow: CONNECT`...
+            Err(refused) => return refused.to_http_response().map(Body::from),
+        }
+    } else {
+        match Request::from_http(&req) {
+            Ok(offer) => offer,
+            // 400, 405, 426 with `Sec-WebSocket-Version: 13`...
+            Err(refused) => return refused.to_http_response().map(Body::from),
+        }
     };
     // The page we serve comes from the same authority the WebSocket is
     // opened on; anything else is another site's page.
-    let served_from = format!("http://{}", offer.host());
+    let served_from = format!("{scheme}://{}", offer.host());
     if !offer.origin_allowed(&[&served_from]) {
         return status(StatusCode::FORBIDDEN, "origin not allowed\n");
     }
@@ -178,7 +279,7 @@ fn upgrade(mut req: hyper::Request<Incoming>, room: Arc<Room>) -> hyper::Respons
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
-        // Fails if the client went away before the 101 was out.
+        // Fails if the client went away before the 101 (or 200) was out.
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };

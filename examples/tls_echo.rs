@@ -9,12 +9,13 @@
 //! `AsyncRead + AsyncWrite`.
 
 mod common;
+#[path = "common/tls.rs"]
+mod tls;
 
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -39,19 +40,12 @@ async fn main() -> io::Result<()> {
         }
     };
     let (chain, key) = match files {
-        Some((cert, key)) => load(cert, key)?,
+        Some((cert, key)) => tls::load(cert, key)?,
         None => self_signed()?,
     };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(io::Error::other)?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     // The WebSocket handshake is HTTP/1.1 (RFC 6455); say so to clients
     // that offer h2 as well.
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tls = tls::server_config(chain, key, &[b"http/1.1"])?;
     let acceptor = TlsAcceptor::from(Arc::new(tls));
 
     let config = Config::default();
@@ -79,29 +73,6 @@ async fn main() -> io::Result<()> {
 }
 
 /// A certificate chain (leaf first) and its private key from PEM files.
-fn load(
-    cert: &str,
-    key: &str,
-) -> io::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
-    let bad = |what: &str, e: rustls::pki_types::pem::Error| {
-        io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: {e}"))
-    };
-    let chain = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| bad(cert, e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad(cert, e))?;
-    if chain.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{cert}: no certificate in it"),
-        ));
-    }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, e))?;
-    Ok((chain, key))
-}
-
-/// A self-signed certificate for the loopback names, written next to the
-/// system's temporary files so clients can be told to trust it.
 fn self_signed() -> io::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
     let names = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
     let certified = rcgen::generate_simple_self_signed(names).map_err(io::Error::other)?;

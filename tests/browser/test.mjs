@@ -3,26 +3,37 @@
 // and another shows it; a third stops reading (its page JavaScript is
 // blocked) and must be cut off with 1013 while the other two go on.
 // Every wait has a timeout; the whole run is bounded by run.sh too.
+//
+// With an https:// URL (the server run with `--tls`), the same test runs
+// over HTTP/2 and checks that it did: every page arrived over h2, every
+// WebSocket handshake Chromium recorded has status 200 (RFC 8441's
+// extended CONNECT; an HTTP/1.1 upgrade is 101), and Chromium's net log
+// shows the pages and the WebSockets on one HTTP/2 session.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
+import https from 'node:https';
 
 const base = process.argv[2];
-if (!base) throw new Error('usage: node test.mjs http://127.0.0.1:PORT');
+if (!base) throw new Error('usage: node test.mjs http://127.0.0.1:PORT | https://127.0.0.1:PORT');
+const secure = base.startsWith('https:');
 const here = path.dirname(fileURLToPath(import.meta.url));
+const SCREENSHOT = secure ? 'screenshot-h2.png' : 'screenshot.png';
 const WAIT = 10_000; // ms, for any one thing the test waits for
 // How long the slow page's JavaScript is blocked: long enough for the
 // flood below to fill its queue, short enough for the server's Close
 // (which waits behind the unread lines) to still get through afterwards.
-const STALL_MS = 12_000;
+// Over HTTP/2 Chromium takes up to its stream window (megabytes) off the
+// connection before the server's writes back up, so the flood needs longer.
+const STALL_MS = secure ? 25_000 : 12_000;
 // The flood: batches of big lines until the slow page is cut off. The
 // server's per-client queue holds 64 lines, so the bound is generous.
 const LINE = 32 << 10;
 const BATCH = 8;
-const MAX_BATCHES = 60;
+const MAX_BATCHES = secure ? 120 : 60;
 const TOO_SLOW = '* carol was too slow and was disconnected';
 const GREETING = 'héllo 世界 🎉';
 
@@ -33,12 +44,15 @@ function check(cond, what) {
   console.log('ok ' + passed + ' - ' + what);
 }
 
-// A cross-site page must not get in: the server answers 403.
+// A cross-site page must not get in: the server answers 403. Over TLS this
+// goes by HTTP/1.1 (Node's https offers no h2), so the server's ALPN
+// fallback is tried too.
 async function refusedOrigin() {
   const url = new URL('/ws?name=mallory', base);
   return new Promise((resolve, reject) => {
-    const req = http.get(url, {
+    const req = (secure ? https : http).get(url, {
       timeout: WAIT,
+      rejectUnauthorized: false,
       headers: {
         Connection: 'Upgrade',
         Upgrade: 'websocket',
@@ -54,10 +68,22 @@ async function refusedOrigin() {
   });
 }
 
+// What Chromium records of each page's WebSocket handshakes (DevTools
+// protocol), to tell HTTP/2's 200 from HTTP/1.1's 101.
+const handshakes = [];
+
 async function join(context, name) {
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  cdp.on('Network.webSocketHandshakeResponseReceived', (e) => {
+    handshakes.push({ name, status: e.response.status, headers: e.response.headers });
+  });
   await page.goto(base + '/');
+  const protocol = await page.evaluate(() => performance.getEntriesByType('navigation')[0].nextHopProtocol);
+  console.log(`# ${name}'s page came over ${protocol}`);
+  if (secure) check(protocol === 'h2', `${name}'s page arrived over HTTP/2`);
   await page.fill('#name', name);
   await page.click('#join button');
   await page.waitForFunction(() => window.chat.ws && window.chat.ws.readyState === WebSocket.OPEN);
@@ -73,18 +99,23 @@ async function say(page, text) {
 }
 
 const profile = mkdtempSync(path.join(tmpdir(), 'wscore-chromium-'));
+const netLog = path.join(profile, 'netlog.json');
 const started = Date.now();
 let context;
 try {
   check((await refusedOrigin()) === 403, 'a WebSocket from another origin is refused with 403');
 
+  // The certificate is the test's own, made for this run; the net log
+  // (written when the browser closes) tells which connection carried what.
+  const tlsArgs = secure ? ['--ignore-certificate-errors', `--log-net-log=${netLog}`] : [];
   context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
     timeout: 30_000,
     viewport: { width: 720, height: 720 },
+    ignoreHTTPSErrors: secure,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
+      '--disable-component-update', '--disable-sync', '--no-first-run', ...tlsArgs],
   });
   console.log('# chromium ' + (context.browser()?.version() ?? '(version unknown)'));
 
@@ -104,6 +135,10 @@ try {
   }
   await has(alice, '* carol joined');
   check(true, 'alice sees carol join');
+  console.log('# handshakes recorded: ' + JSON.stringify(handshakes.map((h) => [h.name, h.status])));
+  const want = secure ? 200 : 101;
+  check(handshakes.length === 3 && handshakes.every((h) => h.status === want),
+    `every WebSocket handshake Chromium recorded has status ${want}` + (secure ? ' (HTTP/2 extended CONNECT)' : ''));
 
   await say(alice, GREETING);
   await has(bob, 'alice: ' + GREETING);
@@ -166,11 +201,38 @@ try {
   const aliceOpen = await alice.evaluate(() => window.chat.ws.readyState === WebSocket.OPEN);
   check(aliceOpen, 'alice is still connected');
 
-  await bob.screenshot({ path: path.join(here, 'screenshot.png') });
-  check(true, 'screenshot saved to tests/browser/screenshot.png');
+  await bob.screenshot({ path: path.join(here, SCREENSHOT) });
+  check(true, `screenshot saved to tests/browser/${SCREENSHOT}`);
+  await context.close();
+  context = null;
+  if (secure) checkNetLog();
   console.log(`# ${Date.now() - started} ms`);
   console.log(`${passed} passed, 0 failed`);
 } finally {
   if (context) await context.close().catch(() => {});
   rmSync(profile, { recursive: true, force: true });
+}
+
+// Chromium's net log lists the headers each HTTP/2 session sent, under
+// the session's source id: the pages' GETs and the WebSockets' CONNECTs
+// must all be on one session, i.e. one TCP+TLS connection.
+function checkNetLog() {
+  const log = JSON.parse(readFileSync(netLog, 'utf8'));
+  const sendHeaders = log.constants.logEventTypes.HTTP2_SESSION_SEND_HEADERS;
+  const sessions = new Map();
+  for (const e of log.events) {
+    if (e.type !== sendHeaders || !e.params || !Array.isArray(e.params.headers)) continue;
+    const h = e.params.headers;
+    const method = (h.find((l) => l.startsWith(':method: ')) || '').slice(9);
+    const proto = (h.find((l) => l.startsWith(':protocol: ')) || '').slice(11);
+    const list = sessions.get(e.source.id) || [];
+    list.push(method + (proto ? ' ' + proto : ''));
+    sessions.set(e.source.id, list);
+  }
+  console.log('# HTTP/2 sessions in the net log: ' + JSON.stringify([...sessions.values()]));
+  const connects = [...sessions.values()].flat().filter((r) => r === 'CONNECT websocket').length;
+  const withBoth = [...sessions.values()].filter((l) => l.includes('GET') && l.includes('CONNECT websocket'));
+  check(connects === 3, 'the net log shows three extended CONNECTs with :protocol websocket');
+  check(sessions.size === 1 && withBoth.length === 1,
+    'the pages and their WebSockets went over one HTTP/2 connection');
 }
