@@ -74,9 +74,11 @@
 //!   426 with `Sec-WebSocket-Version: 13` for a bad version, 405 with
 //!   `Allow: GET`, and checks axum skips (the key's form, `Host`); see
 //!   [`rejection`].
-//! * **HTTP/2 is refused** (501 for an RFC 8441 extended CONNECT). It comes
-//!   with the crate's HTTP/2 handshake; route with `any` as axum advises
-//!   and nothing changes when it does.
+//! * **HTTP/2 (RFC 8441)** works as axum's does (turn on axum's `http2`
+//!   feature; `axum::serve` then advertises extended CONNECT, and the
+//!   extractor answers 200), with the extended CONNECT's checks of
+//!   `:protocol`, `:scheme`, `:path` and `:authority`, and its refusals
+//!   (400 where HTTP/1.1 would say 426, which HTTP/2 cannot carry).
 //! * **Knobs:** [`write_buffer_size`](WebSocketUpgrade::write_buffer_size)
 //!   does nothing (each send writes its message out), and
 //!   [`accept_unmasked_frames`](WebSocketUpgrade::accept_unmasked_frames)
