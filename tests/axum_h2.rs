@@ -401,3 +401,64 @@ async fn refusals_over_http2_get_their_status() {
     })
     .await;
 }
+
+/// A client that stops reading holds the handler's sends back through
+/// HTTP/2 flow control: its stream window (64 KiB here) fills, hyper's
+/// send buffer for the stream fills, and `send` waits, so what the server
+/// has taken on is bounded, not the size of everything sent at it.
+#[tokio::test]
+async fn a_client_that_stops_reading_stalls_the_handlers_sends() {
+    bounded(async {
+        let (sent_tx, mut sent) = mpsc::unbounded_channel::<usize>();
+        let app = Router::new().route(
+            "/ws",
+            any(move |ws: WebSocketUpgrade| {
+                let sent_tx = sent_tx.clone();
+                async move {
+                    ws.on_upgrade(move |mut socket| async move {
+                        // Fresh pseudo-random bytes each time, so deflate
+                        // cannot shrink them away.
+                        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+                        for n in 1..=10_000 {
+                            let chunk: Vec<u8> = (0..10_240)
+                                .map(|_| {
+                                    x ^= x << 13;
+                                    x ^= x >> 7;
+                                    x ^= x << 17;
+                                    x as u8
+                                })
+                                .collect();
+                            let message = Message::Binary(chunk.into());
+                            if socket.send(message).await.is_err() {
+                                return;
+                            }
+                            let _ = sent_tx.send(n);
+                        }
+                    })
+                }
+            }),
+        );
+        let (addr, _) = serve(app).await;
+        let h2 = h2_connect(addr).await;
+        let (_ws, _) = H2Socket::open(&h2, addr, "/ws", &Config::default()).await;
+        // Nothing is read: let the sends run until they stop.
+        let mut done = 0;
+        loop {
+            match tokio::time::timeout(Duration::from_millis(500), sent.recv()).await {
+                Ok(Some(n)) => done = n,
+                _ => break,
+            }
+        }
+        // At most 64 KiB of stream window, hyper's per-stream send buffer
+        // (400 KiB at most) and the socket's own bounded queue: under 64
+        // messages of 10 KiB (9 when measured), nowhere near the 10,000
+        // (100 MiB) sent at it.
+        println!("{done} sends of 10 KiB completed before the sender waited");
+        assert!(done > 0, "some sends completed");
+        assert!(
+            done < 64,
+            "{done} sends of 10 KiB completed against a stalled reader"
+        );
+    })
+    .await;
+}
