@@ -126,6 +126,8 @@
 mod connect;
 mod driver;
 mod fair;
+#[cfg(feature = "h2")]
+pub mod h2;
 mod handshake;
 mod message;
 mod split;
