@@ -440,7 +440,51 @@ async fn a_stalled_reader_is_held_back_by_flow_control() {
     .await;
 }
 
-/// What the raw h2 server does on a path.
+/// The other direction: a server that never reads. The client's writes
+/// must wait for window (Pending), not pile up in h2's send buffers.
+#[tokio::test]
+async fn a_server_that_does_not_read_holds_back_the_writer() {
+    bounded(async {
+        let port = raw_server(Arc::default()).await;
+        let session = Http2Client::connect(h2c(port), &Http2Options::new())
+            .await
+            .unwrap();
+        let mut plain = Config::default();
+        plain.deflate = DeflateConfig::DISABLED;
+        let (mut ws, _) = session
+            .websocket("/stall", &plain, ConnectOptions::new())
+            .await
+            .unwrap();
+        let before = counting::live();
+        let message = noise(1 << 20, 9);
+        let mut sent = 0;
+        let writing = async {
+            loop {
+                ws.send_binary(&message).await.unwrap();
+                sent += 1;
+                // Lets the timeout fire even if sends never wait.
+                tokio::task::yield_now().await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_millis(500), writing).await;
+        let grown = counting::live() - before;
+        // h2's default window is 64 KiB: the first 1 MiB message cannot
+        // have gone out, let alone the next ones.
+        assert_eq!(sent, 0, "a send completed past a peer that reads nothing");
+        // The message being written (its frame, once) and a write's chunk.
+        assert!(
+            grown < 3 << 20,
+            "the heap grew by {grown} bytes while the peer did not read"
+        );
+    })
+    .await;
+}
+
+/// A raw h2 server on 127.0.0.1 with wscore's handshake and, on its side
+/// too, a [`WebSocket`] over an [`H2Stream`]: `/reset` sends part of a
+/// message then resets the stream, `/stall` never reads, any other path
+/// echoes and then tells `ended` whether the client ended its side with
+/// END_STREAM. Its port.
 async fn raw_server(ended: Arc<std::sync::Mutex<Option<oneshot::Sender<bool>>>>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -466,6 +510,15 @@ async fn raw_server(ended: Arc<std::sync::Mutex<Option<oneshot::Sender<bool>>>>)
                         .unwrap();
                     let mut send = respond.send_response(response, false).unwrap();
                     let epoch = TokioInstant::now();
+                    if parts.uri.path() == "/stall" {
+                        // Never read: the client's writes must wait on
+                        // the window this side never reopens.
+                        tokio::spawn(async move {
+                            tokio::time::sleep(TEST_DEADLINE).await;
+                            drop((send, body));
+                        });
+                        continue;
+                    }
                     if parts.uri.path() == "/reset" {
                         tokio::spawn(async move {
                             // A binary frame announcing 1 MiB, 1000 bytes
