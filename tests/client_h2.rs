@@ -482,7 +482,8 @@ async fn a_server_that_does_not_read_holds_back_the_writer() {
 
 /// A raw h2 server on 127.0.0.1 with wscore's handshake and, on its side
 /// too, a [`WebSocket`] over an [`H2Stream`]: `/reset` sends part of a
-/// message then resets the stream, `/stall` never reads, any other path
+/// message then resets the stream, `/stall` never reads, `/die` drops the
+/// whole connection, any other path
 /// echoes and then tells `ended` whether the client ended its side with
 /// END_STREAM. Its port.
 async fn raw_server(ended: Arc<std::sync::Mutex<Option<oneshot::Sender<bool>>>>) -> u16 {
@@ -498,6 +499,11 @@ async fn raw_server(ended: Arc<std::sync::Mutex<Option<oneshot::Sender<bool>>>>)
                     .await
                     .unwrap();
                 while let Some(Ok((request, mut respond))) = conn.accept().await {
+                    if request.uri().path() == "/die" {
+                        // Drop the connection, its TCP socket and every
+                        // stream on it, without a GOAWAY: a crash.
+                        return;
+                    }
                     let (parts, body) = request.into_parts();
                     let protocol = parts
                         .extensions
@@ -702,6 +708,69 @@ async fn a_tls_server_without_h2_alpn_is_unsupported() {
             .await
             .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::Unsupported, "{e}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_the_preface_times_out() {
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let silent = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(TEST_DEADLINE).await;
+            drop(tcp);
+        });
+        let options = Http2Options::new().timeout(Duration::from_millis(300));
+        let started = TokioInstant::now();
+        let e = Http2Client::connect(h2c(port), &options).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        silent.abort();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_connection_that_dies_ends_every_websocket_on_it() {
+    bounded(async {
+        let port = raw_server(Arc::default()).await;
+        let session = Http2Client::connect(h2c(port), &Http2Options::new())
+            .await
+            .unwrap();
+        let config = Config::default();
+        let (mut a, _) = session
+            .websocket("/echo", &config, ConnectOptions::new())
+            .await
+            .unwrap();
+        let (mut b, _) = session
+            .websocket("/echo", &config, ConnectOptions::new())
+            .await
+            .unwrap();
+        a.send_text("alive").await.unwrap();
+        assert_eq!(a.recv().await.unwrap().unwrap(), Message::text("alive"));
+        assert!(
+            session
+                .websocket("/die", &config, ConnectOptions::new())
+                .await
+                .is_err()
+        );
+        for ws in [&mut a, &mut b] {
+            match ws.recv().await {
+                Some(Err(e)) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
+                other => panic!("expected the abrupt end as an error, got {other:?}"),
+            }
+            assert!(ws.recv().await.is_none());
+            assert_eq!(ws.closed_reason(), None, "not a clean close");
+        }
+        assert!(
+            session
+                .websocket("/echo", &config, ConnectOptions::new())
+                .await
+                .is_err(),
+            "a dead connection opens no WebSocket"
+        );
     })
     .await;
 }

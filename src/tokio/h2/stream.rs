@@ -23,9 +23,12 @@ const MAX_WRITE: usize = 64 << 10;
 ///   only once they were read, so a peer that sends faster than this side
 ///   reads is held back by HTTP/2's flow control: at most the receive
 ///   window waits in h2's buffers. END_STREAM reads as the end of file
-///   (a read of 0 bytes); a `RST_STREAM` from the peer, or the connection
-///   failing, is [`ConnectionReset`](io::ErrorKind::ConnectionReset) (the
-///   [`WebSocket`](super::super::WebSocket) reports it as an abrupt end).
+///   (a read of 0 bytes); a `RST_STREAM` from the peer, a GOAWAY or the
+///   connection closing under the stream is
+///   [`ConnectionReset`](io::ErrorKind::ConnectionReset), and a failure of
+///   the transport (TLS, the socket) its own error; the
+///   [`WebSocket`](super::super::WebSocket) reports either as an abrupt
+///   end.
 /// - Writes wait (`Pending`) until the peer's window has room, and hand h2
 ///   no more than that room, so nothing waits in h2's buffers unbounded.
 ///   [`poll_shutdown`](AsyncWrite::poll_shutdown) sends END_STREAM: the
@@ -121,6 +124,21 @@ pub(super) fn to_io_error(e: ::h2::Error) -> io::Error {
     io::Error::other(e)
 }
 
+/// An error of the receiving side: as [`to_io_error`], except that h2
+/// reports a connection that ended (its transport closed, without a
+/// GOAWAY) to each open stream as a `BrokenPipe`, which is a writer's
+/// word; to the reader it is the stream cut short, as by a reset.
+fn read_error(e: ::h2::Error) -> io::Error {
+    let e = to_io_error(e);
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        return io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            alloc::format!("the HTTP/2 connection ended before the stream did: {e}"),
+        );
+    }
+    e
+}
+
 impl AsyncRead for H2Stream {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -131,7 +149,7 @@ impl AsyncRead for H2Stream {
         while this.unread.is_empty() {
             match ready!(this.recv.poll_data(cx)) {
                 Some(Ok(data)) => this.unread = data,
-                Some(Err(e)) => return Poll::Ready(Err(to_io_error(e))),
+                Some(Err(e)) => return Poll::Ready(Err(read_error(e))),
                 // END_STREAM (or the body ended by a reset already seen):
                 // the end of file.
                 None => return Poll::Ready(Ok(())),
@@ -140,6 +158,11 @@ impl AsyncRead for H2Stream {
         let n = this.unread.len().min(buf.remaining());
         buf.put_slice(&this.unread[..n]);
         this.unread.advance(n);
+        if this.unread.is_empty() {
+            // An emptied `Bytes` still holds its share of h2's read
+            // buffer: an idle stream should hold none.
+            this.unread = Bytes::new();
+        }
         // Only what was read reopens the window (RFC 9113 section 5.2):
         // the peer can have no more in flight than this side buffers.
         Poll::Ready(this.release(n))
