@@ -482,7 +482,8 @@ async fn a_server_that_does_not_read_holds_back_the_writer() {
 
 /// A raw h2 server on 127.0.0.1 with wscore's handshake and, on its side
 /// too, a [`WebSocket`] over an [`H2Stream`]: `/reset` sends part of a
-/// message then resets the stream, `/stall` never reads, `/die` drops the
+/// message then resets the stream, `/stall` never reads, `/refuse-slowly`
+/// answers 403 with a body that never ends, `/die` drops the
 /// whole connection, any other path
 /// echoes and then tells `ended` whether the client ended its side with
 /// END_STREAM. Its port.
@@ -509,6 +510,19 @@ async fn raw_server(ended: Arc<std::sync::Mutex<Option<oneshot::Sender<bool>>>>)
                         .extensions
                         .get::<h2::ext::Protocol>()
                         .map(|p| p.as_str().to_owned());
+                    if parts.uri.path() == "/refuse-slowly" {
+                        // A refusal whose body never ends.
+                        let mut refusal = http::Response::new(());
+                        *refusal.status_mut() = http::StatusCode::FORBIDDEN;
+                        let mut send = respond.send_response(refusal, false).unwrap();
+                        send.send_data(Bytes::from_static(b"no, and "), false)
+                            .unwrap();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(TEST_DEADLINE).await;
+                            drop((send, body));
+                        });
+                        continue;
+                    }
                     let offer =
                         Request::from_extended_connect_parts(&parts, protocol.as_deref()).unwrap();
                     let (conn, _, response) = offer
@@ -771,6 +785,33 @@ async fn a_connection_that_dies_ends_every_websocket_on_it() {
                 .is_err(),
             "a dead connection opens no WebSocket"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_refusal_whose_body_never_ends_is_still_the_refusal() {
+    bounded(async {
+        let port = raw_server(Arc::default()).await;
+        let session = Http2Client::connect(h2c(port), &Http2Options::new())
+            .await
+            .unwrap();
+        let mut options = Options::default();
+        options.handshake_timeout = Duration::from_millis(300);
+        let e = session
+            .websocket(
+                "/refuse-slowly",
+                &Config::default(),
+                ConnectOptions::new().options(options),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{e}");
+        let ClientHandshakeError::Status(rejected) = refusal(&e) else {
+            panic!("{e:?}");
+        };
+        assert_eq!(rejected.status(), 403);
+        assert_eq!(rejected.body(), b"no, and ");
     })
     .await;
 }

@@ -39,6 +39,7 @@ use alloc::vec;
 use core::time::Duration;
 use std::io;
 
+use ::h2::RecvStream;
 use ::h2::client::SendRequest;
 use ::tokio::io::{AsyncRead, AsyncWrite};
 use ::tokio::net::TcpStream;
@@ -54,8 +55,9 @@ use super::connect::{ConnectOptions, Connector, IntoUrl, RandomMasks, Tls, tcp_c
 use super::driver::now_since;
 use super::handshake::timed_out;
 use crate::config::Config;
+use crate::frame::Status;
 use crate::handshake::client::Response;
-use crate::handshake::{CONNECT_PROTOCOL, ClientHandshakeError};
+use crate::handshake::{CONNECT_PROTOCOL, ClientHandshakeError, RejectedResponse};
 
 /// How an [`Http2Client`] connects, and the flow-control windows it
 /// grants the server. The default suits most uses; see each setter.
@@ -264,27 +266,24 @@ impl Http2Client {
             let mut send = self.send.clone().ready().await.map_err(to_io_error)?;
             let (answer, stream) = send.send_request(head, false).map_err(to_io_error)?;
             let answer = answer.await.map_err(to_io_error)?;
-            let (parts, mut body) = answer.into_parts();
+            let (parts, body) = answer.into_parts();
             let answer = http::Response::from_parts(parts, ());
-            match handshake.check_http_response(&answer) {
-                Ok(response) => Ok((stream, body, response)),
-                Err(ClientHandshakeError::Status(mut rejected)) => {
-                    // What the server said is worth more than the status
-                    // alone; `handle_body` caps what is kept.
-                    while let Some(Ok(chunk)) = body.data().await {
-                        let _ = body.flow_control().release_capacity(chunk.len());
-                        if rejected.handle_body(&chunk) == crate::frame::Status::Complete(()) {
-                            break;
-                        }
-                    }
-                    Err(io::Error::from(ClientHandshakeError::Status(rejected)))
-                }
-                Err(e) => Err(io::Error::from(e)),
-            }
+            io::Result::Ok((stream, body, handshake.check_http_response(&answer)))
         };
-        let (stream, body, response) = ::tokio::time::timeout_at(deadline, exchange)
+        let (stream, mut body, checked) = ::tokio::time::timeout_at(deadline, exchange)
             .await
             .map_err(|_| timed_out())??;
+        let response = match checked {
+            Ok(response) => response,
+            Err(ClientHandshakeError::Status(mut rejected)) => {
+                // What the server said is worth more than a timeout: the
+                // refusal comes back with the body read by the deadline.
+                let _ =
+                    ::tokio::time::timeout_at(deadline, read_body(&mut body, &mut rejected)).await;
+                return Err(ClientHandshakeError::Status(rejected).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         let epoch = TokioInstant::now();
         let conn = response.open(now_since(epoch), &[], masks);
         let io = H2Stream::new(stream, body);
@@ -312,6 +311,18 @@ impl Http2Client {
             )));
         }
         Ok((url.authority, url.target))
+    }
+}
+
+/// Read a refusal's body into it until the stream ends or
+/// [`RejectedResponse::MAX_BODY`] is kept (or the body fails: the refusal
+/// is the error worth reporting).
+async fn read_body(body: &mut RecvStream, rejected: &mut RejectedResponse) {
+    while let Some(Ok(chunk)) = body.data().await {
+        let _ = body.flow_control().release_capacity(chunk.len());
+        if rejected.handle_body(&chunk) == Status::Complete(()) {
+            return;
+        }
     }
 }
 
