@@ -35,14 +35,12 @@ mod stream;
 
 use alloc::format;
 use alloc::sync::Arc;
-use alloc::vec;
 use core::time::Duration;
 use std::io;
 
 use ::h2::RecvStream;
 use ::h2::client::SendRequest;
 use ::tokio::io::{AsyncRead, AsyncWrite};
-use ::tokio::net::TcpStream;
 use ::tokio::time::Instant as TokioInstant;
 use bytes::Bytes;
 
@@ -377,10 +375,10 @@ where
 async fn tls_h2(
     config: Arc<rustls::ClientConfig>,
     host: &str,
-    tcp: TcpStream,
-) -> io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    tcp: ::tokio::net::TcpStream,
+) -> io::Result<tokio_rustls::client::TlsStream<::tokio::net::TcpStream>> {
     let mut config = (*config).clone();
-    config.alpn_protocols = vec![ALPN_H2.to_vec()];
+    config.alpn_protocols = alloc::vec![ALPN_H2.to_vec()];
     let stream = super::connect::tls::handshake(Arc::new(config), host, tcp)
         .await
         .map_err(|e| {
