@@ -12,7 +12,8 @@
 //! transport), [`connect`] (a URL), [`WebSocket::connect`]
 //! (a client's handshake on a transport you opened), and
 //! [`WebSocket::from_connection`] (a handshake done elsewhere, e.g. by an
-//! HTTP server). Then [`recv`](WebSocket::recv) and
+//! HTTP server); with feature `h2`, [`h2::Http2Client::websocket`] (a
+//! stream of an HTTP/2 connection, RFC 8441). Then [`recv`](WebSocket::recv) and
 //! [`send`](WebSocket::send) of owned [`Message`]s, the same as a
 //! [`Stream`](futures_core::Stream) and a [`Sink`](futures_sink::Sink),
 //! or [`recv_with`](WebSocket::recv_with), which lends each payload in
@@ -126,6 +127,8 @@
 mod connect;
 mod driver;
 mod fair;
+#[cfg(feature = "h2")]
+pub mod h2;
 mod handshake;
 mod message;
 mod split;

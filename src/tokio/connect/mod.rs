@@ -5,8 +5,8 @@
 mod random;
 mod stream;
 #[cfg(feature = "rustls")]
-mod tls;
-mod url;
+pub(super) mod tls;
+pub(super) mod url;
 
 use alloc::string::String;
 #[cfg(feature = "rustls")]
@@ -63,12 +63,12 @@ pub enum Connector {
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct ConnectOptions {
-    options: Options,
+    pub(super) options: Options,
     protocols: Vec<String>,
     origin: Option<String>,
     headers: Vec<(String, Vec<u8>)>,
     limits: HandshakeLimits,
-    connector: Option<Connector>,
+    pub(super) connector: Option<Connector>,
 }
 
 impl ConnectOptions {
@@ -122,8 +122,19 @@ impl ConnectOptions {
     }
 
     fn request(&self, target: &Target, nonce: [u8; 16]) -> ClientRequest {
-        let mut request = ClientRequest::new(target.authority.as_str(), nonce)
-            .target(target.target.as_str())
+        self.request_to(&target.authority, &target.target, nonce)
+    }
+
+    /// The request for `target` (path and query) at `authority`, with
+    /// these options' extras.
+    pub(super) fn request_to(
+        &self,
+        authority: &str,
+        target: &str,
+        nonce: [u8; 16],
+    ) -> ClientRequest {
+        let mut request = ClientRequest::new(authority, nonce)
+            .target(target)
             .limits(self.limits);
         if let Some(origin) = &self.origin {
             request = request.origin(origin.as_str());
@@ -210,14 +221,14 @@ pub async fn connect_with(
 }
 
 /// The TLS a connection gets, decided before any I/O.
-enum Tls {
+pub(super) enum Tls {
     None,
     #[cfg(feature = "rustls")]
     Rustls(Arc<rustls::ClientConfig>),
 }
 
 impl Tls {
-    fn for_target(target: &Target, connector: Option<&Connector>) -> io::Result<Tls> {
+    pub(super) fn for_target(target: &Target, connector: Option<&Connector>) -> io::Result<Tls> {
         if !target.tls {
             return Ok(Tls::None);
         }
@@ -250,7 +261,7 @@ async fn transport(target: &Target, tls: Tls) -> io::Result<MaybeTlsStream<TcpSt
 /// Each address of `host` in the order the resolver gives them, until one
 /// connects; the last failure otherwise. (No Happy Eyeballs: an address
 /// that swallows packets holds up the next until the deadline.)
-async fn tcp_connect(host: &str, port: u16) -> io::Result<TcpStream> {
+pub(super) async fn tcp_connect(host: &str, port: u16) -> io::Result<TcpStream> {
     let mut last = None;
     for addr in ::tokio::net::lookup_host((host, port)).await? {
         match TcpStream::connect(addr).await {

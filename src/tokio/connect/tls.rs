@@ -40,7 +40,7 @@ pub fn client_config(roots: RootCertStore) -> Arc<ClientConfig> {
 /// The configuration [`connect`](super::connect) uses when none is given,
 /// built once per process (loading the OS store reads files): the Mozilla
 /// roots of `webpki-roots`, or the OS's with `rustls-native-roots`.
-pub(super) fn default_config() -> io::Result<Arc<ClientConfig>> {
+pub(in crate::tokio) fn default_config() -> io::Result<Arc<ClientConfig>> {
     static DEFAULT: OnceLock<Arc<ClientConfig>> = OnceLock::new();
     if let Some(config) = DEFAULT.get() {
         return Ok(config.clone());
@@ -82,15 +82,7 @@ pub(super) async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
     host: &str,
     io: S,
 ) -> io::Result<MaybeTlsStream<S>> {
-    let name = ServerName::try_from(host.to_owned()).map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{host:?} is not a valid TLS server name"),
-        )
-    })?;
-    let stream = tokio_rustls::TlsConnector::from(config)
-        .connect(name, io)
-        .await?;
+    let stream = handshake(config, host, io).await?;
     // A configuration of the caller's may offer h2: a server that picks it
     // would not understand the HTTP/1.1 upgrade.
     if let Some(alpn) = stream.get_ref().1.alpn_protocol() {
@@ -105,4 +97,21 @@ pub(super) async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
     Ok(MaybeTlsStream::Rustls(Box::new(stream)))
+}
+
+/// The TLS handshake alone, whatever ALPN agreed: the caller checks it.
+pub(in crate::tokio) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    config: Arc<ClientConfig>,
+    host: &str,
+    io: S,
+) -> io::Result<tokio_rustls::client::TlsStream<S>> {
+    let name = ServerName::try_from(host.to_owned()).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{host:?} is not a valid TLS server name"),
+        )
+    })?;
+    tokio_rustls::TlsConnector::from(config)
+        .connect(name, io)
+        .await
 }

@@ -60,31 +60,42 @@ impl IntoUrl for &Uri {
     }
 }
 
-pub(super) fn invalid(message: String) -> io::Error {
+pub(in crate::tokio) fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, message)
 }
 
 /// What a URL says about the connection.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct Target {
-    pub(super) tls: bool,
+pub(in crate::tokio) struct Target {
+    pub(in crate::tokio) tls: bool,
     /// The host to resolve or connect to: an IPv6 literal without brackets.
-    pub(super) host: String,
-    pub(super) port: u16,
+    pub(in crate::tokio) host: String,
+    pub(in crate::tokio) port: u16,
     /// The `Host` header: the host as written (IPv6 in brackets), with
     /// `:port` only when it is not the scheme's default.
-    pub(super) authority: String,
+    pub(in crate::tokio) authority: String,
     /// Path and query, `/` when the path is empty (section 3).
-    pub(super) target: String,
+    pub(in crate::tokio) target: String,
 }
 
 impl Target {
     pub(super) fn parse(uri: &Uri) -> io::Result<Target> {
+        Target::parse_schemes(uri, false)
+    }
+
+    /// [`parse`](Self::parse), taking `http` and `https` as `ws` and `wss`
+    /// too if `http_too`: an HTTP/2 connection is named either way.
+    pub(in crate::tokio) fn parse_schemes(uri: &Uri, http_too: bool) -> io::Result<Target> {
         let scheme = uri.scheme_str().unwrap_or("");
-        let (tls, default_port) = if scheme.eq_ignore_ascii_case("ws") {
+        let is = |name: &str| scheme.eq_ignore_ascii_case(name);
+        let (tls, default_port) = if is("ws") || (http_too && is("http")) {
             (false, 80)
-        } else if scheme.eq_ignore_ascii_case("wss") {
+        } else if is("wss") || (http_too && is("https")) {
             (true, 443)
+        } else if http_too {
+            return Err(invalid(format!(
+                "not a ws://, wss://, http:// or https:// URL: {uri}"
+            )));
         } else {
             return Err(invalid(format!(
                 "not a ws:// or wss:// URL: {uri} (http and https are not websocket schemes)"
