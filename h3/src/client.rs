@@ -82,7 +82,6 @@ struct Transport {
     socket: UdpSocket,
     local: SocketAddr,
     conn: quiche::Connection,
-    h3: Option<h3::Connection>,
     buf: Vec<u8>,
     out: [u8; MAX_DATAGRAM_SIZE],
 }
@@ -145,68 +144,7 @@ impl WsClient {
         timeout: Duration,
     ) -> Result<WsClient, String> {
         let deadline = Instant::now() + timeout;
-        let bind = if addr.is_ipv4() {
-            "0.0.0.0:0"
-        } else {
-            "[::]:0"
-        };
-        let socket = UdpSocket::bind(bind).map_err(|e| format!("bind: {e}"))?;
-        let local = socket.local_addr().map_err(|e| e.to_string())?;
-        let mut config = quic_config(options.idle_timeout, 4).map_err(|e| e.to_string())?;
-        config.verify_peer(options.verify_peer);
-        if let Some(ca) = &options.ca {
-            config
-                .load_verify_locations_from_file(ca)
-                .map_err(|e| format!("{ca}: {e}"))?;
-        } else if options.verify_peer {
-            config
-                .load_verify_locations_from_directory("/etc/ssl/certs")
-                .map_err(|e| format!("/etc/ssl/certs: {e}"))?;
-        }
-        let server_name = host_of(authority);
-        let scid_bytes: [u8; quiche::MAX_CONN_ID_LEN] = random();
-        let scid = quiche::ConnectionId::from_ref(&scid_bytes);
-        let conn = quiche::connect(Some(server_name), &scid, local, addr, &mut config)
-            .map_err(|e| format!("quic connect: {e}"))?;
-        let mut t = Transport {
-            socket,
-            local,
-            conn,
-            h3: None,
-            buf: vec![0; 65535],
-            out: [0; MAX_DATAGRAM_SIZE],
-        };
-
-        // The QUIC handshake, then the server's SETTINGS.
-        let h3_config = h3_config().map_err(|e| e.to_string())?;
-        loop {
-            if t.conn.is_closed() {
-                return Err(format!("QUIC connection closed: {:?}", t.conn.peer_error()));
-            }
-            if t.h3.is_none() && t.conn.is_established() {
-                t.h3 = Some(
-                    h3::Connection::with_transport(&mut t.conn, &h3_config)
-                        .map_err(|e| format!("h3: {e}"))?,
-                );
-            }
-            if let Some(h3) = t.h3.as_mut() {
-                // SETTINGS come on the control stream, which poll reads.
-                while let Ok((_, ev)) = h3.poll(&mut t.conn) {
-                    if let h3::Event::GoAway = ev {
-                        return Err("GOAWAY before the request".into());
-                    }
-                }
-                if h3.peer_settings_raw().is_some() {
-                    break;
-                }
-            }
-            t.step(deadline_left(deadline)?, None)
-                .map_err(|e| e.to_string())?;
-        }
-        let mut h3 = t.h3.take().expect("the loop above ends only with h3");
-        if !h3.extended_connect_enabled_by_peer() {
-            return Err("the server did not send SETTINGS_ENABLE_CONNECT_PROTOCOL".into());
-        }
+        let (mut t, mut h3) = open(addr, authority, options, deadline)?;
 
         // The extended CONNECT, built and checked by wscore.
         let request = ClientRequest::new(authority, random()).target(path);
@@ -400,6 +338,145 @@ impl WsClient {
             });
         }
     }
+}
+
+/// Open the QUIC connection and HTTP/3 on it, and wait for the server's
+/// SETTINGS: an extended CONNECT may only follow
+/// SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 9220 section 3, RFC 8441
+/// section 3).
+fn open(
+    addr: SocketAddr,
+    authority: &str,
+    options: &ClientOptions,
+    deadline: Instant,
+) -> Result<(Transport, h3::Connection), String> {
+    let bind = if addr.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    };
+    let socket = UdpSocket::bind(bind).map_err(|e| format!("bind: {e}"))?;
+    let local = socket.local_addr().map_err(|e| e.to_string())?;
+    let mut config = quic_config(options.idle_timeout, 4).map_err(|e| e.to_string())?;
+    config.verify_peer(options.verify_peer);
+    if let Some(ca) = &options.ca {
+        config
+            .load_verify_locations_from_file(ca)
+            .map_err(|e| format!("{ca}: {e}"))?;
+    } else if options.verify_peer {
+        config
+            .load_verify_locations_from_directory("/etc/ssl/certs")
+            .map_err(|e| format!("/etc/ssl/certs: {e}"))?;
+    }
+    let server_name = host_of(authority);
+    let scid_bytes: [u8; quiche::MAX_CONN_ID_LEN] = random();
+    let scid = quiche::ConnectionId::from_ref(&scid_bytes);
+    let conn = quiche::connect(Some(server_name), &scid, local, addr, &mut config)
+        .map_err(|e| format!("quic connect: {e}"))?;
+    let mut t = Transport {
+        socket,
+        local,
+        conn,
+        buf: vec![0; 65535],
+        out: [0; MAX_DATAGRAM_SIZE],
+    };
+    let h3_config = h3_config().map_err(|e| e.to_string())?;
+    let mut h3 = None;
+    loop {
+        if t.conn.is_closed() {
+            return Err(format!("QUIC connection closed: {:?}", t.conn.peer_error()));
+        }
+        if h3.is_none() && t.conn.is_established() {
+            h3 = Some(
+                h3::Connection::with_transport(&mut t.conn, &h3_config)
+                    .map_err(|e| format!("h3: {e}"))?,
+            );
+        }
+        if let Some(h3) = h3.as_mut() {
+            // SETTINGS come on the control stream, which poll reads.
+            while let Ok((_, ev)) = h3.poll(&mut t.conn) {
+                if let h3::Event::GoAway = ev {
+                    return Err("GOAWAY before the request".into());
+                }
+            }
+            if h3.peer_settings_raw().is_some() {
+                break;
+            }
+        }
+        t.step(deadline_left(deadline)?, None)
+            .map_err(|e| e.to_string())?;
+    }
+    let h3 = h3.expect("the loop above ends only with h3");
+    if !h3.extended_connect_enabled_by_peer() {
+        return Err("the server did not send SETTINGS_ENABLE_CONNECT_PROTOCOL".into());
+    }
+    Ok((t, h3))
+}
+
+/// A response head and body, as [`request`] returns them.
+pub type RawResponse = (Vec<(Vec<u8>, Vec<u8>)>, Vec<u8>);
+
+/// Send one request of `fields` (no body) to a server that allows
+/// extended CONNECT, and return the response's fields and body: for tests
+/// of what a server refuses.
+pub fn request(
+    addr: SocketAddr,
+    authority: &str,
+    fields: &[(&[u8], &[u8])],
+    options: &ClientOptions,
+    timeout: Duration,
+) -> Result<RawResponse, String> {
+    let deadline = Instant::now() + timeout;
+    let (mut t, mut h3) = open(addr, authority, options, deadline)?;
+    let headers: Vec<h3::Header> = fields
+        .iter()
+        .map(|(name, value)| h3::Header::new(name, value))
+        .collect();
+    let id = h3
+        .send_request(&mut t.conn, &headers, true)
+        .map_err(|e| format!("send_request: {e}"))?;
+    let mut head = Vec::new();
+    let mut body = Vec::new();
+    loop {
+        match h3.poll(&mut t.conn) {
+            Ok((sid, h3::Event::Headers { list, .. })) if sid == id => {
+                head = list
+                    .iter()
+                    .map(|h| (h.name().to_vec(), h.value().to_vec()))
+                    .collect();
+                continue;
+            }
+            Ok((sid, h3::Event::Data)) if sid == id => {
+                while let Ok(n) = h3.recv_body(&mut t.conn, id, &mut t.buf) {
+                    body.extend_from_slice(&t.buf[..n]);
+                }
+                continue;
+            }
+            Ok((sid, h3::Event::Finished)) if sid == id => return finish(t, head, body),
+            Ok((sid, h3::Event::Reset(code))) if sid == id => {
+                return Err(format!("the server reset the stream ({code:#x})"));
+            }
+            Ok(_) => continue,
+            Err(h3::Error::Done) => {}
+            Err(e) => return Err(format!("h3: {e}")),
+        }
+        if t.conn.is_closed() {
+            return Err("QUIC connection closed before the response".into());
+        }
+        t.step(deadline_left(deadline)?, None)
+            .map_err(|e| e.to_string())?;
+    }
+}
+
+/// Close the QUIC connection (H3_NO_ERROR) after a whole response.
+fn finish(
+    mut t: Transport,
+    head: Vec<(Vec<u8>, Vec<u8>)>,
+    body: Vec<u8>,
+) -> Result<RawResponse, String> {
+    let _ = t.conn.close(true, 0x100, b"");
+    flush_quic(&t.socket, &mut t.conn, &mut t.out).map_err(|e| e.to_string())?;
+    Ok((head, body))
 }
 
 /// The host of an authority, for the TLS server name: `[::1]:443` gives

@@ -1,7 +1,8 @@
 //! Our client against our server over 127.0.0.1 UDP, in one process: the
 //! echo checks with permessage-deflate on and off, and a stream reset in
 //! the middle of a message, which the server's wscore connection must see
-//! as an abrupt EOF (RFC 9220 section 3) without panicking.
+//! as an abrupt EOF (RFC 9220 section 3) without panicking; and requests
+//! that are not a WebSocket, refused with the handshake layer's statuses.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -12,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use wscore::{CloseCode, ClosedReason, MessageKind};
-use wscore_h3::client::{ClientOptions, Message, WsClient, exchange_checks};
+use wscore_h3::client::{ClientOptions, Message, WsClient, exchange_checks, request};
 use wscore_h3::server::{Server, ServerConfig, StreamEnd};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -171,4 +172,54 @@ fn a_stream_reset_mid_message_is_an_abrupt_eof_for_the_server() {
         again.next_message(TIMEOUT).expect("echo"),
         Message::Text("still here".into())
     );
+}
+
+type Fields = Vec<(&'static [u8], &'static [u8])>;
+
+/// A request, the status it must get, and a field that status calls for.
+type Refusal = (Fields, &'static [u8], Option<(&'static str, &'static [u8])>);
+
+fn field<'a>(head: &'a [(Vec<u8>, Vec<u8>)], name: &str) -> Option<&'a [u8]> {
+    head.iter()
+        .find(|(n, _)| n == name.as_bytes())
+        .map(|(_, v)| v.as_slice())
+}
+
+#[test]
+fn requests_that_are_not_websockets_get_the_handshake_layers_status() {
+    let server = start("refusals");
+    let base: [(&'static [u8], &'static [u8]); 5] = [
+        (b":method", b"CONNECT"),
+        (b":protocol", b"websocket"),
+        (b":scheme", b"https"),
+        (b":authority", b"localhost"),
+        (b":path", b"/"),
+    ];
+    let version: (&'static [u8], &'static [u8]) = (b"sec-websocket-version", b"13");
+    let get: Fields = vec![
+        (b":method", b"GET"),
+        (b":scheme", b"https"),
+        (b":authority", b"localhost"),
+        (b":path", b"/"),
+    ];
+    let mut udp = base.to_vec();
+    udp[1].1 = b"connect-udp";
+    udp.push(version);
+    let no_version = base.to_vec();
+    let cases: [Refusal; 3] = [
+        (get, b"405", Some(("allow", b"CONNECT"))),
+        (udp, b"400", None),
+        (no_version, b"400", Some(("sec-websocket-version", b"13"))),
+    ];
+    for (i, (fields, status, extra)) in cases.into_iter().enumerate() {
+        let (head, body) = request(server.addr, "localhost", &fields, &insecure(false), TIMEOUT)
+            .unwrap_or_else(|e| panic!("case {i}: {e}"));
+        assert_eq!(field(&head, ":status"), Some(status), "{head:?}");
+        if let Some((name, value)) = extra {
+            assert_eq!(field(&head, name), Some(value), "{head:?}");
+        }
+        assert!(body.ends_with(b"\n") && body.len() > 1, "{body:?}");
+    }
+    // No WebSocket was opened, so none ended.
+    assert!(server.ends.try_recv().is_err());
 }
