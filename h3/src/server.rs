@@ -179,7 +179,10 @@ impl Server {
         let key = match self.by_cid.get(hdr.dcid.as_ref()) {
             Some(&key) => key,
             None => {
-                if hdr.ty != quiche::Type::Initial {
+                // RFC 9000 section 14.1: a client's first datagram is at
+                // least 1200 bytes; a smaller one could be spoofed cheaply
+                // to take one of our connection slots.
+                if hdr.ty != quiche::Type::Initial || packet.len() < 1200 {
                     return Ok(());
                 }
                 if !quiche::version_is_supported(hdr.version) {
