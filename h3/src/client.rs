@@ -77,7 +77,7 @@ pub struct WsClient {
     messages: VecDeque<Message>,
 }
 
-/// The QUIC and HTTP/3 connection before the WebSocket is open.
+/// The socket and the QUIC connection, with the buffers for its datagrams.
 struct Transport {
     socket: UdpSocket,
     local: SocketAddr,
