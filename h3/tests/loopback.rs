@@ -19,7 +19,7 @@ use wscore_h3::server::{Server, ServerConfig, StreamEnd};
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A throwaway certificate and key for localhost, made with `openssl`.
-fn certificate(name: &str) -> (String, String) {
+fn certificate(name: &str) -> (PathBuf, String, String) {
     let dir: PathBuf =
         std::env::temp_dir().join(format!("wscore-h3-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("the temporary directory is writable");
@@ -43,6 +43,7 @@ fn certificate(name: &str) -> (String, String) {
         .expect("openssl runs");
     assert!(status.status.success(), "openssl: {status:?}");
     (
+        dir.clone(),
         cert.to_string_lossy().into_owned(),
         key.to_string_lossy().into_owned(),
     )
@@ -53,6 +54,8 @@ struct Running {
     stop: Arc<AtomicBool>,
     ends: mpsc::Receiver<StreamEnd>,
     thread: Option<JoinHandle<()>>,
+    /// The certificate's directory, removed at the end.
+    dir: PathBuf,
 }
 
 impl Drop for Running {
@@ -61,11 +64,12 @@ impl Drop for Running {
         if let Some(thread) = self.thread.take() {
             thread.join().expect("the server thread does not panic");
         }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 fn start(name: &str) -> Running {
-    let (cert, key) = certificate(name);
+    let (dir, cert, key) = certificate(name);
     let mut server = Server::bind("127.0.0.1:0", ServerConfig::new(cert, key)).expect("bind");
     let (tx, ends) = mpsc::channel();
     server.report_ends(tx);
@@ -78,6 +82,7 @@ fn start(name: &str) -> Running {
         stop,
         ends,
         thread: Some(thread),
+        dir,
     }
 }
 
