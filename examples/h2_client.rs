@@ -65,21 +65,31 @@ async fn main() -> io::Result<()> {
     // for the server's FIN over HTTP/1.1), up to the config's close
     // timeout, kept short here: a server that never ends its streams
     // (Hypercorn 0.18 does not) costs those seconds, not thirty.
-    let closes = sockets.into_iter().enumerate().map(|(n, mut ws)| async move {
-        let started = std::time::Instant::now();
-        let end = ws.close(CloseCode::NORMAL, "done").await?;
-        if end != (ClosedReason::Clean { code: CloseCode::NORMAL }) {
-            return Err(mismatch(format!("socket {}: closed as {end:?}", n + 1)));
-        }
-        let ended = if ws.get_ref().is_end_stream() {
-            "the server ended its stream"
-        } else {
-            "the server did not end its stream"
-        };
-        let took = started.elapsed().as_millis();
-        println!("socket {}: closed cleanly with 1000 in {took} ms; {ended}", n + 1);
-        Ok(())
-    });
+    let closes = sockets
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut ws)| async move {
+            let started = std::time::Instant::now();
+            let end = ws.close(CloseCode::NORMAL, "done").await?;
+            if end
+                != (ClosedReason::Clean {
+                    code: CloseCode::NORMAL,
+                })
+            {
+                return Err(mismatch(format!("socket {}: closed as {end:?}", n + 1)));
+            }
+            let ended = if ws.get_ref().is_end_stream() {
+                "the server ended its stream"
+            } else {
+                "the server did not end its stream"
+            };
+            let took = started.elapsed().as_millis();
+            println!(
+                "socket {}: closed cleanly with 1000 in {took} ms; {ended}",
+                n + 1
+            );
+            Ok(())
+        });
     for closed in futures_util::future::join_all(closes).await {
         closed?;
     }
@@ -108,7 +118,11 @@ async fn exchange(n: usize, ws: &mut WebSocket<H2Stream>) -> io::Result<()> {
         match ws.recv().await.transpose()? {
             Some(Message::Pong(payload)) if payload.as_ref() == b"are you there" => break,
             Some(Message::Ping(_)) => continue,
-            other => return Err(mismatch(format!("socket {n}: wanted the Pong, got {other:?}"))),
+            other => {
+                return Err(mismatch(format!(
+                    "socket {n}: wanted the Pong, got {other:?}"
+                )));
+            }
         }
     }
     println!("socket {n}: text, 1 MiB binary and a Ping echoed exactly");
