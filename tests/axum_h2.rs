@@ -443,11 +443,9 @@ async fn a_client_that_stops_reading_stalls_the_handlers_sends() {
         let (_ws, _) = H2Socket::open(&h2, addr, "/ws", &Config::default()).await;
         // Nothing is read: let the sends run until they stop.
         let mut done = 0;
-        loop {
-            match tokio::time::timeout(Duration::from_millis(500), sent.recv()).await {
-                Ok(Some(n)) => done = n,
-                _ => break,
-            }
+        while let Ok(Some(n)) = tokio::time::timeout(Duration::from_millis(500), sent.recv()).await
+        {
+            done = n;
         }
         // At most 64 KiB of stream window, hyper's per-stream send buffer
         // (400 KiB at most) and the socket's own bounded queue: under 64
