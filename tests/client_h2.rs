@@ -28,6 +28,16 @@ use wscore::tokio::h2::{Http2Client, Http2Options};
 use wscore::tokio::{ConnectOptions, Message, Options};
 use wscore::{CloseCode, ClosedReason, Config};
 
+/// A new WebSocket on `session` echoes `text`: the connection still works.
+async fn echoes_on_a_new_socket(session: &Http2Client, text: &str) {
+    let (mut ws, _) = session
+        .websocket("/echo", &Config::default(), ConnectOptions::new())
+        .await
+        .unwrap();
+    ws.send_text(text).await.unwrap();
+    assert_eq!(ws.recv().await.unwrap().unwrap(), Message::text(text));
+}
+
 /// Text, binary, and messages of several MiB each way (past every window,
 /// so flow control has to reopen them many times), with `config`'s
 /// permessage-deflate; returns whether deflate was agreed.
@@ -72,9 +82,7 @@ async fn echo_round(session: &Http2Client, config: &Config) -> bool {
 async fn echo_text_binary_and_large_messages_with_and_without_deflate() {
     bounded(async {
         let (port, accepts, _) = hyper_server(true, Behaviour::Echo, None).await;
-        let session = Http2Client::connect(h2c(port), &Http2Options::new())
-            .await
-            .unwrap();
+        let session = h2c_session(port).await;
         assert!(echo_round(&session, &Config::default()).await);
         let mut plain = Config::default();
         plain.deflate = DeflateConfig::DISABLED;
@@ -88,9 +96,7 @@ async fn echo_text_binary_and_large_messages_with_and_without_deflate() {
 async fn twenty_websockets_share_one_connection() {
     bounded(async {
         let (port, accepts, _) = hyper_server(true, Behaviour::Echo, None).await;
-        let session = Http2Client::connect(h2c(port), &Http2Options::new())
-            .await
-            .unwrap();
+        let session = h2c_session(port).await;
         let tasks: Vec<_> = (0..20)
             .map(|i| {
                 let session = session.clone();
@@ -137,6 +143,29 @@ async fn a_server_without_extended_connect_is_unsupported() {
     .await;
 }
 
+/// An HTTP/2 session with prior knowledge to 127.0.0.1:`port`.
+async fn h2c_session(port: u16) -> Http2Client {
+    Http2Client::connect(h2c(port), &Http2Options::new())
+        .await
+        .unwrap()
+}
+
+/// What a server behaving as `behaviour` answers a WebSocket with: the
+/// refusal under the `ConnectionRefused` error.
+async fn refused_by(behaviour: Behaviour) -> wscore::handshake::RejectedResponse {
+    let (port, _, _) = hyper_server(true, behaviour, None).await;
+    let e = h2c_session(port)
+        .await
+        .websocket("/", &Config::default(), ConnectOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{e}");
+    let ClientHandshakeError::Status(rejected) = refusal(&e) else {
+        panic!("{e:?}");
+    };
+    rejected.clone()
+}
+
 /// The handshake error under an `io::Error` of `websocket`.
 fn refusal(e: &io::Error) -> &ClientHandshakeError {
     e.get_ref()
@@ -147,18 +176,7 @@ fn refusal(e: &io::Error) -> &ClientHandshakeError {
 #[tokio::test]
 async fn a_403_is_refused_with_its_status_and_body() {
     bounded(async {
-        let (port, _, _) = hyper_server(true, Behaviour::Forbid, None).await;
-        let session = Http2Client::connect(h2c(port), &Http2Options::new())
-            .await
-            .unwrap();
-        let e = session
-            .websocket("/", &Config::default(), ConnectOptions::new())
-            .await
-            .unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{e}");
-        let ClientHandshakeError::Status(rejected) = refusal(&e) else {
-            panic!("{e:?}");
-        };
+        let rejected = refused_by(Behaviour::Forbid).await;
         assert_eq!(rejected.status(), 403);
         assert_eq!(rejected.body(), b"not for you\n");
     })
@@ -168,19 +186,7 @@ async fn a_403_is_refused_with_its_status_and_body() {
 #[tokio::test]
 async fn a_2xx_other_than_200_is_refused() {
     bounded(async {
-        let (port, _, _) = hyper_server(true, Behaviour::NoContent, None).await;
-        let session = Http2Client::connect(h2c(port), &Http2Options::new())
-            .await
-            .unwrap();
-        let e = session
-            .websocket("/", &Config::default(), ConnectOptions::new())
-            .await
-            .unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{e}");
-        let ClientHandshakeError::Status(rejected) = refusal(&e) else {
-            panic!("{e:?}");
-        };
-        assert_eq!(rejected.status(), 204);
+        assert_eq!(refused_by(Behaviour::NoContent).await.status(), 204);
     })
     .await;
 }
@@ -286,9 +292,7 @@ async fn a_stalled_reader_is_held_back_by_flow_control() {
 async fn a_server_that_does_not_read_holds_back_the_writer() {
     bounded(async {
         let port = raw_server(Arc::default()).await;
-        let session = Http2Client::connect(h2c(port), &Http2Options::new())
-            .await
-            .unwrap();
+        let session = h2c_session(port).await;
         let mut plain = Config::default();
         plain.deflate = DeflateConfig::DISABLED;
         let (mut ws, _) = session
@@ -325,9 +329,7 @@ async fn close_1000_ends_the_stream_with_end_stream_both_ways() {
     bounded(async {
         let (tell, told) = oneshot::channel();
         let port = raw_server(Arc::new(std::sync::Mutex::new(Some(tell)))).await;
-        let session = Http2Client::connect(h2c(port), &Http2Options::new())
-            .await
-            .unwrap();
+        let session = h2c_session(port).await;
         let (mut ws, _) = session
             .websocket("/echo", &Config::default(), ConnectOptions::new())
             .await
@@ -350,15 +352,7 @@ async fn close_1000_ends_the_stream_with_end_stream_both_ways() {
             "the client ended its side with END_STREAM, not a reset"
         );
         // The connection outlives the WebSocket (RFC 8441 section 5).
-        let (mut again, _) = session
-            .websocket("/echo", &Config::default(), ConnectOptions::new())
-            .await
-            .unwrap();
-        again.send_text("still here").await.unwrap();
-        assert_eq!(
-            again.recv().await.unwrap().unwrap(),
-            Message::text("still here")
-        );
+        echoes_on_a_new_socket(&session, "still here").await;
     })
     .await;
 }
@@ -367,9 +361,7 @@ async fn close_1000_ends_the_stream_with_end_stream_both_ways() {
 async fn a_stream_reset_mid_message_is_an_abrupt_end() {
     bounded(async {
         let port = raw_server(Arc::default()).await;
-        let session = Http2Client::connect(h2c(port), &Http2Options::new())
-            .await
-            .unwrap();
+        let session = h2c_session(port).await;
         let (mut ws, _) = session
             .websocket("/reset", &Config::default(), ConnectOptions::new())
             .await
@@ -387,15 +379,7 @@ async fn a_stream_reset_mid_message_is_an_abrupt_end() {
             "{e}"
         );
         // Only that stream ended.
-        let (mut ws, _) = session
-            .websocket("/echo", &Config::default(), ConnectOptions::new())
-            .await
-            .unwrap();
-        ws.send_text("after the reset").await.unwrap();
-        assert_eq!(
-            ws.recv().await.unwrap().unwrap(),
-            Message::text("after the reset")
-        );
+        echoes_on_a_new_socket(&session, "after the reset").await;
     })
     .await;
 }
@@ -469,9 +453,7 @@ async fn a_server_that_never_answers_the_preface_times_out() {
 async fn a_connection_that_dies_ends_every_websocket_on_it() {
     bounded(async {
         let port = raw_server(Arc::default()).await;
-        let session = Http2Client::connect(h2c(port), &Http2Options::new())
-            .await
-            .unwrap();
+        let session = h2c_session(port).await;
         let config = Config::default();
         let (mut a, _) = session
             .websocket("/echo", &config, ConnectOptions::new())
@@ -512,9 +494,7 @@ async fn a_connection_that_dies_ends_every_websocket_on_it() {
 async fn a_refusal_whose_body_never_ends_is_still_the_refusal() {
     bounded(async {
         let port = raw_server(Arc::default()).await;
-        let session = Http2Client::connect(h2c(port), &Http2Options::new())
-            .await
-            .unwrap();
+        let session = h2c_session(port).await;
         let mut options = Options::default();
         options.handshake_timeout = Duration::from_millis(300);
         let e = session
@@ -546,9 +526,7 @@ async fn a_refusal_whose_body_never_ends_is_still_the_refusal() {
 async fn idle_websockets_on_one_connection_hold_no_buffers() {
     bounded(async {
         let port = raw_server(Arc::default()).await;
-        let session = Http2Client::connect(h2c(port), &Http2Options::new())
-            .await
-            .unwrap();
+        let session = h2c_session(port).await;
         let mut config = Config::default();
         config.deflate = DeflateConfig::DISABLED;
         config.buffer_release = Some(Duration::from_millis(20));
