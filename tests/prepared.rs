@@ -284,7 +284,13 @@ proptest! {
         let frames = parse_wire(&wires[0]);
         prop_assert_eq!(frames.len(), 1);
         prop_assert!(frames[0].0.rsv1 && frames[0].0.fin);
-        prop_assert_eq!(prepared.compressed_window_bits().collect::<Vec<_>>(), vec![bits.min(13)]);
+        // The connection's window (ours is 13 at most), or the smallest
+        // that holds the whole message.
+        let cover = (8..16).find(|&b| m.data.len() <= 1 << b).unwrap_or(16);
+        prop_assert_eq!(
+            prepared.compressed_window_bits().collect::<Vec<_>>(),
+            vec![bits.min(13).min(cover)]
+        );
     }
 }
 
@@ -358,19 +364,27 @@ fn other_text(m: &PreparedMessage) -> String {
 }
 
 /// Each window size a connection needs is compressed once, and only
-/// those: windows 9, 13 and 15 among five connections make three forms.
+/// those: windows 9, 13 and 15 among five connections make three forms
+/// of a 40 KB message, and one of a 200-byte message (it fits the
+/// smallest window, so all windows get the 8-bit form).
 #[test]
 fn one_compressed_form_per_window_size_needed() {
-    let prepared = PreparedMessage::text(&"chat line ".repeat(20));
+    let line = PreparedMessage::text(&"chat line ".repeat(20));
+    let prepared = PreparedMessage::text(&"chat line ".repeat(4000));
     for bits in [13u8, 9, 13, 15, 9] {
         let own = cfg(|c| c.deflate.max_window_bits = 15);
         let (_, mut server) = connections(&params(false, false, bits, 15), &own, &own);
         server.send_prepared(&prepared).unwrap();
+        server.send_prepared(&line).unwrap();
+        let (mut client, _) = connections(&params(false, false, bits, 15), &own, &own);
+        client.handle_input(common::t(0), &transmit(&mut server));
+        assert_eq!(events(&mut client).len(), 2);
     }
     assert_eq!(
         prepared.compressed_window_bits().collect::<Vec<_>>(),
         vec![9, 13, 15]
     );
+    assert_eq!(line.compressed_window_bits().collect::<Vec<_>>(), vec![8]);
     // Without deflate, or under `min_size`, none is made.
     let plain = PreparedMessage::binary(&[1; 100]);
     let mut s = common::server(&cfg(|c| c.deflate.enabled = false));
@@ -477,7 +491,7 @@ fn send_prepared_to_1000_connections_allocates_nothing_once_warm() {
 fn shared_across_threads() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<PreparedMessage>();
-    let prepared = Arc::new(PreparedMessage::text(&"shared ".repeat(500)));
+    let prepared = Arc::new(PreparedMessage::text(&"shared ".repeat(2000)));
     let threads: Vec<_> = (0..4)
         .map(|_| {
             let prepared = Arc::clone(&prepared);
@@ -494,7 +508,7 @@ fn shared_across_threads() {
         })
         .collect();
     for t in threads {
-        assert_eq!(t.join().unwrap(), vec![Ev::Text("shared ".repeat(500))]);
+        assert_eq!(t.join().unwrap(), vec![Ev::Text("shared ".repeat(2000))]);
     }
     assert_eq!(
         prepared.compressed_window_bits().collect::<Vec<_>>(),

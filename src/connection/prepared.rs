@@ -23,7 +23,9 @@ use crate::frame::{FrameHeader, Opcode};
 /// from an empty history, so that it decodes on any connection using that
 /// window whatever the peer kept from earlier messages. With the default
 /// configuration every connection needs the same window, 13 bits, and the
-/// message is compressed once.
+/// message is compressed once; a message no longer than a window (a chat
+/// line: 256 bytes or fewer for every window) is compressed once for all
+/// windows, since a fresh message cannot refer further back than itself.
 ///
 /// Share it across tasks as `Arc<PreparedMessage>`: it is `Send + Sync`,
 /// and a compressed form is made lock-free (`once_cell::race::OnceBox`)
@@ -74,11 +76,13 @@ impl PreparedFrame {
     }
 
     /// The whole frame, as a server sends it.
+    #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.bytes
     }
 
     /// The payload alone, for a connection that must frame it itself.
+    #[inline]
     pub(crate) fn payload(&self) -> &[u8] {
         &self.bytes[usize::from(self.head)..]
     }
@@ -119,9 +123,10 @@ impl PreparedMessage {
         self.plain.payload()
     }
 
-    /// The window sizes (in bits, 8 to 15, ascending) for which a
-    /// compressed form was made so far: what the connections it was sent
-    /// on needed, each made once.
+    /// The window sizes (in bits, 8 to 15, ascending) a compressed form
+    /// was made with so far, each once: the windows of the connections it
+    /// was sent on, each capped by the smallest window that holds the
+    /// whole message (one form serves every window from there up).
     pub fn compressed_window_bits(&self) -> impl Iterator<Item = u8> + '_ {
         let made = self.deflate.made();
         (8..=15).filter(move |bits| made & (1 << (bits - 8)) != 0)

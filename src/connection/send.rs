@@ -146,6 +146,7 @@ impl Tx {
     /// unmasked frame (a server's, within `size`); otherwise its payload
     /// framed here, masked for a client and cut into `size`-byte frames,
     /// exactly as [`write_message`](Self::write_message) frames our own.
+    #[inline]
     fn write_prepared(&mut self, frame: &PreparedFrame, size: usize) {
         let payload = frame.payload();
         if self.mask.is_none() && (size == 0 || payload.len() <= size) {
@@ -349,6 +350,7 @@ impl Sender<'_> {
     /// nothing sent: [`SendError::Closed`] once our Close is out or the
     /// connection ended, [`SendError::MessageInProgress`] while a message
     /// started with [`begin_message`](Self::begin_message) is open.
+    #[inline]
     pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), SendError> {
         self.check_whole()?;
         let size = self.core.settings.fragment_size as usize;
