@@ -26,6 +26,9 @@ use crate::frame::{FrameHeader, Opcode};
 /// message is compressed once; a message no longer than a window (a chat
 /// line: 256 bytes or fewer for every window) is compressed once for all
 /// windows, since a fresh message cannot refer further back than itself.
+/// Each form is compressed at the
+/// [`DeflateConfig::level`](crate::extension::deflate::DeflateConfig::level)
+/// of the first connection that needs it; any level decodes the same.
 ///
 /// Share it across tasks as `Arc<PreparedMessage>`: it is `Send + Sync`,
 /// and a compressed form is made lock-free (`once_cell::race::OnceBox`)
