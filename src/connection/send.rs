@@ -324,22 +324,24 @@ impl Sender<'_> {
     /// - without permessage-deflate, or for a message shorter than
     ///   [`DeflateConfig::min_size`](crate::extension::deflate::DeflateConfig::min_size):
     ///   the uncompressed frame;
-    /// - with it: the frame compressed for this connection's window (made
-    ///   now if no connection needed that window before), RSV1 set and the
+    /// - with it: the frame compressed for this connection's window, or
+    ///   the smallest window holding the whole message if that is smaller
+    ///   (made now if no connection needed it before), RSV1 set and the
     ///   `00 00 ff ff` tail stripped as [`send_text`](Self::send_text) does.
     ///   That form was compressed from an empty history, so it decodes
     ///   whatever the peer kept; but the peer's window now holds its
     ///   plaintext and ours does not, so when our side keeps its context
     ///   this connection's compressor forgets its history (the next message
-    ///   compresses as the first did; no reset is needed with
-    ///   `server_no_context_takeover`, where every message starts empty).
+    ///   compresses as the first did; with our side's
+    ///   `*_no_context_takeover` every message starts empty anyway).
     ///
     /// Falls back to framing the prepared payload here, still without
     /// compressing it again, where the shared frame cannot go as it is: a
     /// client masks it with a fresh key while copying, and with
     /// [`Config::fragment_size`](crate::Config::fragment_size) set below
     /// its length it is cut as `send_text` cuts its own. A connection never
-    /// uses another window's form nor the shared bytes unmasked as a client.
+    /// gets a form made with a wider window than its own, and a client never
+    /// the shared bytes unmasked.
     ///
     /// Cost: one copy of the frame into the transmit queue, and no
     /// allocation once the queue is warm (`tests/prepared.rs`:
