@@ -56,7 +56,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio_rustls::TlsAcceptor;
 use wscore::handshake::server::{Accept, Request};
 use wscore::tokio::{Message, Options, WebSocket};
-use wscore::{CloseCode, Config, Instant};
+use wscore::{CloseCode, Config, Instant, PreparedMessage};
 
 /// Lines a client may be behind before it is cut off.
 const QUEUE: usize = 64;
@@ -347,7 +347,7 @@ where
                 // room then fills its queue and kicks it, which ends the wait.
                 tokio::select! {
                     _ = kick.notified() => break true,
-                    sent = ws.send_text(&line) => if sent.is_err() { break false },
+                    sent = ws.send_prepared(&line) => if sent.is_err() { break false },
                 }
             }
         }
@@ -364,7 +364,7 @@ where
 
 struct Member {
     name: String,
-    queue: mpsc::Sender<Arc<str>>,
+    queue: mpsc::Sender<Arc<PreparedMessage>>,
     kick: Arc<Notify>,
 }
 
@@ -376,7 +376,12 @@ struct Room {
 }
 
 impl Room {
-    fn join(&self, name: &str, queue: mpsc::Sender<Arc<str>>, kick: Arc<Notify>) -> u64 {
+    fn join(
+        &self,
+        name: &str,
+        queue: mpsc::Sender<Arc<PreparedMessage>>,
+        kick: Arc<Notify>,
+    ) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let member = Member {
             name: name.into(),
@@ -396,9 +401,12 @@ impl Room {
     }
 
     /// Queue `line` for everyone, never waiting: a member whose queue is
-    /// full is removed and told to close, and the others hear of it.
+    /// full is removed and told to close, and the others hear of it. The
+    /// line is framed once, and compressed once for the whole room, not
+    /// once per member: every member's task sends the same
+    /// `PreparedMessage`.
     fn broadcast(&self, line: String) {
-        let mut lines = vec![Arc::<str>::from(line)];
+        let mut lines = vec![Arc::new(PreparedMessage::text(&line))];
         let mut members = self.lock();
         // Each pass after the first announces members removed by the one
         // before, so there are at most as many passes as members.
@@ -415,7 +423,8 @@ impl Room {
                 Err(mpsc::error::TrySendError::Closed(_)) => true,
             });
             for name in too_slow {
-                lines.push(format!("* {name} was too slow and was disconnected").into());
+                let line = format!("* {name} was too slow and was disconnected");
+                lines.push(Arc::new(PreparedMessage::text(&line)));
             }
         }
     }

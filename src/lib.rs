@@ -35,7 +35,9 @@ pub mod tokio;
 
 pub use close::CloseCode;
 pub use config::Config;
-pub use connection::{ClosedReason, Connection, Event, MaskSource, MessageKind, Sender};
+pub use connection::{
+    ClosedReason, Connection, Event, MaskSource, MessageKind, PreparedMessage, Sender,
+};
 pub use error::{ProtocolError, SendError};
 /// permessage-deflate, at its old path; it lives in [`extension::deflate`].
 #[cfg(feature = "deflate")]

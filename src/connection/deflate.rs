@@ -2,4 +2,6 @@
 //! (a stand-in of empty types without the `deflate` feature, so nothing
 //! here needs a feature gate).
 
-pub(crate) use crate::extension::codec::{Deflate, DeflateTx, InflateError, Inflater};
+pub(crate) use crate::extension::codec::{
+    Deflate, DeflateTx, InflateError, Inflater, PreparedDeflate,
+};

@@ -5,6 +5,7 @@
 mod deflate;
 mod event;
 mod input;
+mod prepared;
 mod recv;
 mod send;
 mod settings;
@@ -15,6 +16,7 @@ mod utf8;
 use alloc::vec::Vec;
 
 pub use event::{ClosedReason, Event, MessageKind};
+pub use prepared::PreparedMessage;
 pub use send::{AUTO_PONG_BUDGET, MaskSource, Sender};
 
 use crate::close::CloseCode;
@@ -390,6 +392,13 @@ impl Connection {
     #[inline]
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), crate::SendError> {
         self.sender().send_binary(data)
+    }
+
+    /// Send a message framed and compressed once for many connections.
+    /// See [`Sender::send_prepared`].
+    #[inline]
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), crate::SendError> {
+        self.sender().send_prepared(message)
     }
 
     /// Send a whole message without compressing it. See

@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 
 use super::deflate::DeflateTx;
 use super::event::MessageKind;
+use super::prepared::{PreparedFrame, PreparedMessage};
 use super::state::{Core, State};
 use super::utf8::Carry;
 use crate::close::CloseCode;
@@ -138,6 +139,21 @@ impl Tx {
         while let Some(chunk) = chunks.next() {
             self.write_frame(op, chunks.peek().is_none(), rsv1, chunk);
             (op, rsv1) = (Opcode::Continuation, false);
+        }
+    }
+
+    /// A prepared message's frame: copied as it is when it may go as one
+    /// unmasked frame (a server's, within `size`); otherwise its payload
+    /// framed here, masked for a client and cut into `size`-byte frames,
+    /// exactly as [`write_message`](Self::write_message) frames our own.
+    #[inline]
+    fn write_prepared(&mut self, frame: &PreparedFrame, size: usize) {
+        let payload = frame.payload();
+        if self.mask.is_none() && (size == 0 || payload.len() <= size) {
+            self.pong_at = NO_PONG;
+            self.out.extend_from_slice(frame.bytes());
+        } else {
+            self.write_message(frame.opcode, frame.rsv1, payload, size);
         }
     }
 
@@ -297,6 +313,58 @@ impl Sender<'_> {
             return Err(SendError::InvalidUtf8);
         }
         self.send_whole(opcode(kind), data, false)
+    }
+
+    /// Send a message framed (and compressed) once for many connections:
+    /// what [`send_text`](Self::send_text) or
+    /// [`send_binary`](Self::send_binary) of its payload would send, as
+    /// the peer decodes it, without framing or compressing it again.
+    ///
+    /// Which bytes go out:
+    /// - without permessage-deflate, or for a message shorter than
+    ///   [`DeflateConfig::min_size`](crate::extension::deflate::DeflateConfig::min_size):
+    ///   the uncompressed frame;
+    /// - with it: the frame compressed for this connection's window, or
+    ///   the smallest window holding the whole message if that is smaller
+    ///   (made now if no connection needed it before), RSV1 set and the
+    ///   `00 00 ff ff` tail stripped as [`send_text`](Self::send_text) does.
+    ///   That form was compressed from an empty history, so it decodes
+    ///   whatever the peer kept; but the peer's window now holds its
+    ///   plaintext and ours does not, so when our side keeps its context
+    ///   this connection's compressor forgets its history (the next message
+    ///   compresses as the first did; with our side's
+    ///   `*_no_context_takeover` every message starts empty anyway).
+    ///
+    /// Falls back to framing the prepared payload here, still without
+    /// compressing it again, where the shared frame cannot go as it is: a
+    /// client masks it with a fresh key while copying, and with
+    /// [`Config::fragment_size`](crate::Config::fragment_size) set below
+    /// its length it is cut as `send_text` cuts its own. A connection never
+    /// gets a form made with a wider window than its own, and a client never
+    /// the shared bytes unmasked.
+    ///
+    /// Cost: one copy of the frame into the transmit queue, and no
+    /// allocation once the queue is warm (`tests/prepared.rs`:
+    /// `send_prepared_to_1000_connections_allocates_nothing_once_warm`);
+    /// the first connection of each window size pays the compression.
+    ///
+    /// Refuses exactly as [`send_text`](Self::send_text) does, with
+    /// nothing sent: [`SendError::Closed`] once our Close is out or the
+    /// connection ended, [`SendError::MessageInProgress`] while a message
+    /// started with [`begin_message`](Self::begin_message) is open.
+    #[inline]
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), SendError> {
+        self.check_whole()?;
+        let size = self.core.settings.fragment_size as usize;
+        let tx = &mut self.core.tx;
+        match self.deflate.as_deref_mut() {
+            Some(d) if d.wants(message.payload().len()) => {
+                tx.write_prepared(message.compressed(d), size);
+                d.forget_history();
+            }
+            _ => tx.write_prepared(message.plain(), size),
+        }
+        Ok(())
     }
 
     /// Send a whole message whose payload stays where it is: a client masks

@@ -489,6 +489,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.flush().await
     }
 
+    /// Send a message framed (and compressed) once for many sockets, and
+    /// write it out: a broadcast hands the same
+    /// `Arc<`[`PreparedMessage`](crate::PreparedMessage)`>` to every
+    /// member's task. Waits for room, refuses and writes out as
+    /// [`send`](Self::send); what goes out, and when it falls back to
+    /// framing here, is [`Connection::send_prepared`](crate::Connection::send_prepared)'s.
+    pub async fn send_prepared(&mut self, message: &crate::PreparedMessage) -> io::Result<()> {
+        poll_fn(|cx| self.poll_room(cx)).await?;
+        self.conn.send_prepared(message)?;
+        self.flush().await
+    }
+
     /// Send a Ping (at most 125 bytes) and write it out. Its Pong comes
     /// back as [`Message::Pong`].
     pub async fn send_ping(&mut self, payload: &[u8]) -> io::Result<()> {

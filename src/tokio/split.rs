@@ -179,6 +179,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
         self.flush().await
     }
 
+    /// Send a prepared message and write it out, as
+    /// [`WebSocket::send_prepared`].
+    pub async fn send_prepared(&mut self, message: &crate::PreparedMessage) -> io::Result<()> {
+        poll_fn(|cx| self.shared.lock().poll_room(cx)).await?;
+        self.shared.lock().conn.send_prepared(message)?;
+        self.flush().await
+    }
+
     /// Send a Ping (at most 125 bytes) and write it out; its Pong reaches
     /// the [`ReadHalf`].
     pub async fn send_ping(&mut self, payload: &[u8]) -> io::Result<()> {

@@ -14,6 +14,7 @@ thread_local! {
     static ALLOCS: Cell<usize> = const { Cell::new(0) };
     static LIVE: Cell<isize> = const { Cell::new(0) };
     static PEAK: Cell<isize> = const { Cell::new(0) };
+    static BYTES: Cell<usize> = const { Cell::new(0) };
 }
 
 fn grew(by: isize) {
@@ -30,6 +31,7 @@ fn grew(by: isize) {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCS.with(|c| c.set(c.get() + 1));
+        BYTES.with(|c| c.set(c.get() + layout.size()));
         grew(layout.size() as isize);
         // SAFETY: forwarded as received; see the impl's note.
         unsafe { System.alloc(layout) }
@@ -41,6 +43,7 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCS.with(|c| c.set(c.get() + 1));
+        BYTES.with(|c| c.set(c.get() + new_size));
         // A realloc holds both blocks for a moment, but glibc moves large
         // blocks with mremap; count the new size, as the kernel does.
         grew(new_size as isize - layout.size() as isize);
@@ -51,6 +54,12 @@ unsafe impl GlobalAlloc for Counting {
 
 pub fn allocs() -> usize {
     ALLOCS.with(Cell::get)
+}
+
+/// Bytes asked of the allocator so far (a realloc counts its new size),
+/// freed or not: what a run allocated, as against what it holds.
+pub fn allocated_bytes() -> usize {
+    BYTES.with(Cell::get)
 }
 
 pub fn live() -> isize {

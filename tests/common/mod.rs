@@ -6,6 +6,8 @@ pub mod authority;
 #[cfg(feature = "deflate")]
 pub mod deflate;
 pub mod handshake;
+#[cfg(feature = "deflate")]
+pub mod zlib;
 
 use std::time::Duration;
 

@@ -2,7 +2,10 @@
 //! 7.2): the compressor, its scratch output and the inflater, in one box
 //! that exists only when the handshake agreed on the extension.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
+
+use once_cell::race::OnceBox;
 
 use super::{Compressor, DeflateConfig, DeflateParams};
 pub(crate) use super::{InflateError, Inflater};
@@ -104,6 +107,18 @@ impl DeflateTx {
         len >= self.min_size as usize
     }
 
+    /// A message compressed elsewhere (a prepared one, compressed from an
+    /// empty history) went out. The peer's window now ends with its
+    /// plaintext, ours does not: with context kept, our next message could
+    /// refer to bytes that sit elsewhere in the peer's window, and inflate
+    /// to garbage. Forgetting our history makes the next message refer to
+    /// nothing before it, which every window decodes. O(1) (see
+    /// `Window::reset`), where feeding the plaintext in would hash every
+    /// byte of it once per member, the work preparing saves.
+    pub(crate) fn forget_history(&mut self) {
+        self.compressor.reset();
+    }
+
     /// Compress the next piece of a message (all of it when `fin`
     /// comes with the first) and return the payload to frame.
     pub(crate) fn compress(&mut self, data: &[u8], fin: bool, retain: usize) -> &[u8] {
@@ -117,4 +132,62 @@ impl DeflateTx {
         }
         &self.scratch
     }
+}
+
+/// A prepared message's compressed forms: one per window size (8 to 15
+/// bits), each made on first use from an empty history, so that it
+/// decodes in any peer's window of at least that size whatever the peer
+/// holds from before (RFC 7692 section 7.2.3.5's no-context case).
+///
+/// A message of `n` bytes compressed fresh never reaches back further
+/// than `n - 1` bytes, so every window of at least `n` bytes gets the same
+/// form, made with the smallest such window: a chat line is compressed
+/// once for every connection, by a compressor of the 8-bit window's
+/// memory (about 22 KB) instead of the connection's (74 KB at 13 bits).
+///
+/// `OnceBox` is lock-free and `no_std`: if two tasks need the same form at
+/// once, both compress and one result is dropped; every later send reads
+/// it with one atomic load.
+pub(crate) struct PreparedDeflate<T> {
+    forms: [OnceBox<T>; 8],
+}
+
+impl<T> PreparedDeflate<T> {
+    /// No form made yet; allocates nothing.
+    pub(crate) fn new() -> PreparedDeflate<T> {
+        PreparedDeflate {
+            forms: core::array::from_fn(|_| OnceBox::new()),
+        }
+    }
+
+    /// The form for `tx`'s window: `data` compressed fresh as one whole
+    /// message (tail stripped, section 7.2.1) at `tx`'s level, then
+    /// handed to `build`; made by the first caller that needs it.
+    pub(crate) fn get_or_make(
+        &self,
+        tx: &DeflateTx,
+        data: &[u8],
+        build: impl FnOnce(&[u8]) -> T,
+    ) -> &T {
+        let bits = tx.compressor.window_bits().min(bits_to_cover(data.len()));
+        self.forms[usize::from(bits - 8)].get_or_init(|| {
+            let mut compressor = Compressor::new(bits, tx.compressor.level());
+            let mut payload = Vec::new();
+            compressor.compress(data, true, &mut payload);
+            Box::new(build(&payload))
+        })
+    }
+
+    /// The window sizes a form was made with, as a bit set (bit `w - 8`).
+    pub(crate) fn made(&self) -> u8 {
+        (0..8).fold(0, |set, i| {
+            set | (u8::from(self.forms[i].get().is_some()) << i)
+        })
+    }
+}
+
+/// The smallest window size, in bits (8 to 16), of at least `len` bytes:
+/// past it a fresh message has nothing to refer to.
+fn bits_to_cover(len: usize) -> u8 {
+    (8..16).find(|&b| len <= 1 << b).unwrap_or(16)
 }

@@ -87,6 +87,16 @@ impl Compressor {
         }
     }
 
+    /// The window size in bits (8..=15) its matches stay within.
+    pub(crate) fn window_bits(&self) -> u8 {
+        self.window_bits
+    }
+
+    /// The compression level, 1..=9.
+    pub(crate) fn level(&self) -> u8 {
+        self.level
+    }
+
     /// Compress `input` as the next piece of the current message and append
     /// the deflate data to `out`. The output always ends on a byte boundary
     /// holding every input byte (a sync flush); with `fin` (the message's
