@@ -30,7 +30,8 @@
 //! * Only the served authorities are answered, and only pages from the
 //!   allowed origins may open a WebSocket. The served authorities are the
 //!   bound address (`127.0.0.1:8080`; with `localhost:PORT` too when it is
-//!   a loopback address; for `0.0.0.0` or `::`, the loopback ones) plus
+//!   a loopback address; for `0.0.0.0` or `::`, the loopback ones; on
+//!   the scheme's default port, also without the port) plus
 //!   the authority of each allowed origin; a request whose `Host`
 //!   (`:authority` over HTTP/2) is another gets 421, the defence against
 //!   DNS rebinding (a page from `evil.example` whose name now resolves
@@ -38,12 +39,12 @@
 //!   e.g. `https://chat.example.com` behind a proxy), and always the
 //!   scheme (`http`, or `https` under `--tls`) plus each served address;
 //!   a WebSocket from any other `Origin`, or none, gets 403. Never derived
-//!   from the request itself. (`host_and_origin_*` tests.)
+//!   from the request itself (`host_and_origin_checks`).
 //! * A slow member never holds up the room, and a burst does not make
 //!   anyone slow. A member is cut off with 1013 (Try Again Later), and the
 //!   others told, when the lines waiting for it pass `--max-behind BYTES`
-//!   (default 1 MiB: sixteen of the longest lines, thousands of ordinary
-//!   ones) or when its oldest undelivered line has waited `--slow-after
+//!   (default 4 MiB: 64 of the longest lines, as the old 64-line queue
+//!   held, or about 25,000 of 100 bytes) or when its oldest undelivered line has waited `--slow-after
 //!   SECS` (default 10 s), checked when a line is queued and by the
 //!   member's timer, so one that stops reading in a quiet room is found
 //!   too. Lines are shared (`Arc<str>`), and the room's memory is at most
@@ -63,6 +64,8 @@
 //! server_max_window_bits=13; client_max_window_bits=13`.
 
 mod common;
+#[path = "chat/read_budget.rs"]
+mod read_budget;
 #[path = "chat/room.rs"]
 mod room;
 #[path = "chat/text.rs"]
@@ -71,11 +74,8 @@ mod text;
 mod tls;
 
 use std::convert::Infallible;
-use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -85,21 +85,23 @@ use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::{Method, StatusCode, Version};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use wscore::handshake::server::{Accept, Request};
 use wscore::tokio::{Message, Options, WebSocket};
 use wscore::{CloseCode, Config, Instant};
 
+use read_budget::ReadBudget;
 use room::{Limits, Mailbox, Room};
 use text::{clean_line, clean_name};
 
-/// `--max-behind`'s default: 1 MiB is 16 lines of the longest kind
-/// ([`MAX_MESSAGE`]) or about 6,000 of 100 bytes, so a paste, a script
-/// or a join storm of thousands fits, while a member that stopped
-/// reading costs at most this.
-const MAX_BEHIND: usize = 1 << 20;
+/// `--max-behind`'s default: 4 MiB is what the old 64-line queue held
+/// of the longest lines ([`MAX_MESSAGE`]), so twenty members pasting
+/// their longest line at the same moment is still a burst, not a slow
+/// reader; it is about 25,000 lines of 100 bytes. A member that stopped
+/// reading costs at most this (most of it text shared with the others).
+const MAX_BEHIND: usize = 4 << 20;
 /// `--slow-after`'s default: far longer than any healthy client takes to
 /// read a burst, short enough that a stalled one is let go soon.
 const SLOW_AFTER: Duration = Duration::from_secs(10);
@@ -227,6 +229,16 @@ impl Site {
             authorities.push(format!("[::1]:{port}"));
         } else {
             authorities.push(bound.to_string());
+        }
+        // On the scheme's default port, browsers leave the port out of
+        // both `Host` and `Origin`.
+        if matches!((scheme, port), ("http", 80) | ("https", 443)) {
+            let suffix = format!(":{port}");
+            let bare: Vec<String> = authorities
+                .iter()
+                .filter_map(|a| a.strip_suffix(&suffix).map(String::from))
+                .collect();
+            authorities.extend(bare);
         }
         let mut origins: Vec<String> = authorities
             .iter()
@@ -528,73 +540,5 @@ where
             }
             Err(_) => Some(End::Left),
         },
-    }
-}
-
-/// The transport under a member's WebSocket, with a cap on what may be
-/// read once [`limit`](Self::limit) is called: past it, reads return end
-/// of file, so the driver ends the connection (writing out what it can
-/// within its drain timeout) instead of reading on.
-struct ReadBudget<S> {
-    io: S,
-    left: Option<u64>,
-}
-
-impl<S> ReadBudget<S> {
-    fn new(io: S) -> Self {
-        ReadBudget { io, left: None }
-    }
-
-    fn limit(&mut self, bytes: u64) {
-        self.left = Some(bytes);
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for ReadBudget<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if self.left == Some(0) {
-            return Poll::Ready(Ok(()));
-        }
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
-        let read = (buf.filled().len() - before) as u64;
-        if let Some(left) = &mut self.left {
-            *left = left.saturating_sub(read);
-        }
-        polled
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for ReadBudget<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
     }
 }

@@ -46,7 +46,13 @@ fn chat_binary() -> PathBuf {
             )
         });
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
-    for source in ["chat.rs", "chat/room.rs", "chat/text.rs", "chat/index.html"] {
+    for source in [
+        "chat.rs",
+        "chat/room.rs",
+        "chat/text.rs",
+        "chat/read_budget.rs",
+        "chat/index.html",
+    ] {
         let changed = std::fs::metadata(root.join(source))
             .and_then(|m| m.modified())
             .expect("the chat's sources exist");
