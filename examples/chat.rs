@@ -1,8 +1,13 @@
 //! A chat room on hyper 1.x, with the WebSocket handshake done through the
 //! `http` feature and the connection driven by the tokio driver.
 //!
-//! `cargo run --example chat --features "tokio http" -- [ADDR]` (default
-//! `127.0.0.1:8080`), then open `http://ADDR/` in two browser tabs.
+//! `cargo run --example chat --features "tokio http" -- [ADDR] [FLAGS]`
+//! (default `127.0.0.1:8080`), then open `http://ADDR/` in two browser tabs.
+//!
+//! ```text
+//! chat [ADDR] [--tls CERT.pem KEY.pem] [--max-behind BYTES] [--slow-after SECS]
+//!      [--allow-origin ORIGIN]...
+//! ```
 //!
 //! With `--tls CERT.pem KEY.pem` it serves HTTPS instead, offering HTTP/2
 //! first (ALPN `h2`, then `http/1.1`) and advertising
@@ -16,50 +21,92 @@
 //! * `GET /ws?name=NAME` is the WebSocket. Every text message is broadcast
 //!   to everyone as `NAME: TEXT`; joins and leaves as `* NAME joined` and
 //!   `* NAME left`. Names cannot hold `:` or start with `*`, so a line is
-//!   never mistaken for another kind.
-//! * Only pages this server served may connect: `Origin` must be
-//!   `http://` (or `https://` under `--tls`) + the `Host` (`:authority`
-//!   over HTTP/2) the request was sent to (else 403), since a browser lets
-//!   any site open a WebSocket to any address.
-//! * A slow client never holds up the room: each client has a queue of
-//!   [`QUEUE`] lines; a client whose queue is full when a line comes is
-//!   closed with 1013 (Try Again Later) and removed, and the others carry
-//!   on. To make "slow" mean slow to read rather than slow to fill the
-//!   kernel's buffers, the sockets' send buffers are kept small
-//!   ([`SEND_BUFFER`]), and so is what HTTP/2 buffers per stream.
+//!   never mistaken for another kind; control, line-separator (U+2028,
+//!   U+2029), bidi (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C)
+//!   and zero-width (U+200B-U+200D, U+2060, U+FEFF) characters are
+//!   stripped from names, and line breaks in a line's text become spaces
+//!   (`chat/text.rs` says why; tests/chat_room.rs
+//!   `names_lose_separators_bidi_and_zero_width` checks both).
+//! * Only the served authorities are answered, and only pages from the
+//!   allowed origins may open a WebSocket. The served authorities are the
+//!   bound address (`127.0.0.1:8080`; with `localhost:PORT` too when it is
+//!   a loopback address; for `0.0.0.0` or `::`, the loopback ones; on
+//!   the scheme's default port, also without the port) plus
+//!   the authority of each allowed origin; a request whose `Host`
+//!   (`:authority` over HTTP/2) is another gets 421, the defence against
+//!   DNS rebinding (a page from `evil.example` whose name now resolves
+//!   here). The allowed origins are `--allow-origin ORIGIN` (repeatable,
+//!   e.g. `https://chat.example.com` behind a proxy), and always the
+//!   scheme (`http`, or `https` under `--tls`) plus each served address;
+//!   a WebSocket from any other `Origin`, or none, gets 403. Never derived
+//!   from the request itself (`host_and_origin_checks`).
+//! * A slow member never holds up the room, and a burst does not make
+//!   anyone slow. A member is cut off with 1013 (Try Again Later), and the
+//!   others told, when the lines waiting for it pass `--max-behind BYTES`
+//!   (default 4 MiB: 64 of the longest lines, as the old 64-line queue
+//!   held, or about 25,000 of 100 bytes) or when its oldest undelivered
+//!   line has waited `--slow-after SECS` (default 10 s), checked when a
+//!   line is queued and by the
+//!   member's timer, so one that stops reading in a quiet room is found
+//!   too. Lines are shared (`Arc<PreparedMessage>`: framed, and
+//!   compressed, once for the room), and the room's memory is at most
+//!   members × max-behind (`chat/room.rs`). Its Close waits behind its
+//!   unread lines for up to 30 s, but once it has sent
+//!   [`CLOSE_READ_BUDGET`] bytes meanwhile it is dropped: a kicked member
+//!   that floods is not read at full speed for the wait.
+//!   (`burst_reaches_every_reader`, `join_storm_cuts_nobody`,
+//!   `non_reader_cut_by_bytes`, `non_reader_cut_by_time`,
+//!   `kicked_flooder_is_not_read`.) To make "slow" mean slow to read
+//!   rather than slow to fill the kernel's buffers, the sockets' send
+//!   buffers are kept small ([`SEND_BUFFER`]), and so is what HTTP/2
+//!   buffers per stream.
 //!
 //! Browsers offer permessage-deflate and the room accepts it with the
 //! crate's defaults, so `ws.extensions` is `permessage-deflate;
 //! server_max_window_bits=13; client_max_window_bits=13`.
 
 mod common;
+#[path = "chat/read_budget.rs"]
+mod read_budget;
+#[path = "chat/room.rs"]
+mod room;
+#[path = "chat/text.rs"]
+mod text;
 #[path = "common/tls.rs"]
 mod tls;
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HOST, HeaderValue};
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::{Method, StatusCode, Version};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::{Notify, mpsc};
 use tokio_rustls::TlsAcceptor;
 use wscore::handshake::server::{Accept, Request};
 use wscore::tokio::{Message, Options, WebSocket};
-use wscore::{CloseCode, Config, Instant, PreparedMessage};
+use wscore::{CloseCode, Config, Instant};
 
-/// Lines a client may be behind before it is cut off.
-const QUEUE: usize = 64;
+use read_budget::ReadBudget;
+use room::{Limits, Line, Mailbox, Room};
+use text::{clean_line, clean_name};
+
+/// `--max-behind`'s default: 4 MiB is what the old 64-line queue held
+/// of the longest lines ([`MAX_MESSAGE`]), so twenty members pasting
+/// their longest line at the same moment is still a burst, not a slow
+/// reader; it is about 25,000 lines of 100 bytes. A member that stopped
+/// reading costs at most this (most of it text shared with the others).
+const MAX_BEHIND: usize = 4 << 20;
+/// `--slow-after`'s default: far longer than any healthy client takes to
+/// read a burst, short enough that a stalled one is let go soon.
+const SLOW_AFTER: Duration = Duration::from_secs(10);
 /// The kernel send buffer per socket. The kernel grows an unset one to
 /// megabytes, which a client that stopped reading would absorb before the
 /// room noticed; a chat line is small, so a small buffer costs nothing.
@@ -67,8 +114,6 @@ const SEND_BUFFER: u32 = 64 << 10;
 /// The longest chat line accepted, in bytes; longer ones end the
 /// connection with 1009.
 const MAX_MESSAGE: u64 = 64 << 10;
-/// The longest name, in characters.
-const MAX_NAME: usize = 32;
 /// How long a client may take to send its request head, or to finish the
 /// TLS handshake.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -77,6 +122,12 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 const KEEPALIVE: Duration = Duration::from_secs(30);
 /// How long a client that is cut off gets to take our Close.
 const KICK_TIMEOUT: Duration = Duration::from_secs(30);
+/// What a client that is cut off may send while its Close is pending
+/// before it is dropped: an honest one sends its Close and perhaps a few
+/// lines that were on their way (four of the longest); more is a flood,
+/// which the driver's `close` would otherwise read and drop at full speed
+/// for the whole [`KICK_TIMEOUT`].
+const CLOSE_READ_BUDGET: u64 = 4 * MAX_MESSAGE;
 
 /// How often freed memory goes back to the kernel (see
 /// `common::spawn_malloc_trimmer`).
@@ -85,6 +136,9 @@ const TRIM_INTERVAL: Duration = Duration::from_secs(2);
 /// The page served at `/`, kept in its own file so it reads as HTML.
 const PAGE: &str = include_str!("chat/index.html");
 
+const USAGE: &str = "usage: chat [ADDR] [--tls CERT.pem KEY.pem] [--max-behind BYTES] \
+[--slow-after SECS] [--allow-origin ORIGIN]...";
+
 type Body = Full<Bytes>;
 
 /// What the command line asks for.
@@ -92,18 +146,46 @@ struct Args {
     addr: SocketAddr,
     /// `--tls CERT KEY`: the PEM files to serve HTTPS with.
     tls: Option<(String, String)>,
+    limits: Limits,
+    /// `--allow-origin`, lowercased.
+    allow_origins: Vec<String>,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = std::env::args().skip(1);
+/// Flags anywhere, each followed by its values; one positional ADDR.
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut args = args.into_iter();
     let mut addr = None;
     let mut tls = None;
+    let mut limits = Limits {
+        max_behind: MAX_BEHIND,
+        slow_after: SLOW_AFTER,
+    };
+    let mut allow_origins = Vec::new();
     while let Some(arg) = args.next() {
+        let mut value = |what: &str| args.next().ok_or(format!("{arg} needs {what}"));
         match arg.as_str() {
-            "--tls" => match (args.next(), args.next()) {
-                (Some(cert), Some(key)) => tls = Some((cert, key)),
-                _ => return Err("--tls needs CERT.pem and KEY.pem".into()),
-            },
+            "--tls" => tls = Some((value("CERT.pem and KEY.pem")?, value("KEY.pem")?)),
+            "--max-behind" => {
+                let v = value("BYTES")?;
+                limits.max_behind = v.parse().map_err(|e| format!("--max-behind {v}: {e}"))?;
+            }
+            "--slow-after" => {
+                let v = value("SECS")?;
+                let secs: f64 = v.parse().map_err(|e| format!("--slow-after {v}: {e}"))?;
+                // A day at most: a deadline must stay within what a
+                // timer can represent.
+                if !(0.0..=86_400.0).contains(&secs) {
+                    return Err(format!("--slow-after {v}: 0 to 86400 seconds"));
+                }
+                limits.slow_after = Duration::from_secs_f64(secs);
+            }
+            "--allow-origin" => {
+                let v = value("ORIGIN")?;
+                if authority_of(&v).is_none() {
+                    return Err(format!("--allow-origin {v}: not SCHEME://HOST[:PORT]"));
+                }
+                allow_origins.push(v.to_ascii_lowercase());
+            }
             _ if addr.is_none() && !arg.starts_with("--") => {
                 addr = Some(arg.parse().map_err(|e| format!("{arg}: {e}"))?);
             }
@@ -111,12 +193,81 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     let addr = addr.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
-    Ok(Args { addr, tls })
+    Ok(Args {
+        addr,
+        tls,
+        limits,
+        allow_origins,
+    })
+}
+
+/// The `HOST[:PORT]` of an origin `SCHEME://HOST[:PORT]`.
+fn authority_of(origin: &str) -> Option<&str> {
+    let (scheme, authority) = origin.split_once("://")?;
+    let valid = !scheme.is_empty() && !authority.is_empty() && !authority.contains(['/', '?', '#']);
+    valid.then_some(authority)
+}
+
+/// Whom the server answers: the authorities it is reached by and the
+/// origins whose pages may open a WebSocket (see the module docs).
+struct Site {
+    /// Lowercase `HOST[:PORT]`s.
+    authorities: Vec<String>,
+    /// Lowercase `SCHEME://HOST[:PORT]`s.
+    origins: Vec<String>,
+}
+
+impl Site {
+    fn new(bound: SocketAddr, scheme: &str, allow_origins: &[String]) -> Site {
+        let port = bound.port();
+        let mut authorities = Vec::new();
+        if bound.ip().is_unspecified() || bound.ip().is_loopback() {
+            authorities.push(format!("localhost:{port}"));
+        }
+        if bound.ip().is_unspecified() {
+            // Reached by any of the machine's addresses; the loopback
+            // ones are the ones known here.
+            authorities.push(format!("127.0.0.1:{port}"));
+            authorities.push(format!("[::1]:{port}"));
+        } else {
+            authorities.push(bound.to_string());
+        }
+        // On the scheme's default port, browsers leave the port out of
+        // both `Host` and `Origin`.
+        if matches!((scheme, port), ("http", 80) | ("https", 443)) {
+            let suffix = format!(":{port}");
+            let bare: Vec<String> = authorities
+                .iter()
+                .filter_map(|a| a.strip_suffix(&suffix).map(String::from))
+                .collect();
+            authorities.extend(bare);
+        }
+        let mut origins: Vec<String> = authorities
+            .iter()
+            .map(|a| format!("{scheme}://{a}"))
+            .collect();
+        for origin in allow_origins {
+            origins.push(origin.clone());
+            if let Some(authority) = authority_of(origin) {
+                authorities.push(authority.into());
+            }
+        }
+        Site {
+            authorities,
+            origins,
+        }
+    }
+
+    fn serves(&self, authority: &str) -> bool {
+        self.authorities
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(authority))
+    }
 }
 
 fn main() -> std::io::Result<()> {
-    let args = parse_args().unwrap_or_else(|e| {
-        eprintln!("chat: {e}\nusage: chat [ADDR] [--tls CERT.pem KEY.pem]");
+    let args = parse_args(std::env::args().skip(1)).unwrap_or_else(|e| {
+        eprintln!("chat: {e}\n{USAGE}");
         std::process::exit(2);
     });
     // HTTP/2 first: a browser then puts the page and its WebSockets on
@@ -145,28 +296,40 @@ fn main() -> std::io::Result<()> {
         socket.set_send_buffer_size(SEND_BUFFER)?;
         socket.set_reuseaddr(true)?;
         socket.bind(addr)?;
-        let listener = socket.listen(128)?;
+        let listener = socket.listen(1024)?;
         let scheme = if tls.is_some() { "https" } else { "http" };
-        println!("listening on {scheme}://{}/", listener.local_addr()?);
-        let room = Arc::new(Room::default());
+        let bound = listener.local_addr()?;
+        println!("listening on {scheme}://{bound}/");
+        let site = Arc::new(Site::new(bound, scheme, &args.allow_origins));
+        let room = Arc::new(Room::new(args.limits));
         // Out of descriptors, the loop pauses and accepts again later;
         // the room goes on meanwhile (`common::accept_loop_tokio`).
         common::accept_loop_tokio(&listener, |stream| {
             // Chat lines are small and should go out at once.
             let _ = stream.set_nodelay(true);
-            let (room, tls) = (room.clone(), tls.clone());
-            tokio::spawn(connection(stream, tls, room));
+            let shared = Shared {
+                room: room.clone(),
+                site: site.clone(),
+            };
+            tokio::spawn(connection(stream, tls.clone(), shared));
         })
         .await
     })
 }
 
+/// What every request needs.
+#[derive(Clone)]
+struct Shared {
+    room: Arc<Room>,
+    site: Arc<Site>,
+}
+
 /// Serve one TCP connection: HTTP/1.1, or over TLS whichever of HTTP/2
 /// and HTTP/1.1 the client picked. An error here is one client's
 /// connection failing.
-async fn connection(stream: TcpStream, tls: Option<TlsAcceptor>, room: Arc<Room>) {
+async fn connection(stream: TcpStream, tls: Option<TlsAcceptor>, shared: Shared) {
     let Some(acceptor) = tls else {
-        return serve_http1(stream, room, "http").await;
+        return serve_http1(stream, shared).await;
     };
     // A client that stalls the TLS handshake is dropped like one that
     // stalls its request head.
@@ -174,9 +337,9 @@ async fn connection(stream: TcpStream, tls: Option<TlsAcceptor>, room: Arc<Room>
         return;
     };
     if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
-        return serve_http1(stream, room, "https").await;
+        return serve_http1(stream, shared).await;
     }
-    let service = service_fn(move |req| serve(req, room.clone(), "https"));
+    let service = service_fn(move |req| serve(req, shared.clone()));
     let _ = http2::Builder::new(TokioExecutor::new())
         .timer(TokioTimer::new())
         // Without SETTINGS_ENABLE_CONNECT_PROTOCOL a browser opens its
@@ -190,11 +353,11 @@ async fn connection(stream: TcpStream, tls: Option<TlsAcceptor>, room: Arc<Room>
         .await;
 }
 
-async fn serve_http1<S>(stream: S, room: Arc<Room>, scheme: &'static str)
+async fn serve_http1<S>(stream: S, shared: Shared)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| serve(req, room.clone(), scheme));
+    let service = service_fn(move |req| serve(req, shared.clone()));
     // The timer bounds how long a silent client holds a connection before
     // its request head is in.
     let _ = http1::Builder::new()
@@ -207,9 +370,18 @@ where
 
 async fn serve(
     req: hyper::Request<Incoming>,
-    room: Arc<Room>,
-    scheme: &'static str,
+    shared: Shared,
 ) -> Result<hyper::Response<Body>, Infallible> {
+    // `:authority` over HTTP/2 (and an absolute-form target), else `Host`.
+    let authority = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok()));
+    if !authority.is_some_and(|a| shared.site.serves(a)) {
+        // A name we do not serve: a rebound DNS name, or a mistake.
+        return Ok(status(StatusCode::MISDIRECTED_REQUEST, "not served here\n"));
+    }
     Ok(match (req.method(), req.uri().path()) {
         (&Method::GET, "/") => {
             let mut response = hyper::Response::new(Body::from(PAGE));
@@ -219,7 +391,7 @@ async fn serve(
             );
             response
         }
-        (_, "/ws") => upgrade(req, room, scheme),
+        (_, "/ws") => upgrade(req, shared),
         _ => status(StatusCode::NOT_FOUND, "not found\n"),
     })
 }
@@ -232,11 +404,7 @@ fn status(code: StatusCode, body: &'static str) -> hyper::Response<Body> {
 
 /// Validate the handshake, answer it, and run the client once hyper hands
 /// over the connection (HTTP/1.1) or the stream (HTTP/2).
-fn upgrade(
-    mut req: hyper::Request<Incoming>,
-    room: Arc<Room>,
-    scheme: &str,
-) -> hyper::Response<Body> {
+fn upgrade(mut req: hyper::Request<Incoming>, shared: Shared) -> hyper::Response<Body> {
     let offer = if req.version() == Version::HTTP_2 {
         // The extended CONNECT (RFC 8441): hyper hands over `:protocol`
         // as an extension.
@@ -253,10 +421,10 @@ fn upgrade(
             Err(refused) => return refused.to_http_response().map(Body::from),
         }
     };
-    // The page we serve comes from the same authority the WebSocket is
-    // opened on; anything else is another site's page.
-    let served_from = format!("{scheme}://{}", offer.host());
-    if !offer.origin_allowed(&[&served_from]) {
+    // A browser lets any page open a WebSocket anywhere: only the
+    // configured origins get in, whatever the request says of itself.
+    let origins: Vec<&str> = shared.site.origins.iter().map(String::as_str).collect();
+    if !offer.origin_allowed(&origins) {
         return status(StatusCode::FORBIDDEN, "origin not allowed\n");
     }
     let name = offer
@@ -278,160 +446,101 @@ fn upgrade(
         Err(_) => return status(StatusCode::INTERNAL_SERVER_ERROR, "cannot accept\n"),
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
+    let room = shared.room;
     tokio::spawn(async move {
         // Fails if the client went away before the 101 (or 200) was out.
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
-        let ws =
-            WebSocket::from_connection(TokioIo::new(upgraded), conn, epoch, Options::default());
+        let io = ReadBudget::new(TokioIo::new(upgraded));
+        let ws = WebSocket::from_connection(io, conn, epoch, Options::default());
         client(ws, name, room).await;
     });
     response.map(|()| Body::default())
 }
 
-/// Percent-decode a `name=` value (as `encodeURIComponent` writes it) and
-/// keep what can be shown on one line: at most [`MAX_NAME`] characters, no
-/// control characters, no `:` (which ends the name in a chat line) and no
-/// leading `*` (which marks a notice).
-fn clean_name(raw: &str) -> String {
-    let mut bytes = Vec::with_capacity(raw.len());
-    let mut rest = raw.as_bytes();
-    while let Some((&b, tail)) = rest.split_first() {
-        rest = tail;
-        let hex = |c: u8| (c as char).to_digit(16);
-        match b {
-            b'%' if rest.len() >= 2 => match (hex(rest[0]), hex(rest[1])) {
-                (Some(h), Some(l)) => {
-                    bytes.push((h * 16 + l) as u8);
-                    rest = &rest[2..];
-                }
-                _ => bytes.push(b),
-            },
-            b'+' => bytes.push(b' '),
-            _ => bytes.push(b),
-        }
-    }
-    let name: String = String::from_utf8_lossy(&bytes)
-        .chars()
-        .filter(|c| !c.is_control() && *c != ':')
-        .take(MAX_NAME)
-        .collect();
-    name.trim().trim_start_matches('*').trim().to_string()
+/// How a member's time in the room ended.
+enum End {
+    /// It left, or its connection ended.
+    Left,
+    /// The room cut it off.
+    Kicked,
 }
 
 /// One client: forward its messages to the room and the room's lines to
-/// it, until it leaves or falls [`QUEUE`] lines behind.
-async fn client<S>(mut ws: WebSocket<S>, name: String, room: Arc<Room>)
+/// it, until it leaves or is too slow (see [`room`]).
+async fn client<S>(mut ws: WebSocket<ReadBudget<S>>, name: String, room: Arc<Room>)
 where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (tx, mut rx) = mpsc::channel(QUEUE);
-    let kick = Arc::new(Notify::new());
-    let id = room.join(&name, tx, kick.clone());
+    let (id, mailbox) = room.join(&name);
     // Each turn handles one event; the loop ends with the connection, which
     // keepalive ends for a peer that vanished.
-    let kicked = loop {
+    let end = loop {
+        let next = mailbox.front();
         tokio::select! {
-            // Both futures are cancel-safe (the driver's docs say so for
-            // `recv`), so losing the race loses nothing.
-            _ = kick.notified() => break true,
+            // `recv` and the `Notify`s are cancel-safe (the driver's docs
+            // say so for `recv`), so losing the race loses nothing.
+            () = mailbox.kicked() => break End::Kicked,
             message = ws.recv() => match message {
-                Some(Ok(Message::Text(text))) => room.broadcast(format!("{name}: {text}")),
+                Some(Ok(Message::Text(text))) => {
+                    room.broadcast(format!("{name}: {}", clean_line(&text)));
+                }
                 Some(Ok(_)) => {}
-                Some(Err(_)) | None => break false,
+                Some(Err(_)) | None => break End::Left,
             },
-            line = rx.recv() => {
-                let Some(line) = line else { break false };
-                // A client that stopped reading blocks this write; the
-                // room then fills its queue and kicks it, which ends the wait.
-                tokio::select! {
-                    _ = kick.notified() => break true,
-                    sent = ws.send_prepared(&line) => if sent.is_err() { break false },
+            () = mailbox.ready(), if next.is_none() => {}
+            () = async {}, if next.is_some() => {
+                let Some((line, queued)) = next else { continue };
+                if let Some(end) = deliver(&mut ws, &mailbox, &line, queued, &room, id).await {
+                    break end;
                 }
             }
         }
     };
-    if kicked {
-        // The Close waits behind what the client has not read yet; it gets
-        // a while to catch up and read it, then the connection is dropped.
-        let closing = ws.close(CloseCode::TRY_AGAIN_LATER, "too slow: fell behind the room");
-        let _ = tokio::time::timeout(KICK_TIMEOUT, closing).await;
-    } else {
-        room.leave(id);
-    }
-}
-
-struct Member {
-    name: String,
-    queue: mpsc::Sender<Arc<PreparedMessage>>,
-    kick: Arc<Notify>,
-}
-
-/// Who is in the room, and their queues.
-#[derive(Default)]
-struct Room {
-    members: Mutex<HashMap<u64, Member>>,
-    next_id: AtomicU64,
-}
-
-impl Room {
-    fn join(
-        &self,
-        name: &str,
-        queue: mpsc::Sender<Arc<PreparedMessage>>,
-        kick: Arc<Notify>,
-    ) -> u64 {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let member = Member {
-            name: name.into(),
-            queue,
-            kick,
-        };
-        self.lock().insert(id, member);
-        self.broadcast(format!("* {name} joined"));
-        id
-    }
-
-    fn leave(&self, id: u64) {
-        let gone = self.lock().remove(&id);
-        if let Some(member) = gone {
-            self.broadcast(format!("* {} left", member.name));
+    match end {
+        End::Kicked => {
+            // The Close waits behind what the client has not read yet; it
+            // gets a while to catch up and read it, then the connection is
+            // dropped, sooner if it floods us meanwhile.
+            ws.get_mut().limit(CLOSE_READ_BUDGET);
+            let closing = ws.close(CloseCode::TRY_AGAIN_LATER, "too slow: fell behind the room");
+            let _ = tokio::time::timeout(KICK_TIMEOUT, closing).await;
         }
+        End::Left => room.leave(id),
     }
+}
 
-    /// Queue `line` for everyone, never waiting: a member whose queue is
-    /// full is removed and told to close, and the others hear of it. The
-    /// line is framed once, and compressed once for the whole room, not
-    /// once per member: every member's task sends the same
-    /// `PreparedMessage`.
-    fn broadcast(&self, line: String) {
-        let mut lines = vec![Arc::new(PreparedMessage::text(&line))];
-        let mut members = self.lock();
-        // Each pass after the first announces members removed by the one
-        // before, so there are at most as many passes as members.
-        while let Some(line) = lines.pop() {
-            let mut too_slow = Vec::new();
-            members.retain(|_, member| match member.queue.try_send(line.clone()) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    too_slow.push(member.name.clone());
-                    member.kick.notify_one();
-                    false
-                }
-                // Its task ended and will announce the leave itself.
-                Err(mpsc::error::TrySendError::Closed(_)) => true,
-            });
-            for name in too_slow {
-                let line = format!("* {name} was too slow and was disconnected");
-                lines.push(Arc::new(PreparedMessage::text(&line)));
+/// Hand `line` (the front of `mailbox`, queued at `queued`) to the
+/// connection; `Some` if the member's time ends here. A send is not
+/// cancelled once it started (it would have queued the line already), so
+/// it is raced only against the end: a kick, or the line's age passing
+/// `slow_after` while the client does not read (the room may be quiet,
+/// with nothing queued to notice it).
+async fn deliver<S>(
+    ws: &mut WebSocket<S>,
+    mailbox: &Mailbox,
+    line: &Line,
+    queued: tokio::time::Instant,
+    room: &Room,
+    id: u64,
+) -> Option<End>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let too_old = tokio::time::sleep_until(queued + room.limits().slow_after);
+    tokio::select! {
+        () = mailbox.kicked() => Some(End::Kicked),
+        () = too_old => {
+            room.too_slow(id);
+            Some(End::Kicked)
+        }
+        sent = ws.send_prepared(line) => match sent {
+            Ok(()) => {
+                mailbox.delivered(line);
+                None
             }
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Member>> {
-        // A panic while holding the lock cannot leave the map half-changed
-        // (each change is one call), so a poisoned lock is still usable.
-        self.members.lock().unwrap_or_else(|e| e.into_inner())
+            Err(_) => Some(End::Left),
+        },
     }
 }

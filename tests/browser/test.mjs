@@ -30,7 +30,9 @@ const WAIT = 10_000; // ms, for any one thing the test waits for
 // connection before the server's writes back up, so the flood needs longer.
 const STALL_MS = secure ? 25_000 : 12_000;
 // The flood: batches of big lines until the slow page is cut off. The
-// server's per-client queue holds 64 lines, so the bound is generous.
+// server cuts off a member once 4 MiB (128 of these lines) waits for it,
+// or its oldest line waited 10 s (`--max-behind`, `--slow-after`), so the
+// bound is generous.
 const LINE = 32 << 10;
 const BATCH = 8;
 const MAX_BATCHES = secure ? 120 : 60;

@@ -1,0 +1,222 @@
+//! The room: who is in it, and the lines waiting for each member.
+//!
+//! Each member has a queue of lines bounded by bytes and by age, not by
+//! a count: a burst of a thousand short lines is nothing to a member that
+//! reads, while a member that stopped reading is found either when the
+//! lines waiting for it pass [`Limits::max_behind`] bytes or when its
+//! oldest undelivered line has waited [`Limits::slow_after`]. The first is
+//! checked when a line is queued; the second then too, and by the
+//! member's own timer while it waits on its socket, so a member that
+//! stops reading while the room is quiet is found as well.
+//!
+//! Memory: a line is one `Arc<PreparedMessage>`, framed once and
+//! compressed once for the room (not once per member), shared by every
+//! queue that holds it. A member's queue costs at most `max_behind` (each
+//! line counted as its text's bytes plus [`ENTRY_COST`] for its queue
+//! entry), so the room holds at most members × `max_behind`; and because
+//! every queue is the newest part of the same sequence of lines, the
+//! lines themselves are held once, at most `max_behind` of text (with its
+//! frame and, with permessage-deflate, its compressed form beside it): the
+//! rest is 64 bytes per member per line.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use wscore::PreparedMessage;
+
+/// A chat line as the room shares it: framed (and compressed) once.
+pub type Line = Arc<PreparedMessage>;
+
+/// What a queued line costs a member on top of its text: its entry (an
+/// `Arc` and an `Instant`, 24 bytes), doubled for the spare room a
+/// growing `VecDeque` keeps. Without it, a flood of empty lines would
+/// cost a member far more than `max_behind`.
+pub const ENTRY_COST: usize = 64;
+
+/// When a member counts as too slow (see the module docs).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The most a member's queue may cost, in bytes.
+    pub max_behind: usize,
+    /// The longest a line may wait for a member before it is delivered
+    /// (handed to the member's connection).
+    pub slow_after: Duration,
+}
+
+/// The lines waiting for one member, shared by the room (which pushes)
+/// and the member's task (which sends and pops).
+#[derive(Default)]
+pub struct Mailbox {
+    queue: Mutex<Queue>,
+    /// A line was queued.
+    ready: Notify,
+    /// The member was cut off: its task closes the connection.
+    kick: Notify,
+}
+
+#[derive(Default)]
+struct Queue {
+    lines: VecDeque<(Line, Instant)>,
+    /// What `lines` costs, in bytes (see [`ENTRY_COST`]).
+    cost: usize,
+}
+
+fn cost(line: &PreparedMessage) -> usize {
+    line.payload().len() + ENTRY_COST
+}
+
+impl Mailbox {
+    /// Queue `line` unless the member is too slow for it: its queue would
+    /// cost more than `max_behind`, or its oldest line waited too long.
+    fn push(&self, line: &Line, now: Instant, limits: Limits) -> Result<(), ()> {
+        let mut queue = lock(&self.queue);
+        let late = queue
+            .lines
+            .front()
+            .is_some_and(|(_, queued)| now.saturating_duration_since(*queued) > limits.slow_after);
+        if late || queue.cost + cost(line) > limits.max_behind {
+            return Err(());
+        }
+        queue.cost += cost(line);
+        queue.lines.push_back((line.clone(), now));
+        drop(queue);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// The oldest undelivered line and when it was queued. It stays
+    /// queued, and counts toward the limits, until [`delivered`](Self::delivered).
+    pub fn front(&self) -> Option<(Line, Instant)> {
+        lock(&self.queue).lines.front().cloned()
+    }
+
+    /// `line`, the front, was handed to the connection.
+    pub fn delivered(&self, line: &Line) {
+        let mut queue = lock(&self.queue);
+        if queue
+            .lines
+            .front()
+            .is_some_and(|(l, _)| Arc::ptr_eq(l, line))
+        {
+            queue.lines.pop_front();
+            queue.cost -= cost(line);
+        }
+    }
+
+    /// Wait until a line is queued (a line queued before the call counts).
+    pub async fn ready(&self) {
+        self.ready.notified().await;
+    }
+
+    /// Wait until the member is cut off (a cut before the call counts).
+    pub async fn kicked(&self) {
+        self.kick.notified().await;
+    }
+
+    /// Cut the member off: drop what waits for it and wake its task.
+    fn kick(&self) {
+        *lock(&self.queue) = Queue::default();
+        self.kick.notify_one();
+    }
+}
+
+struct Member {
+    name: String,
+    mailbox: Arc<Mailbox>,
+}
+
+/// Who is in the room, and their queues.
+pub struct Room {
+    members: Mutex<HashMap<u64, Member>>,
+    next_id: AtomicU64,
+    limits: Limits,
+}
+
+impl Room {
+    pub fn new(limits: Limits) -> Room {
+        Room {
+            members: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            limits,
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Add a member; returns its id and its mailbox.
+    pub fn join(&self, name: &str) -> (u64, Arc<Mailbox>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mailbox = Arc::new(Mailbox::default());
+        let member = Member {
+            name: name.into(),
+            mailbox: mailbox.clone(),
+        };
+        lock(&self.members).insert(id, member);
+        self.broadcast(format!("* {name} joined"));
+        (id, mailbox)
+    }
+
+    /// The member left on its own.
+    pub fn leave(&self, id: u64) {
+        let gone = lock(&self.members).remove(&id);
+        if let Some(member) = gone {
+            self.broadcast(format!("* {} left", member.name));
+        }
+    }
+
+    /// The member's own timer found its oldest line too old: cut it off
+    /// as [`broadcast`](Self::broadcast) would.
+    pub fn too_slow(&self, id: u64) {
+        let gone = lock(&self.members).remove(&id);
+        if let Some(member) = gone {
+            member.mailbox.kick();
+            self.broadcast(too_slow_notice(&member.name));
+        }
+    }
+
+    /// Queue `line` for everyone, never waiting: a member too slow for it
+    /// is removed and told to close, and the others hear of it.
+    pub fn broadcast(&self, line: String) {
+        let now = Instant::now();
+        let mut lines = vec![prepare(&line)];
+        let mut members = lock(&self.members);
+        // Each pass after the first announces members removed by the one
+        // before, so there are at most as many passes as members.
+        while let Some(line) = lines.pop() {
+            let mut too_slow = Vec::new();
+            members.retain(
+                |_, member| match member.mailbox.push(&line, now, self.limits) {
+                    Ok(()) => true,
+                    Err(()) => {
+                        member.mailbox.kick();
+                        too_slow.push(too_slow_notice(&member.name));
+                        false
+                    }
+                },
+            );
+            lines.extend(too_slow.iter().map(|notice| prepare(notice)));
+        }
+    }
+}
+
+/// `text` framed once for every member, and compressed once for all of
+/// those with permessage-deflate.
+fn prepare(text: &str) -> Line {
+    Arc::new(PreparedMessage::text(text))
+}
+
+fn too_slow_notice(name: &str) -> String {
+    format!("* {name} was too slow and was disconnected")
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a lock cannot leave the data half-changed
+    // (each change is one call), so a poisoned lock is still usable.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
