@@ -139,6 +139,24 @@ const PAGE: &str = include_str!("chat/index.html");
 const USAGE: &str = "usage: chat [ADDR] [--tls CERT.pem KEY.pem] [--max-behind BYTES] \
 [--slow-after SECS] [--allow-origin ORIGIN]...";
 
+/// What each flag does, for `--help` (the module docs say more), with
+/// the defaults from their constants.
+fn help() -> String {
+    let max_behind = format!("(default {} MiB)", MAX_BEHIND >> 20);
+    let slow_after = format!("(default {})", SLOW_AFTER.as_secs());
+    [
+        USAGE,
+        "",
+        "  ADDR                   where to listen (default 127.0.0.1:8080)",
+        "  --tls CERT.pem KEY.pem serve HTTPS, HTTP/2 first (WebSockets over RFC 8441)",
+        &format!("  --max-behind BYTES     cut off a member this far behind {max_behind}"),
+        &format!("  --slow-after SECS      or whose oldest unread line is this old {slow_after}"),
+        "  --allow-origin ORIGIN  also accept pages from ORIGIN (repeatable; default:",
+        "                         only the address served, and localhost on loopback)",
+    ]
+    .join("\n")
+}
+
 type Body = Full<Bytes>;
 
 /// What the command line asks for.
@@ -164,6 +182,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     while let Some(arg) = args.next() {
         let mut value = |what: &str| args.next().ok_or(format!("{arg} needs {what}"));
         match arg.as_str() {
+            "-h" | "--help" => {
+                // Asked for, so on stdout and a success.
+                println!("{}", help());
+                std::process::exit(0);
+            }
             "--tls" => tls = Some((value("CERT.pem and KEY.pem")?, value("KEY.pem")?)),
             "--max-behind" => {
                 let v = value("BYTES")?;

@@ -824,4 +824,16 @@ fn command_line() {
         assert_eq!(out.status.code(), Some(2), "{bad:?} is refused: {stderr}");
         assert!(stderr.contains("usage: chat [ADDR]"), "{bad:?}: {stderr}");
     }
+    // Asked for, the usage is an answer: stdout, status 0, every flag.
+    for help in ["--help", "-h"] {
+        let out = Command::new(chat_binary())
+            .arg(help)
+            .output()
+            .expect("run the chat");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{help}: {stdout}");
+        for flag in ["--tls", "--max-behind", "--slow-after", "--allow-origin"] {
+            assert!(stdout.contains(flag), "{help} names {flag}: {stdout}");
+        }
+    }
 }
