@@ -66,6 +66,8 @@
 //! server_max_window_bits=13; client_max_window_bits=13`.
 
 mod common;
+#[path = "chat/hub.rs"]
+mod hub;
 #[path = "chat/read_budget.rs"]
 mod read_budget;
 #[path = "chat/room.rs"]
@@ -94,6 +96,7 @@ use wscore::handshake::server::{Accept, Request};
 use wscore::tokio::{Message, Options, WebSocket};
 use wscore::{CloseCode, Config, Instant};
 
+use hub::{Hub, Id};
 use read_budget::ReadBudget;
 use room::{Limits, Line, Mailbox, Room};
 use text::{clean_line, clean_name};
@@ -137,7 +140,7 @@ const TRIM_INTERVAL: Duration = Duration::from_secs(2);
 const PAGE: &str = include_str!("chat/index.html");
 
 const USAGE: &str = "usage: chat [ADDR] [--tls CERT.pem KEY.pem] [--max-behind BYTES] \
-[--slow-after SECS] [--allow-origin ORIGIN]...";
+[--slow-after SECS] [--allow-origin ORIGIN]... [--redis redis://HOST:PORT] [--history LINES]";
 
 /// What each flag does, for `--help` (the module docs say more), with
 /// the defaults from their constants.
@@ -153,6 +156,12 @@ fn help() -> String {
         &format!("  --slow-after SECS      or whose oldest unread line is this old {slow_after}"),
         "  --allow-origin ORIGIN  also accept pages from ORIGIN (repeatable; default:",
         "                         only the address served, and localhost on loopback)",
+        "  --redis URL            share the room with the other instances on this Redis",
+        "                         (default: this process alone)",
+        &format!(
+            "  --history LINES        keep this many lines for pages that resume (default {})",
+            hub::HISTORY
+        ),
     ]
     .join("\n")
 }
@@ -167,6 +176,10 @@ struct Args {
     limits: Limits,
     /// `--allow-origin`, lowercased.
     allow_origins: Vec<String>,
+    /// `--redis URL`: share the room through this Redis.
+    redis: Option<String>,
+    /// `--history LINES`: how many lines are kept for resuming.
+    history: usize,
 }
 
 /// Flags anywhere, each followed by its values; one positional ADDR.
@@ -179,6 +192,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         slow_after: SLOW_AFTER,
     };
     let mut allow_origins = Vec::new();
+    let mut redis = None;
+    let mut history = hub::HISTORY;
     while let Some(arg) = args.next() {
         let mut value = |what: &str| args.next().ok_or(format!("{arg} needs {what}"));
         match arg.as_str() {
@@ -209,6 +224,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                 }
                 allow_origins.push(v.to_ascii_lowercase());
             }
+            "--redis" => redis = Some(value("redis://HOST:PORT")?),
+            "--history" => {
+                let v = value("LINES")?;
+                history = v.parse().map_err(|e| format!("--history {v}: {e}"))?;
+            }
             _ if addr.is_none() && !arg.starts_with("--") => {
                 addr = Some(arg.parse().map_err(|e| format!("{arg}: {e}"))?);
             }
@@ -221,6 +241,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         tls,
         limits,
         allow_origins,
+        redis,
+        history,
     })
 }
 
@@ -325,13 +347,21 @@ fn main() -> std::io::Result<()> {
         println!("listening on {scheme}://{bound}/");
         let site = Arc::new(Site::new(bound, scheme, &args.allow_origins));
         let room = Arc::new(Room::new(args.limits));
+        let hub = match &args.redis {
+            // Before serving: a member must not join a room that is not
+            // connected to the others.
+            Some(url) => Hub::redis(room, url, args.history).await.map_err(|e| {
+                std::io::Error::other(format!("cannot use the Redis at {url}: {e}"))
+            })?,
+            None => Hub::local(room, args.history),
+        };
         // Out of descriptors, the loop pauses and accepts again later;
         // the room goes on meanwhile (`common::accept_loop_tokio`).
         common::accept_loop_tokio(&listener, |stream| {
             // Chat lines are small and should go out at once.
             let _ = stream.set_nodelay(true);
             let shared = Shared {
-                room: room.clone(),
+                hub: hub.clone(),
                 site: site.clone(),
             };
             tokio::spawn(connection(stream, tls.clone(), shared));
@@ -343,7 +373,7 @@ fn main() -> std::io::Result<()> {
 /// What every request needs.
 #[derive(Clone)]
 struct Shared {
-    room: Arc<Room>,
+    hub: Arc<Hub>,
     site: Arc<Site>,
 }
 
@@ -450,12 +480,23 @@ fn upgrade(mut req: hyper::Request<Incoming>, shared: Shared) -> hyper::Response
     if !offer.origin_allowed(&origins) {
         return status(StatusCode::FORBIDDEN, "origin not allowed\n");
     }
-    let name = offer
-        .query()
-        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("name=")))
+    let param = |key: &str| {
+        let query = offer.query()?;
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+    };
+    let name = param("name")
         .map(clean_name)
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "anonymous".into());
+    // A page that was here before asks for what it missed: the lines
+    // after the last one it showed.
+    let since = match param("since").map(str::parse::<Id>) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => return status(StatusCode::BAD_REQUEST, "since: not an id\n"),
+    };
     // No subprotocol; permessage-deflate when the browser offers it (every
     // browser does), with the crate's default preferences.
     let config = Config::default()
@@ -469,7 +510,7 @@ fn upgrade(mut req: hyper::Request<Incoming>, shared: Shared) -> hyper::Response
         Err(_) => return status(StatusCode::INTERNAL_SERVER_ERROR, "cannot accept\n"),
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
-    let room = shared.room;
+    let hub = shared.hub;
     tokio::spawn(async move {
         // Fails if the client went away before the 101 (or 200) was out.
         let Ok(upgraded) = on_upgrade.await else {
@@ -477,7 +518,7 @@ fn upgrade(mut req: hyper::Request<Incoming>, shared: Shared) -> hyper::Response
         };
         let io = ReadBudget::new(TokioIo::new(upgraded));
         let ws = WebSocket::from_connection(io, conn, epoch, Options::default());
-        client(ws, name, room).await;
+        client(ws, name, since, hub).await;
     });
     response.map(|()| Body::default())
 }
@@ -488,15 +529,27 @@ enum End {
     Left,
     /// The room cut it off.
     Kicked,
+    /// The room could not take its line (Redis is down): the page comes
+    /// back later and resumes.
+    Unavailable,
 }
 
 /// One client: forward its messages to the room and the room's lines to
-/// it, until it leaves or is too slow (see [`room`]).
-async fn client<S>(mut ws: WebSocket<ReadBudget<S>>, name: String, room: Arc<Room>)
+/// it, until it leaves or is too slow (see [`room`]). With `since`, it
+/// first gets the lines it missed (see [`hub`]).
+async fn client<S>(mut ws: WebSocket<ReadBudget<S>>, name: String, since: Option<Id>, hub: Arc<Hub>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (id, mailbox) = room.join(&name);
+    let Ok((id, mailbox)) = hub.join(&name, since).await else {
+        let _ = tokio::time::timeout(KICK_TIMEOUT, unavailable(&mut ws)).await;
+        return;
+    };
+    // Which instance a member is on, for whoever runs several.
+    match since {
+        Some(since) => println!("joined {name} since {since}"),
+        None => println!("joined {name}"),
+    }
     // Each turn handles one event; the loop ends with the connection, which
     // keepalive ends for a peer that vanished.
     let end = loop {
@@ -507,7 +560,12 @@ where
             () = mailbox.kicked() => break End::Kicked,
             message = ws.recv() => match message {
                 Some(Ok(Message::Text(text))) => {
-                    room.broadcast(format!("{name}: {}", clean_line(&text)));
+                    // Said before the next is read: each member's lines
+                    // keep their order, across instances too.
+                    let line = format!("{name}: {}", clean_line(&text));
+                    if hub.say(line).await.is_err() {
+                        break End::Unavailable;
+                    }
                 }
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => break End::Left,
@@ -515,7 +573,7 @@ where
             () = mailbox.ready(), if next.is_none() => {}
             () = async {}, if next.is_some() => {
                 let Some((line, queued)) = next else { continue };
-                if let Some(end) = deliver(&mut ws, &mailbox, &line, queued, &room, id).await {
+                if let Some(end) = deliver(&mut ws, &mailbox, &line, queued, &hub, id).await {
                     break end;
                 }
             }
@@ -530,8 +588,24 @@ where
             let closing = ws.close(CloseCode::TRY_AGAIN_LATER, "too slow: fell behind the room");
             let _ = tokio::time::timeout(KICK_TIMEOUT, closing).await;
         }
-        End::Left => room.leave(id),
+        End::Unavailable => {
+            hub.leave(id).await;
+            let _ = tokio::time::timeout(KICK_TIMEOUT, unavailable(&mut ws)).await;
+        }
+        End::Left => hub.leave(id).await,
     }
+}
+
+/// Close with 1011: the room is not there (Redis is not answering). The
+/// page reconnects, to this instance or another, and resumes.
+async fn unavailable<S>(ws: &mut WebSocket<ReadBudget<S>>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    ws.get_mut().limit(CLOSE_READ_BUDGET);
+    let _ = ws
+        .close(CloseCode::INTERNAL_ERROR, "the room is unavailable")
+        .await;
 }
 
 /// Hand `line` (the front of `mailbox`, queued at `queued`) to the
@@ -545,17 +619,17 @@ async fn deliver<S>(
     mailbox: &Mailbox,
     line: &Line,
     queued: tokio::time::Instant,
-    room: &Room,
+    hub: &Hub,
     id: u64,
 ) -> Option<End>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let too_old = tokio::time::sleep_until(queued + room.limits().slow_after);
+    let too_old = tokio::time::sleep_until(queued + hub.room().limits().slow_after);
     tokio::select! {
         () = mailbox.kicked() => Some(End::Kicked),
         () = too_old => {
-            room.too_slow(id);
+            hub.too_slow(id).await;
             Some(End::Kicked)
         }
         sent = ws.send_prepared(line) => match sent {

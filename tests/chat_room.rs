@@ -14,6 +14,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -51,6 +52,7 @@ fn chat_binary() -> PathBuf {
         "chat/room.rs",
         "chat/text.rs",
         "chat/read_budget.rs",
+        "chat/hub.rs",
         "chat/index.html",
     ] {
         let changed = std::fs::metadata(root.join(source))
@@ -69,8 +71,10 @@ fn chat_binary() -> PathBuf {
 struct Server {
     child: Child,
     port: u16,
-    /// Kept open: a server that prints again must not meet a closed pipe.
-    _stdout: BufReader<std::process::ChildStdout>,
+    /// What it printed after its first line (`joined NAME`...), read by
+    /// a thread as it comes: a pipe nobody reads would stop the server
+    /// once full.
+    printed: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -99,11 +103,24 @@ impl Server {
             let _ = child.wait();
             panic!("unexpected first line from the chat: {line:?}");
         };
+        let printed = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = printed.clone();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap().push(line);
+            }
+        });
         Server {
             child,
             port,
-            _stdout: stdout,
+            printed,
         }
+    }
+
+    /// The lines it printed after `listening on`.
+    fn printed(&self) -> Vec<String> {
+        self.printed.lock().unwrap().clone()
     }
 
     fn authority(&self) -> String {
@@ -192,7 +209,7 @@ async fn join_as(server: &Server, name: &str, shown: &str) -> Member {
     .await;
     assert_eq!(status, 101, "{name} joins");
     let (read, write) = stream.into_split();
-    let mut read = Frames { read, buf: rest };
+    let mut read = Frames::new(read, rest);
     timeout(
         Duration::from_secs(20),
         read.until(&format!("* {shown} joined")),
@@ -217,9 +234,26 @@ struct Member {
 struct Frames {
     read: OwnedReadHalf,
     buf: Vec<u8>,
+    /// The id of the last line, `(MS, SEQ)`: each line comes as `ID TEXT`
+    /// and the ids on one connection only grow.
+    last_id: Option<(u64, u64)>,
+}
+
+/// A line's id, `MS-SEQ`.
+fn parse_id(id: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = id.split_once('-')?;
+    Some((ms.parse().ok()?, seq.parse().ok()?))
 }
 
 impl Frames {
+    fn new(read: OwnedReadHalf, buf: Vec<u8>) -> Frames {
+        Frames {
+            read,
+            buf,
+            last_id: None,
+        }
+    }
+
     async fn fill(&mut self, n: usize) -> std::io::Result<()> {
         while self.buf.len() < n {
             let mut chunk = vec![0; 64 << 10];
@@ -254,11 +288,23 @@ impl Frames {
         Ok((opcode, payload))
     }
 
-    /// The next text line; `Err` with the close code at a Close.
+    /// The next text line, without its id (checked to be newer than the
+    /// last one's); `Err` with the close code at a Close.
     async fn line(&mut self) -> Result<String, Option<u16>> {
         loop {
             match self.next().await {
-                Ok((0x1, payload)) => return Ok(String::from_utf8(payload).expect("UTF-8 text")),
+                Ok((0x1, payload)) => {
+                    let text = String::from_utf8(payload).expect("UTF-8 text");
+                    let (id, line) = text.split_once(' ').expect("ID TEXT");
+                    let id = parse_id(id).unwrap_or_else(|| panic!("an id: {text:?}"));
+                    assert!(
+                        self.last_id < Some(id),
+                        "ids grow: {id:?} after {:?}",
+                        self.last_id
+                    );
+                    self.last_id = Some(id);
+                    return Ok(line.to_string());
+                }
                 Ok((0x8, payload)) if payload.len() >= 2 => {
                     return Err(Some(u16::from_be_bytes([payload[0], payload[1]])));
                 }
@@ -430,7 +476,7 @@ async fn join_storm_cuts_nobody() {
                 .await;
                 assert_eq!(status, 101, "s{i} joins");
                 let (read, write) = stream.into_split();
-                let mut read = Frames { read, buf: rest };
+                let mut read = Frames::new(read, rest);
                 // In the room once its own join is announced to it.
                 let seen = read.until(&format!("* s{i} joined")).await;
                 (read, write, seen)

@@ -18,6 +18,12 @@
 //! lines themselves are held once, at most `max_behind` of text (with its
 //! frame and, with permessage-deflate, its compressed form beside it): the
 //! rest is 64 bytes per member per line.
+//!
+//! The room is this instance's members only. Lines come to it, each with
+//! its [`Id`], from the hub (`chat/hub.rs`: this process alone, or every
+//! instance through Redis) in id order; a mailbox takes each id once, so
+//! a member that resumes gets the lines it missed (its history, put in
+//! front by [`Mailbox::resume`]) and then the live ones, none twice.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +34,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use wscore::PreparedMessage;
 
+use crate::hub::Id;
+
 /// A chat line as the room shares it: framed (and compressed) once.
 pub type Line = Arc<PreparedMessage>;
 
@@ -36,6 +44,11 @@ pub type Line = Arc<PreparedMessage>;
 /// growing `VecDeque` keeps. Without it, a flood of empty lines would
 /// cost a member far more than `max_behind`.
 pub const ENTRY_COST: usize = 64;
+
+/// What a line of `text` costs a member's queue.
+pub fn text_cost(text: &str) -> usize {
+    text.len() + ENTRY_COST
+}
 
 /// When a member counts as too slow (see the module docs).
 #[derive(Clone, Copy, Debug)]
@@ -60,9 +73,12 @@ pub struct Mailbox {
 
 #[derive(Default)]
 struct Queue {
-    lines: VecDeque<(Line, Instant)>,
+    lines: VecDeque<(Id, Line, Instant)>,
     /// What `lines` costs, in bytes (see [`ENTRY_COST`]).
     cost: usize,
+    /// The newest id taken: a line with this id or an older one is one
+    /// the member has (or had queued) already.
+    last: Option<Id>,
 }
 
 fn cost(line: &PreparedMessage) -> usize {
@@ -72,26 +88,69 @@ fn cost(line: &PreparedMessage) -> usize {
 impl Mailbox {
     /// Queue `line` unless the member is too slow for it: its queue would
     /// cost more than `max_behind`, or its oldest line waited too long.
-    fn push(&self, line: &Line, now: Instant, limits: Limits) -> Result<(), ()> {
+    /// A line it has already (its id is not newer than the last taken)
+    /// is dropped: a resumed member's history can hold lines that also
+    /// come live.
+    fn push(&self, id: Id, line: &Line, now: Instant, limits: Limits) -> Result<(), ()> {
         let mut queue = lock(&self.queue);
-        let late = queue
-            .lines
-            .front()
-            .is_some_and(|(_, queued)| now.saturating_duration_since(*queued) > limits.slow_after);
+        if queue.last.is_some_and(|last| id <= last) {
+            return Ok(());
+        }
+        let late = queue.lines.front().is_some_and(|(_, _, queued)| {
+            now.saturating_duration_since(*queued) > limits.slow_after
+        });
         if late || queue.cost + cost(line) > limits.max_behind {
             return Err(());
         }
         queue.cost += cost(line);
-        queue.lines.push_back((line.clone(), now));
+        queue.lines.push_back((id, line.clone(), now));
+        queue.last = Some(id);
         drop(queue);
         self.ready.notify_one();
         Ok(())
     }
 
+    /// Put `history` (lines the member missed, oldest first, newer than
+    /// the id it resumes from) in front of the live lines queued since it
+    /// joined. The member joined before the history was read, so the
+    /// live lines and the history overlap or meet: a history line as new
+    /// as the first live one is already queued. What does not fit in
+    /// `max_behind` beside the live lines is left out, oldest first.
+    pub fn resume(&self, history: Vec<(Id, Line)>, limits: Limits) {
+        let now = Instant::now();
+        let mut queue = lock(&self.queue);
+        let first_live = queue.lines.front().map(|(id, _, _)| *id);
+        let mut room = limits.max_behind.saturating_sub(queue.cost);
+        let mut older = Vec::new();
+        for (id, line) in history.into_iter().rev() {
+            if first_live.is_some_and(|first| id >= first) {
+                continue;
+            }
+            if cost(&line) > room {
+                break;
+            }
+            room -= cost(&line);
+            older.push((id, line));
+        }
+        if let Some((newest, _)) = older.first() {
+            queue.last = queue.last.max(Some(*newest));
+        }
+        for (id, line) in older {
+            queue.cost += cost(&line);
+            queue.lines.push_front((id, line, now));
+        }
+        if !queue.lines.is_empty() {
+            drop(queue);
+            self.ready.notify_one();
+        }
+    }
+
     /// The oldest undelivered line and when it was queued. It stays
     /// queued, and counts toward the limits, until [`delivered`](Self::delivered).
     pub fn front(&self) -> Option<(Line, Instant)> {
-        lock(&self.queue).lines.front().cloned()
+        let queue = lock(&self.queue);
+        let (_, line, queued) = queue.lines.front()?;
+        Some((line.clone(), *queued))
     }
 
     /// `line`, the front, was handed to the connection.
@@ -100,7 +159,7 @@ impl Mailbox {
         if queue
             .lines
             .front()
-            .is_some_and(|(l, _)| Arc::ptr_eq(l, line))
+            .is_some_and(|(_, l, _)| Arc::ptr_eq(l, line))
         {
             queue.lines.pop_front();
             queue.cost -= cost(line);
@@ -149,7 +208,8 @@ impl Room {
         self.limits
     }
 
-    /// Add a member; returns its id and its mailbox.
+    /// Add a member; returns its id and its mailbox. From now on it
+    /// gets every line [`deliver`](Self::deliver)ed. The hub announces it.
     pub fn join(&self, name: &str) -> (u64, Arc<Mailbox>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mailbox = Arc::new(Mailbox::default());
@@ -158,57 +218,53 @@ impl Room {
             mailbox: mailbox.clone(),
         };
         lock(&self.members).insert(id, member);
-        self.broadcast(format!("* {name} joined"));
         (id, mailbox)
     }
 
-    /// The member left on its own.
-    pub fn leave(&self, id: u64) {
+    /// The member left on its own; its name, to announce, if it was
+    /// still a member.
+    pub fn leave(&self, id: u64) -> Option<String> {
         let gone = lock(&self.members).remove(&id);
-        if let Some(member) = gone {
-            self.broadcast(format!("* {} left", member.name));
-        }
+        gone.map(|member| member.name)
     }
 
     /// The member's own timer found its oldest line too old: cut it off
-    /// as [`broadcast`](Self::broadcast) would.
-    pub fn too_slow(&self, id: u64) {
+    /// as [`deliver`](Self::deliver) would; the notice to announce, if it
+    /// was still a member.
+    pub fn too_slow(&self, id: u64) -> Option<String> {
         let gone = lock(&self.members).remove(&id);
-        if let Some(member) = gone {
+        gone.map(|member| {
             member.mailbox.kick();
-            self.broadcast(too_slow_notice(&member.name));
-        }
+            too_slow_notice(&member.name)
+        })
     }
 
-    /// Queue `line` for everyone, never waiting: a member too slow for it
-    /// is removed and told to close, and the others hear of it.
-    pub fn broadcast(&self, line: String) {
+    /// Queue `line`, the room's line `id`, for every member here, never
+    /// waiting: a member too slow for it is removed and told to close.
+    /// Returns the notices to announce for those (the hub says them to
+    /// the whole room, every instance).
+    pub fn deliver(&self, id: Id, line: &Line) -> Vec<String> {
         let now = Instant::now();
-        let mut lines = vec![prepare(&line)];
-        let mut members = lock(&self.members);
-        // Each pass after the first announces members removed by the one
-        // before, so there are at most as many passes as members.
-        while let Some(line) = lines.pop() {
-            let mut too_slow = Vec::new();
-            members.retain(
-                |_, member| match member.mailbox.push(&line, now, self.limits) {
-                    Ok(()) => true,
-                    Err(()) => {
-                        member.mailbox.kick();
-                        too_slow.push(too_slow_notice(&member.name));
-                        false
-                    }
-                },
-            );
-            lines.extend(too_slow.iter().map(|notice| prepare(notice)));
-        }
+        let mut too_slow = Vec::new();
+        lock(&self.members).retain(|_, member| {
+            match member.mailbox.push(id, line, now, self.limits) {
+                Ok(()) => true,
+                Err(()) => {
+                    member.mailbox.kick();
+                    too_slow.push(too_slow_notice(&member.name));
+                    false
+                }
+            }
+        });
+        too_slow
     }
 }
 
-/// `text` framed once for every member, and compressed once for all of
-/// those with permessage-deflate.
-fn prepare(text: &str) -> Line {
-    Arc::new(PreparedMessage::text(text))
+/// The room's line `id` as every member gets it, `ID TEXT`: framed once
+/// for every member, and compressed once for all of those with
+/// permessage-deflate.
+pub fn prepare(id: Id, text: &str) -> Line {
+    Arc::new(PreparedMessage::text(&format!("{id} {text}")))
 }
 
 fn too_slow_notice(name: &str) -> String {
