@@ -11,367 +11,19 @@
 //! Every server is killed when its test ends; every wait has a timeout;
 //! the tests take turns, so timing-based limits see a quiet machine.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::time::timeout;
 
 /// One test at a time: the heavy ones would otherwise share 2 cores.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The chat binary: `WSCORE_CHAT_BIN`, or the one next to this test's
-/// own (target/PROFILE/examples/chat), which must be newer than its
-/// sources.
-fn chat_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("WSCORE_CHAT_BIN") {
-        return path.into();
-    }
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    let profile = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("tests run from target/PROFILE/deps");
-    let bin = profile.join("examples").join("chat");
-    let built = std::fs::metadata(&bin)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| {
-            panic!(
-                "{} missing: cargo build --example chat --features \"tokio http\"",
-                bin.display()
-            )
-        });
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
-    for source in [
-        "chat.rs",
-        "chat/room.rs",
-        "chat/text.rs",
-        "chat/read_budget.rs",
-        "chat/hub.rs",
-        "chat/index.html",
-    ] {
-        let changed = std::fs::metadata(root.join(source))
-            .and_then(|m| m.modified())
-            .expect("the chat's sources exist");
-        assert!(
-            changed <= built,
-            "{} is older than examples/{source}: cargo build --example chat --features \"tokio http\"",
-            bin.display()
-        );
-    }
-    bin
-}
-
-/// A chat server on a free port of 127.0.0.1, killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    /// What it printed after its first line (`joined NAME`...), read by
-    /// a thread as it comes: a pipe nobody reads would stop the server
-    /// once full.
-    printed: Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Server {
-    fn start(flags: &[&str]) -> Server {
-        let mut child = Command::new(chat_binary())
-            .arg("127.0.0.1:0")
-            .args(flags)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the chat binary starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
-        let mut line = String::new();
-        // The first line is `listening on http://127.0.0.1:PORT/`; a server
-        // that dies first gives an empty line.
-        stdout
-            .read_line(&mut line)
-            .expect("read the server's first line");
-        let port = line
-            .trim()
-            .strip_prefix("listening on http://127.0.0.1:")
-            .and_then(|rest| rest.strip_suffix('/'))
-            .and_then(|port| port.parse().ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("unexpected first line from the chat: {line:?}");
-        };
-        let printed = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = printed.clone();
-        std::thread::spawn(move || {
-            for line in stdout.lines() {
-                let Ok(line) = line else { break };
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Server {
-            child,
-            port,
-            printed,
-        }
-    }
-
-    /// The lines it printed after `listening on`.
-    fn printed(&self) -> Vec<String> {
-        self.printed.lock().unwrap().clone()
-    }
-
-    fn authority(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn origin(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The server's CPU seconds (user + system), from /proc. (Its bytes
-    /// read are not there: `rchar` counts `read`, not the `recv` a socket
-    /// is read with.)
-    fn cpu(&self) -> f64 {
-        let pid = self.child.id();
-        let stat =
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
-        // utime and stime: fields 14 and 15, the 12th and 13th after the
-        // command name in parentheses. Clock ticks, 100 a second on Linux.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .expect("stat has a name")
-            .1
-            .split_whitespace()
-            .collect();
-        let ticks: u64 =
-            fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
-        ticks as f64 / 100.0
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The status of an HTTP/1.1 request with these headers, or 101 and the
-/// stream (with any bytes read past the head) for an upgrade.
-async fn request(port: u16, target: &str, host: &str, extra: &str) -> (u16, TcpStream, Vec<u8>) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("connect to the chat");
-    stream.set_nodelay(true).expect("set TCP_NODELAY");
-    let head = format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n");
-    stream
-        .write_all(head.as_bytes())
-        .await
-        .expect("send the request");
-    let mut buf = Vec::new();
-    let end = loop {
-        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-        let mut chunk = [0; 4096];
-        let n = stream.read(&mut chunk).await.expect("read the response");
-        assert!(n > 0, "the server closed during the response head");
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let status = std::str::from_utf8(&buf[..end])
-        .ok()
-        .and_then(|h| h.split(' ').nth(1))
-        .and_then(|code| code.parse().ok())
-        .expect("an HTTP status line");
-    (status, stream, buf.split_off(end))
-}
-
-fn upgrade_headers(origin: &str) -> String {
-    format!(
-        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: {origin}\r\n"
-    )
-}
-
-/// A member that joined as `name`, once it is in the room: the 101 comes
-/// before the room adds the member, so a test that went on at once could
-/// race its own join. `shown` is the name the room shows.
-async fn join_as(server: &Server, name: &str, shown: &str) -> Member {
-    let (status, stream, rest) = request(
-        server.port,
-        &format!("/ws?name={name}"),
-        &server.authority(),
-        &upgrade_headers(&server.origin()),
-    )
-    .await;
-    assert_eq!(status, 101, "{name} joins");
-    let (read, write) = stream.into_split();
-    let mut read = Frames::new(read, rest);
-    timeout(
-        Duration::from_secs(20),
-        read.until(&format!("* {shown} joined")),
-    )
-    .await
-    .expect("in the room within 20 s")
-    .expect("open");
-    Member { read, write }
-}
-
-async fn join(server: &Server, name: &str) -> Member {
-    join_as(server, name, name).await
-}
-
-struct Member {
-    read: Frames,
-    write: OwnedWriteHalf,
-}
-
-/// Server frames (unmasked, unfragmented: the chat sends each line as one
-/// frame) out of a read half.
-struct Frames {
-    read: OwnedReadHalf,
-    buf: Vec<u8>,
-    /// The id of the last line, `(MS, SEQ)`: each line comes as `ID TEXT`
-    /// and the ids on one connection only grow.
-    last_id: Option<(u64, u64)>,
-}
-
-/// A line's id, `MS-SEQ`.
-fn parse_id(id: &str) -> Option<(u64, u64)> {
-    let (ms, seq) = id.split_once('-')?;
-    Some((ms.parse().ok()?, seq.parse().ok()?))
-}
-
-impl Frames {
-    fn new(read: OwnedReadHalf, buf: Vec<u8>) -> Frames {
-        Frames {
-            read,
-            buf,
-            last_id: None,
-        }
-    }
-
-    async fn fill(&mut self, n: usize) -> std::io::Result<()> {
-        while self.buf.len() < n {
-            let mut chunk = vec![0; 64 << 10];
-            let got = self.read.read(&mut chunk).await?;
-            if got == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            self.buf.extend_from_slice(&chunk[..got]);
-        }
-        Ok(())
-    }
-
-    /// The next frame's opcode and payload.
-    async fn next(&mut self) -> std::io::Result<(u8, Vec<u8>)> {
-        self.fill(2).await?;
-        let (opcode, len) = (self.buf[0] & 0x0f, self.buf[1] & 0x7f);
-        let (len, at) = match len {
-            126 => {
-                self.fill(4).await?;
-                (u16::from_be_bytes([self.buf[2], self.buf[3]]) as usize, 4)
-            }
-            127 => {
-                self.fill(10).await?;
-                let n = u64::from_be_bytes(self.buf[2..10].try_into().expect("8 bytes"));
-                (n as usize, 10)
-            }
-            n => (n as usize, 2),
-        };
-        self.fill(at + len).await?;
-        let payload = self.buf[at..at + len].to_vec();
-        self.buf.drain(..at + len);
-        Ok((opcode, payload))
-    }
-
-    /// The next text line, without its id (checked to be newer than the
-    /// last one's); `Err` with the close code at a Close.
-    async fn line(&mut self) -> Result<String, Option<u16>> {
-        loop {
-            match self.next().await {
-                Ok((0x1, payload)) => {
-                    let text = String::from_utf8(payload).expect("UTF-8 text");
-                    let (id, line) = text.split_once(' ').expect("ID TEXT");
-                    let id = parse_id(id).unwrap_or_else(|| panic!("an id: {text:?}"));
-                    assert!(
-                        self.last_id < Some(id),
-                        "ids grow: {id:?} after {:?}",
-                        self.last_id
-                    );
-                    self.last_id = Some(id);
-                    return Ok(line.to_string());
-                }
-                Ok((0x8, payload)) if payload.len() >= 2 => {
-                    return Err(Some(u16::from_be_bytes([payload[0], payload[1]])));
-                }
-                Ok((0x8, _)) | Err(_) => return Err(None),
-                Ok(_) => {} // Pings
-            }
-        }
-    }
-
-    /// Lines until one equals `want`; all of them, `want` last.
-    async fn until(&mut self, want: &str) -> Result<Vec<String>, Option<u16>> {
-        let mut lines = Vec::new();
-        loop {
-            let line = self.line().await?;
-            let done = line == want;
-            lines.push(line);
-            if done {
-                return Ok(lines);
-            }
-        }
-    }
-}
-
-/// A masked client frame (the zero key: the payload as it is).
-fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x80 | opcode];
-    match payload.len() {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n if n < 1 << 16 => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&[0; 4]);
-    out.extend_from_slice(payload);
-    out
-}
-
-fn text_frames<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
-    lines
-        .into_iter()
-        .flat_map(|l| frame(0x1, l.as_bytes()))
-        .collect()
-}
-
-const TOO_SLOW: &str = "was too slow and was disconnected";
-
-/// Enough descriptors for this many sockets in this process and in the
-/// server (which inherits the limit).
-fn need_descriptors(n: u64) {
-    let limits = std::fs::read_to_string("/proc/self/limits").expect("read /proc/self/limits");
-    let soft: u64 = limits
-        .lines()
-        .find_map(|l| l.strip_prefix("Max open files"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .expect("the open-files limit in /proc/self/limits");
-    assert!(
-        soft >= n + 100,
-        "the open-files limit is {soft}; this test needs {} (ulimit -n)",
-        n + 100
-    );
-}
+#[path = "common/chat.rs"]
+mod chat;
+use chat::*;
 
 /// The issue's burst: 300 members, 10 of them send 10 lines each at once,
 /// ten times over (10 bursts of 100 lines). On main each member's queue
@@ -881,5 +533,129 @@ fn command_line() {
         for flag in ["--tls", "--max-behind", "--slow-after", "--allow-origin"] {
             assert!(stdout.contains(flag), "{help} names {flag}: {stdout}");
         }
+    }
+}
+
+/// Bob's lines, with their ids, until `want` (he reads the room's order).
+async fn log_until(member: &mut Member, log: &mut Vec<(String, String)>, want: &str) {
+    timeout(Duration::from_secs(20), async {
+        loop {
+            let line = member.read.id_line().await.expect("open");
+            let done = line.1 == want;
+            log.push(line);
+            if done {
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{want:?} within 20 s"));
+}
+
+/// A page that comes back with the id of the last line it showed gets
+/// every line said since then, once and in order, then its own join and
+/// the live lines: from every point of the room's history (each line's
+/// id is tried, as is an id older than all of them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_from_every_point() {
+    let _turn = TURN.lock().await;
+    let server = Server::start(&[]);
+    let mut bob = join(&server, "bob").await;
+    // The room's first line is bob's join; `0-0` is older than any.
+    let (ms, seq) = bob.read.last_id.expect("bob's join has an id");
+    let mut log = vec![
+        ("0-0".to_string(), String::new()),
+        (format!("{ms}-{seq}"), "* bob joined".to_string()),
+    ];
+    let lines: Vec<String> = (0..20).map(|i| format!("line {i}")).collect();
+    bob.write
+        .write_all(&text_frames(lines.iter().map(String::as_str)))
+        .await
+        .expect("send");
+    log_until(&mut bob, &mut log, "bob: line 19").await;
+    for k in 0..log.len() {
+        let name = format!("r{k}");
+        let (back, got) = resume(&server, &name, &log[k].0).await;
+        log_until(&mut bob, &mut log, &format!("* {name} joined")).await;
+        assert_eq!(got, log[k + 1..], "{name} resumes after {}", log[k].0);
+        // Its leave is a line of the room too, for the next one.
+        drop(back);
+    }
+    // And the live lines go on after the history.
+    let (mut late, _) = resume(&server, "late", &log[5].0).await;
+    bob.write
+        .write_all(&frame(0x1, b"after"))
+        .await
+        .expect("send");
+    late.read
+        .until("bob: after")
+        .await
+        .expect("live after history");
+}
+
+/// What one resume hands a member is bounded by `--max-behind`: the
+/// newest lines that fit, with nothing between them and the live ones.
+/// A page away for long (or a `since=0-0`) gets a recent tail, not
+/// everything kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_is_bounded_by_max_behind() {
+    let _turn = TURN.lock().await;
+    const MAX_BEHIND: usize = 20_000;
+    let server = Server::start(&["--max-behind", &MAX_BEHIND.to_string()]);
+    let mut bob = join(&server, "bob").await;
+    let mut log = Vec::new();
+    let text = "y".repeat(500);
+    // In batches, read as they come, so bob himself is never behind.
+    for batch in 0..20 {
+        let lines: Vec<String> = (0..10).map(|i| format!("{batch}.{i} {text}")).collect();
+        bob.write
+            .write_all(&text_frames(lines.iter().map(String::as_str)))
+            .await
+            .expect("send");
+        log_until(&mut bob, &mut log, &format!("bob: {batch}.9 {text}")).await;
+    }
+    let (_back, got) = resume(&server, "back", "0-0").await;
+    let (joined, history) = got.split_last().expect("at least the join");
+    assert_eq!(joined.1, "* back joined");
+    // A line's cost as the room counts it: `ID TEXT` plus 64.
+    let cost = |(id, line): &(String, String)| id.len() + 1 + line.len() + 64;
+    let total: usize = history.iter().map(cost).sum();
+    assert!(
+        !history.is_empty() && total <= MAX_BEHIND,
+        "{total} bytes of history"
+    );
+    // The newest lines, up to the last before the join...
+    assert_eq!(history, &log[log.len() - history.len()..]);
+    // ...and every one that fit: the next older would not have.
+    let older = &log[log.len() - history.len() - 1];
+    assert!(
+        total + cost(older) > MAX_BEHIND,
+        "{total} + {} fit",
+        cost(older)
+    );
+}
+
+/// `since` must be an id (`MS-SEQ`, each part a number that fits in 64
+/// bits): anything else is refused with 400 before the upgrade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_refuses_what_is_not_an_id() {
+    let _turn = TURN.lock().await;
+    let server = Server::start(&[]);
+    let headers = upgrade_headers(&server.origin());
+    for (since, want) in [
+        ("0-0", 101),
+        ("18446744073709551615-18446744073709551615", 101),
+        ("abc", 400),
+        ("1-", 400),
+        ("-1", 400),
+        ("1", 400),
+        ("+1-2", 400),
+        ("1-2-3", 400),
+        ("18446744073709551616-0", 400),
+        ("", 400),
+    ] {
+        let target = format!("/ws?name=x&since={since}");
+        let (status, _, _) = request(server.port, &target, &server.authority(), &headers).await;
+        assert_eq!(status, want, "since={since:?}");
     }
 }
