@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# What the chat's cluster tests need from the system: Debian's
+# redis-server (tests/chat_cluster.rs, tests/browser/cluster.sh) and nginx
+# (the load balancer in tests/browser/cluster.sh). Installs only what is
+# missing; `.ci/run` runs it before the tests.
+set -euo pipefail
+PACKAGES=()
+command -v redis-server >/dev/null || PACKAGES+=(redis-server)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || PACKAGES+=(nginx)
+if [ "${#PACKAGES[@]}" -gt 0 ]; then
+    echo "== cluster: installing ${PACKAGES[*]} from Debian" >&2
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+fi
+# Debian's packages start their services; the tests start their own, on
+# ports of their own, and need neither running.
+for service in redis-server nginx; do
+    if command -v service >/dev/null && service "$service" status >/dev/null 2>&1; then
+        service "$service" stop >/dev/null 2>&1 || true
+    fi
+done
+redis-server --version
