@@ -12,11 +12,4 @@ if [ "${#PACKAGES[@]}" -gt 0 ]; then
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${PACKAGES[@]}"
 fi
-# Debian's packages start their services; the tests start their own, on
-# ports of their own, and need neither running.
-for service in redis-server nginx; do
-    if command -v service >/dev/null && service "$service" status >/dev/null 2>&1; then
-        service "$service" stop >/dev/null 2>&1 || true
-    fi
-done
 redis-server --version
