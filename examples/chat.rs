@@ -6,8 +6,21 @@
 //!
 //! ```text
 //! chat [ADDR] [--tls CERT.pem KEY.pem] [--max-behind BYTES] [--slow-after SECS]
-//!      [--allow-origin ORIGIN]...
+//!      [--allow-origin ORIGIN]... [--redis redis://HOST:PORT] [--history LINES]
 //! ```
+//!
+//! With `--redis redis://HOST:PORT` several instances (on one machine or
+//! many, behind a load balancer: `chat/deploy/`) share the room through
+//! that Redis: every line reaches every member of every instance once,
+//! in one order for all, each sender's lines in the order sent (the lines
+//! go through Redis and come back, so an instance hears its own members
+//! as the others do). A line Redis does not take within 5 s is not said:
+//! its sender is closed with 1011 and its page comes back later and
+//! resumes. An instance whose subscription breaks subscribes again and
+//! reads what it missed from the Stream. It does not start without its
+//! Redis. Redis holds at most `--history` lines (`MAXLEN ~`): at most
+//! 640 MiB of the longest lines at the defaults, about 1 MiB of 100-byte
+//! ones. Without `--redis`, one process is the room.
 //!
 //! With `--tls CERT.pem KEY.pem` it serves HTTPS instead, offering HTTP/2
 //! first (ALPN `h2`, then `http/1.1`) and advertising
@@ -18,9 +31,19 @@
 //!
 //! * `GET /` serves one HTML page (`examples/chat/index.html`, plain
 //!   JavaScript).
-//! * `GET /ws?name=NAME` is the WebSocket. Every text message is broadcast
-//!   to everyone as `NAME: TEXT`; joins and leaves as `* NAME joined` and
-//!   `* NAME left`. Names cannot hold `:` or start with `*`, so a line is
+//! * `GET /ws?name=NAME[&since=ID]` is the WebSocket. Every text message
+//!   is broadcast to everyone as `NAME: TEXT`; joins and leaves as
+//!   `* NAME joined` and `* NAME left`. Each line goes out as `ID LINE`:
+//!   its id in the room, `MS-SEQ` (a Redis Stream id; ids only grow on a
+//!   connection). A page that lost its connection comes back, to this
+//!   instance or any other, with `since=` the id of the last line it
+//!   showed and first gets every line after it that the room still keeps
+//!   (the newest `--history` lines, default 10,000; at most
+//!   `--max-behind` of them in one go), then the live ones, none twice;
+//!   a `since` that is not an id gets 400 (`chat/hub.rs` says how;
+//!   tests/chat_room.rs `resume_*` and tests/chat_cluster.rs). Each join
+//!   prints `joined NAME` (`joined NAME since ID`) on stdout, so whoever
+//!   runs several instances sees where a member landed. Names cannot hold `:` or start with `*`, so a line is
 //!   never mistaken for another kind; control, line-separator (U+2028,
 //!   U+2029), bidi (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C)
 //!   and zero-width (U+200B-U+200D, U+2060, U+FEFF) characters are
