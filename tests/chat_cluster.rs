@@ -317,3 +317,52 @@ async fn without_redis_lines_are_refused_not_lost_silently() {
         "{stderr}"
     );
 }
+
+/// A resume through Redis is bounded as one in a single process is: the
+/// newest lines that fit in `--max-behind`, read newest first a page at a
+/// time (so `since=0-0` after a long history costs no more), and the
+/// extreme ids are answered, not errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_through_redis_is_bounded() {
+    let _turn = TURN.lock().await;
+    const MAX_BEHIND: usize = 20_000;
+    let redis = Redis::start();
+    let flags = [
+        "--redis",
+        &redis.url(),
+        "--max-behind",
+        &MAX_BEHIND.to_string(),
+    ];
+    let (a, b) = (Server::start(&flags), Server::start(&flags));
+    let mut bob = join(&a, "bob").await;
+    let mut log = Vec::new();
+    let text = "z".repeat(500);
+    for batch in 0..20 {
+        let lines: Vec<String> = (0..10).map(|i| format!("{batch}.{i} {text}")).collect();
+        bob.write
+            .write_all(&text_frames(lines.iter().map(String::as_str)))
+            .await
+            .expect("send");
+        log.extend(lines_until(&mut bob, &format!("bob: {batch}.9 {text}")).await);
+    }
+    let (_back, got) = resume(&b, "back", "0-0").await;
+    let (joined, history) = got.split_last().expect("at least the join");
+    assert_eq!(joined.1, "* back joined");
+    let cost = |(id, line): &(String, String)| id.len() + 1 + line.len() + 64;
+    let total: usize = history.iter().map(cost).sum();
+    assert!(
+        !history.is_empty() && total <= MAX_BEHIND,
+        "{total} bytes of history"
+    );
+    assert_eq!(history, &log[log.len() - history.len()..]);
+    let older = &log[log.len() - history.len() - 1];
+    assert!(
+        total + cost(older) > MAX_BEHIND,
+        "{total} + {} fit",
+        cost(older)
+    );
+    // The newest possible id: nothing after it, and still a member.
+    let max = "18446744073709551615-18446744073709551615";
+    let (_top, got) = resume(&b, "top", max).await;
+    assert_eq!(got.len(), 1, "only its own join: {got:?}");
+}

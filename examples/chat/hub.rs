@@ -76,6 +76,12 @@ pub struct Id {
 }
 
 impl Id {
+    /// The last id there can be.
+    const MAX: Id = Id {
+        ms: u64::MAX,
+        seq: u64::MAX,
+    };
+
     /// The id after `last`, from the clock when it has moved on (and
     /// never backwards when it has not).
     fn next_after(last: Option<Id>) -> Id {
@@ -185,6 +191,10 @@ impl Link {
         since: Id,
         budget: usize,
     ) -> Result<Vec<(Id, String)>, Unavailable> {
+        if since == Id::MAX {
+            // Nothing comes after it (and Redis refuses `(` before it).
+            return Ok(Vec::new());
+        }
         let mut conn = self.conn.clone();
         let mut newest_first = Vec::new();
         let mut end = "+".to_string();
