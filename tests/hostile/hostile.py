@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import random
+import re
 import selectors
 import socket
 import struct
@@ -118,10 +119,18 @@ def fd_count(pid):
 # ---------------------------------------------------------------- probe
 
 
+def without_id(line):
+    """A chat line without its leading `MS-SEQ ` id, or None when it has
+    none: the probe must not take a malformed line for its echo."""
+    m = re.fullmatch(rb"[0-9]+-[0-9]+ (.*)", line, re.S)
+    return m.group(1) if m else None
+
+
 def probe_main(args):
     """The legitimate client: echo a text every 50 ms for `seconds`, print
     the round trips as JSON. In the chat the echo is the broadcast line
-    `probe: TEXT` among everyone else's."""
+    `ID probe: TEXT` among everyone else's (every chat line starts with
+    its id in the room, `MS-SEQ`)."""
     t0 = time.monotonic()
     result = {"rtts": [], "errors": 0, "handshake": None, "error": None}
     try:
@@ -141,6 +150,8 @@ def probe_main(args):
                 opcode, payload = reader.next()
                 if opcode == 0x8:
                     raise ConnectionError(f"closed by the server: {payload!r}")
+                if args.kind == "chat":
+                    payload = without_id(payload)
                 if opcode == 0x1 and payload == want:
                     break
             result["rtts"].append(time.monotonic() - sent)

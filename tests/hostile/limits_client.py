@@ -7,7 +7,7 @@
     limits_client.py echo PORT      WebSocket handshake on /, one masked text
                                     frame, expect it echoed
     limits_client.py chat PORT      GET / (the page), then a WebSocket join on
-                                    /ws?name=probe, expect "* probe joined"
+                                    /ws?name=probe, expect "ID * probe joined"
 
 Exits 0 on success, else 1 with the reason on stderr. A server that is
 still pausing after the flood gets until DEADLINE seconds to answer.
@@ -16,6 +16,7 @@ still pausing after the flood gets until DEADLINE seconds to answer.
 import base64
 import hashlib
 import os
+import re
 import select
 import signal
 import socket
@@ -142,8 +143,9 @@ def chat(port):
         raise ConnectionError(f"GET / did not return the page: {page[:200]!r}")
     sock, buf = websocket(port, "/ws?name=probe", origin=f"http://127.0.0.1:{port}")
     got, _ = next_text(sock, buf)
-    if got != "* probe joined":
-        raise ConnectionError(f"join: expected '* probe joined', got {got!r}")
+    # Every chat line starts with its id in the room, `MS-SEQ`.
+    if not re.fullmatch(r"[0-9]+-[0-9]+ \* probe joined", got):
+        raise ConnectionError(f"join: expected 'ID * probe joined', got {got!r}")
     return "page served, joined"
 
 
