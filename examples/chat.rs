@@ -17,8 +17,10 @@
 //! as the others do). A line Redis does not take within 5 s is not said:
 //! its sender is closed with 1011 and its page comes back later and
 //! resumes. An instance whose subscription breaks subscribes again and
-//! reads what it missed from the Stream. It does not start without its
-//! Redis. Redis holds at most `--history` lines (`MAXLEN ~`): at most
+//! reads what it missed from the Stream; one without it for 10 s closes
+//! its members with 1011 too (their pages come back, to an instance that
+//! has its Redis) and refuses new ones until it is back. It does not
+//! start without its Redis. Redis holds at most `--history` lines (`MAXLEN ~`): at most
 //! 640 MiB of the longest lines at the defaults, about 1 MiB of 100-byte
 //! ones. Without `--redis`, one process is the room.
 //!
@@ -121,7 +123,7 @@ use wscore::{CloseCode, Config, Instant};
 
 use hub::{Hub, Id};
 use read_budget::ReadBudget;
-use room::{Limits, Line, Mailbox, Room};
+use room::{Cut, Limits, Line, Mailbox, Room};
 use text::{clean_line, clean_name};
 
 /// `--max-behind`'s default: 4 MiB is what the old 64-line queue held
@@ -552,9 +554,18 @@ enum End {
     Left,
     /// The room cut it off.
     Kicked,
-    /// The room could not take its line (Redis is down): the page comes
-    /// back later and resumes.
+    /// The room could not take its line, or lost its Redis for longer than
+    /// `hub::ROOM_LOST_AFTER`: the page comes back later and resumes.
     Unavailable,
+}
+
+impl From<Cut> for End {
+    fn from(cut: Cut) -> End {
+        match cut {
+            Cut::TooSlow => End::Kicked,
+            Cut::Unavailable => End::Unavailable,
+        }
+    }
 }
 
 /// One client: forward its messages to the room and the room's lines to
@@ -580,7 +591,7 @@ where
         tokio::select! {
             // `recv` and the `Notify`s are cancel-safe (the driver's docs
             // say so for `recv`), so losing the race loses nothing.
-            () = mailbox.kicked() => break End::Kicked,
+            cut = mailbox.kicked() => break End::from(cut),
             message = ws.recv() => match message {
                 Some(Ok(Message::Text(text))) => {
                     // Said before the next is read: each member's lines
@@ -650,7 +661,7 @@ where
 {
     let too_old = tokio::time::sleep_until(queued + hub.room().limits().slow_after);
     tokio::select! {
-        () = mailbox.kicked() => Some(End::Kicked),
+        cut = mailbox.kicked() => Some(End::from(cut)),
         () = too_old => {
             hub.too_slow(id).await;
             Some(End::Kicked)

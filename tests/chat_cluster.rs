@@ -80,6 +80,20 @@ fn instance(redis: &Redis) -> Server {
     Server::start(&["--redis", &redis.url()])
 }
 
+/// The close code `member` gets within `secs` seconds, whatever lines
+/// come before it.
+async fn closed_within(member: &mut Member, secs: u64) -> Option<u16> {
+    timeout(Duration::from_secs(secs), async {
+        loop {
+            if let Err(code) = member.read.line().await {
+                return code;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("closed within {secs} s"))
+}
+
 /// Lines with their ids until `want`.
 async fn lines_until(member: &mut Member, want: &str) -> Vec<(String, String)> {
     timeout(Duration::from_secs(20), async {
@@ -244,31 +258,51 @@ async fn broken_subscription_is_filled_from_the_stream() {
 }
 
 /// Without Redis the room cannot take a line: the sender is closed with
-/// 1011 (its page reconnects and resumes later), and an instance will not
-/// start on a Redis it cannot reach.
+/// 1011 (its page reconnects and resumes later); after 10 s without it
+/// the listeners are closed with 1011 too and new members refused; a
+/// Redis back on the port serves the room again; and an instance will
+/// not start on a Redis it cannot reach.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_lines_are_refused_not_lost_silently() {
     let _turn = TURN.lock().await;
     let mut redis = Redis::start();
     let a = instance(&redis);
     let mut alice = join(&a, "alice").await;
+    let mut dave = join(&a, "dave").await;
     let _ = redis.child.kill();
     let _ = redis.child.wait();
+    let lost = std::time::Instant::now();
     alice
         .write
         .write_all(&frame(0x1, b"into the void"))
         .await
         .expect("send");
-    let code = timeout(Duration::from_secs(30), async {
-        loop {
-            if let Err(code) = alice.read.line().await {
-                return code;
-            }
-        }
-    })
-    .await
-    .expect("closed within 30 s");
-    assert_eq!(code, Some(1011));
+    assert_eq!(closed_within(&mut alice, 30).await, Some(1011));
+    // Dave only listens: he is not left in a room that says nothing.
+    // Once the instance has been without its subscription for 10 s
+    // (hub::ROOM_LOST_AFTER) he is closed with 1011 too, so that his page
+    // goes to an instance that has its Redis; and a page that comes here
+    // meanwhile is closed the same way rather than let in.
+    assert_eq!(closed_within(&mut dave, 30).await, Some(1011));
+    let waited = lost.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9),
+        "closed after {waited:?}: a short break must not close the room"
+    );
+    let (status, stream, rest) = request(
+        a.port,
+        "/ws?name=erin",
+        &a.authority(),
+        &upgrade_headers(&a.origin()),
+    )
+    .await;
+    assert_eq!(status, 101);
+    let (read, write) = stream.into_split();
+    let mut erin = Member {
+        read: Frames::new(read, rest),
+        write,
+    };
+    assert_eq!(closed_within(&mut erin, 10).await, Some(1011));
     // And a Redis back on the same port serves the room again.
     let redis = Redis::start_on(redis.port);
     let mut bob = timeout(Duration::from_secs(30), async {

@@ -21,6 +21,10 @@
 //!   what was published meanwhile), so an instance whose subscription
 //!   broke subscribes again and then reads from the Stream whatever came
 //!   after the last line it delivered; ids make the overlap harmless.
+//!   One that has been without its subscription for [`ROOM_LOST_AFTER`]
+//!   closes its members with 1011 and refuses new ones until it is
+//!   back: their pages come back, to an instance that has its Redis, and
+//!   resume.
 //!
 //! Resuming ([`Hub::join`] with `since`): the member joins the room
 //! first, so it gets every line delivered from then on; then the history
@@ -38,8 +42,11 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
 
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
@@ -57,6 +64,12 @@ pub const HISTORY: usize = 10_000;
 const PAGE: usize = 64;
 /// How long a Redis command may take before the line counts as not said.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an instance may be without its subscription before it closes
+/// its members with 1011 (and refuses new ones until it is back). A
+/// shorter break is filled from the Stream and nobody notices; a longer
+/// one would leave members connected to a room that says nothing, while
+/// their pages could be on an instance that still has its Redis.
+pub const ROOM_LOST_AFTER: Duration = Duration::from_secs(10);
 
 /// Say a line: number it in the Stream and publish it, as one step.
 /// KEYS: the Stream, the channel; ARGV: the text, the history length.
@@ -76,6 +89,9 @@ pub struct Id {
 }
 
 impl Id {
+    /// The first id there can be: every line comes after it.
+    const ZERO: Id = Id { ms: 0, seq: 0 };
+
     /// The last id there can be.
     const MAX: Id = Id {
         ms: u64::MAX,
@@ -166,6 +182,9 @@ struct Link {
     conn: ConnectionManager,
     say: Arc<Script>,
     history: usize,
+    /// This instance has its subscription, or lost it less than
+    /// [`ROOM_LOST_AFTER`] ago.
+    live: Arc<AtomicBool>,
 }
 
 impl Link {
@@ -290,6 +309,7 @@ impl Hub {
             conn,
             say: Arc::new(Script::new(SAY)),
             history,
+            live: Arc::new(AtomicBool::new(true)),
         };
         // The newest line so far, read before subscribing: every line
         // said later has a greater id, and is either heard live or, if
@@ -358,6 +378,12 @@ impl Hub {
         name: &str,
         since: Option<Id>,
     ) -> Result<(u64, Arc<Mailbox>), Unavailable> {
+        if let Backend::Redis(link) = &self.backend
+            && !link.live.load(Ordering::Relaxed)
+        {
+            // It would hear nothing here: its page goes elsewhere.
+            return Err(Unavailable);
+        }
         let (member, mailbox) = self.room.join(name);
         if let Some(since) = since {
             let limits = self.room.limits();
@@ -437,6 +463,8 @@ async fn subscribe(
 ) {
     let mut first = Some(first);
     let mut pause = Duration::from_millis(100);
+    // When the subscription broke, while it is not back.
+    let mut down_since = None;
     // Deliver one line unless already delivered; the notices for members
     // it found too slow are said on their own (never waited for here).
     let deliver = |id: Id, text: &str, last: &mut Option<Id>| {
@@ -463,6 +491,7 @@ async fn subscribe(
                     return;
                 }
                 eprintln!("chat: redis subscription: {e}; again in {pause:?}");
+                still_down(&mut down_since, &link, &room);
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
                 continue;
@@ -473,23 +502,33 @@ async fn subscribe(
                     let _ = first.send(Err(timeout.into()));
                     return;
                 }
+                still_down(&mut down_since, &link, &room);
                 continue;
             }
         };
         pause = Duration::from_millis(100);
         if let Some(first) = first.take() {
             let _ = first.send(Ok(()));
-        } else if let Some(after) = last {
+        } else {
             // Subscribed again: what was said while we were not, from the
-            // Stream, before the live lines (which may repeat some).
+            // Stream, before the live lines (which may repeat some). With
+            // nothing delivered yet, the Stream was empty when this
+            // instance started: all of it is the gap.
             let mut gap = last;
             let filled = link
-                .each_after(after, |id, text| deliver(id, text, &mut gap))
+                .each_after(last.unwrap_or(Id::ZERO), |id, text| {
+                    deliver(id, text, &mut gap)
+                })
                 .await;
             last = gap;
             if filled.is_err() {
+                still_down(&mut down_since, &link, &room);
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
                 continue;
             }
+            down_since = None;
+            link.live.store(true, Ordering::Relaxed);
             eprintln!("chat: redis subscription restored");
         }
         let mut messages = pubsub.into_on_message();
@@ -505,6 +544,19 @@ async fn subscribe(
             deliver(id, text, &mut last);
         }
         eprintln!("chat: redis subscription lost; subscribing again");
+        still_down(&mut down_since, &link, &room);
+    }
+}
+
+/// The subscription is down (since `down_since`, set now if it was not):
+/// once for [`ROOM_LOST_AFTER`], close the room here, once per break.
+fn still_down(down_since: &mut Option<Instant>, link: &Link, room: &Room) {
+    let since = *down_since.get_or_insert_with(Instant::now);
+    if since.elapsed() >= ROOM_LOST_AFTER && link.live.swap(false, Ordering::Relaxed) {
+        let closed = room.close_all();
+        eprintln!(
+            "chat: redis subscription down for {ROOM_LOST_AFTER:?}: closed {closed} members with 1011"
+        );
     }
 }
 

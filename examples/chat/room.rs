@@ -60,6 +60,17 @@ pub struct Limits {
     pub slow_after: Duration,
 }
 
+/// Why the room cut a member off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    /// It fell behind the room (see [`Limits`]): closed with 1013.
+    TooSlow,
+    /// The room is not there any more (this instance lost its Redis, see
+    /// `chat/hub.rs`): closed with 1011, so its page comes back, here or
+    /// to another instance, and resumes.
+    Unavailable,
+}
+
 /// The lines waiting for one member, shared by the room (which pushes)
 /// and the member's task (which sends and pops).
 #[derive(Default)]
@@ -79,6 +90,8 @@ struct Queue {
     /// The newest id taken: a line with this id or an older one is one
     /// the member has (or had queued) already.
     last: Option<Id>,
+    /// Set when the member is cut off, with why.
+    cut: Option<Cut>,
 }
 
 fn cost(line: &PreparedMessage) -> usize {
@@ -171,14 +184,19 @@ impl Mailbox {
         self.ready.notified().await;
     }
 
-    /// Wait until the member is cut off (a cut before the call counts).
-    pub async fn kicked(&self) {
+    /// Wait until the member is cut off (a cut before the call counts),
+    /// and say why.
+    pub async fn kicked(&self) -> Cut {
         self.kick.notified().await;
+        lock(&self.queue).cut.unwrap_or(Cut::TooSlow)
     }
 
     /// Cut the member off: drop what waits for it and wake its task.
-    fn kick(&self) {
-        *lock(&self.queue) = Queue::default();
+    fn kick(&self, cut: Cut) {
+        *lock(&self.queue) = Queue {
+            cut: Some(cut),
+            ..Queue::default()
+        };
         self.kick.notify_one();
     }
 }
@@ -234,9 +252,19 @@ impl Room {
     pub fn too_slow(&self, id: u64) -> Option<String> {
         let gone = lock(&self.members).remove(&id);
         gone.map(|member| {
-            member.mailbox.kick();
+            member.mailbox.kick(Cut::TooSlow);
             too_slow_notice(&member.name)
         })
+    }
+
+    /// The room is gone from under its members (see [`Cut::Unavailable`]):
+    /// cut every one off. Returns how many there were.
+    pub fn close_all(&self) -> usize {
+        let gone: Vec<Member> = lock(&self.members).drain().map(|(_, m)| m).collect();
+        for member in &gone {
+            member.mailbox.kick(Cut::Unavailable);
+        }
+        gone.len()
     }
 
     /// Queue `line`, the room's line `id`, for every member here, never
@@ -250,7 +278,7 @@ impl Room {
             match member.mailbox.push(id, line, now, self.limits) {
                 Ok(()) => true,
                 Err(()) => {
-                    member.mailbox.kick();
+                    member.mailbox.kick(Cut::TooSlow);
                     too_slow.push(too_slow_notice(&member.name));
                     false
                 }
