@@ -20,9 +20,9 @@
 //! reads what it missed from the Stream; one without it for 10 s closes
 //! its members with 1011 too (their pages come back, to an instance that
 //! has its Redis) and refuses new ones until it is back. It does not
-//! start without its Redis. Redis holds at most `--history` lines (`MAXLEN ~`): at most
-//! 640 MiB of the longest lines at the defaults, about 1 MiB of 100-byte
-//! ones. Without `--redis`, one process is the room.
+//! start without its Redis. Redis holds at most `--history` lines
+//! (`MAXLEN ~`): at most 640 MiB of the longest lines at the defaults,
+//! about 1 MiB of 100-byte ones. Without `--redis`, one process is the room.
 //!
 //! With `--tls CERT.pem KEY.pem` it serves HTTPS instead, offering HTTP/2
 //! first (ALPN `h2`, then `http/1.1`) and advertising
