@@ -217,6 +217,14 @@ try {
 
   await bob.screenshot({ path: path.join(here, SCREENSHOT) });
   check(true, `screenshot saved to tests/browser/${SCREENSHOT}`);
+
+  // Leaving is final: the page closes with 1000 and does not come back.
+  await bob.click('#join button');
+  await alice.waitForFunction(() => window.chat.lines.includes('* bob left'), null, { timeout: WAIT });
+  await new Promise((r) => setTimeout(r, 1_500));
+  const left = await bob.evaluate(() => ({ state: window.chat.state, ws: window.chat.ws, reconnects: window.chat.reconnects }));
+  check(left.state === 'closed' && left.ws === null && left.reconnects === 0,
+    'bob leaves: his page closes and does not reconnect');
   await context.close();
   context = null;
   if (secure) checkNetLog();
