@@ -20,10 +20,12 @@ install_browser
 build_chat
 
 WORK="$(mktemp -d)"
-REDIS_PID="" CHAT1_PID="" CHAT2_PID="" NGINX_PID=""
+REDIS_PID="" CHAT1_PID="" CHAT2_PID="" NGINX_PID="" NODE_PID=""
 cleanup() {
-    # nginx first (TERM: its workers go with it), so nothing reaches the
-    # instances while they stop, then the instances, then Redis.
+    # The browser first, then nginx (TERM: its workers go with it), so
+    # nothing reaches the instances while they stop, then the instances,
+    # then Redis.
+    stop_pid "$NODE_PID"
     stop_pid "$NGINX_PID"
     stop_pid "$CHAT1_PID"
     stop_pid "$CHAT2_PID"
@@ -111,8 +113,14 @@ log "nginx at $PUBLIC"
 
 start=$SECONDS
 status=0
-timeout 240 node "$HERE/cluster.mjs" "$PUBLIC" \
-    "$CHAT1_PID" "$WORK/chat1.log" "$CHAT2_PID" "$WORK/chat2.log" || status=$?
+# In the background and waited for, so that a TERM or ^C runs the trap at
+# once (bash holds traps while a foreground child runs), which stops it
+# (timeout passes the TERM on to node, and Playwright closes Chromium).
+CLUSTER_PROFILE="$WORK/chromium" timeout 240 node "$HERE/cluster.mjs" "$PUBLIC" \
+    "$CHAT1_PID" "$WORK/chat1.log" "$CHAT2_PID" "$WORK/chat2.log" &
+NODE_PID=$!
+wait "$NODE_PID" || status=$?
+NODE_PID=""
 log "cluster test took $((SECONDS - start))s"
 # nginx's side of the failover: the connects it tried to the killed
 # instance before it took it out and passed the page on to the other.
