@@ -1,7 +1,8 @@
 // Drives headless Chromium against the chat example: `node test.mjs URL`
 // (run.sh starts the server). Three pages join; one sends non-ASCII text
 // and another shows it; a third stops reading (its page JavaScript is
-// blocked) and must be cut off with 1013 while the other two go on.
+// blocked) and must be cut off with 1013 while the other two go on; then
+// her page reconnects (1013 is "try again later") and resumes.
 // Every wait has a timeout; the whole run is bounded by run.sh too.
 //
 // With an https:// URL (the server run with `--tls`), the same test runs
@@ -200,11 +201,30 @@ try {
   const closed = await carol.evaluate(() => window.chat.closed);
   console.log('# carol closed: ' + JSON.stringify(closed));
   check(closed.code === 1013 || closed.code === 1008, 'carol was closed with 1013 (or 1008)');
+  if (closed.code === 1013) {
+    // 1013 is "try again later": the page comes back after its backoff,
+    // resuming from the last line it showed, and hears the room again.
+    await carol.waitForFunction(() => window.chat.state === 'connected' && window.chat.reconnects >= 1,
+      null, { timeout: WAIT });
+    await say(bob, 'welcome back carol');
+    await has(carol, 'bob: welcome back carol');
+    check(true, 'carol reconnects after the 1013 and hears the room again');
+  }
+  const lastId = await alice.evaluate(() => window.chat.lastId);
+  check(/^\d+-\d+$/.test(lastId), `alice's page keeps the id of the last line, ${lastId}`);
   const aliceOpen = await alice.evaluate(() => window.chat.ws.readyState === WebSocket.OPEN);
   check(aliceOpen, 'alice is still connected');
 
   await bob.screenshot({ path: path.join(here, SCREENSHOT) });
   check(true, `screenshot saved to tests/browser/${SCREENSHOT}`);
+
+  // Leaving is final: the page closes with 1000 and does not come back.
+  await bob.click('#join button');
+  await alice.waitForFunction(() => window.chat.lines.includes('* bob left'), null, { timeout: WAIT });
+  await new Promise((r) => setTimeout(r, 1_500));
+  const left = await bob.evaluate(() => ({ state: window.chat.state, ws: window.chat.ws, reconnects: window.chat.reconnects }));
+  check(left.state === 'closed' && left.ws === null && left.reconnects === 0,
+    'bob leaves: his page closes and does not reconnect');
   await context.close();
   context = null;
   if (secure) checkNetLog();
@@ -234,7 +254,10 @@ function checkNetLog() {
   console.log('# HTTP/2 sessions in the net log: ' + JSON.stringify([...sessions.values()]));
   const connects = [...sessions.values()].flat().filter((r) => r === 'CONNECT websocket').length;
   const withBoth = [...sessions.values()].filter((l) => l.includes('GET') && l.includes('CONNECT websocket'));
-  check(connects === 3, 'the net log shows three extended CONNECTs with :protocol websocket');
+  // One per handshake Chromium recorded: the three joins and carol's
+  // reconnect.
+  check(connects === handshakes.length,
+    `the net log shows ${handshakes.length} extended CONNECTs with :protocol websocket, one per handshake`);
   check(sessions.size === 1 && withBoth.length === 1,
     'the pages and their WebSockets went over one HTTP/2 connection');
 }
