@@ -663,3 +663,74 @@ mod axum_docs_compile {
             .with_state(AppState {})
     }
 }
+
+/// The broadcast shape: each socket's task gets the same
+/// `Arc<PreparedMessage>` and sends it with `send_prepared`; every client
+/// (each with permessage-deflate, as agreed by default) reads the message,
+/// which was compressed once for all of them.
+#[tokio::test]
+async fn a_broadcast_sends_one_prepared_message_to_every_socket() {
+    use axum::extract::State;
+    use tokio::sync::broadcast;
+    use wscore::PreparedMessage;
+
+    type Lines = broadcast::Sender<Arc<PreparedMessage>>;
+
+    async fn member(ws: WebSocketUpgrade, State(lines): State<Lines>) -> Response {
+        ws.on_upgrade(move |mut socket| async move {
+            let mut lines = lines.subscribe();
+            // Subscribed: from here on the member misses nothing.
+            if socket.send(Message::text("joined")).await.is_err() {
+                return;
+            }
+            loop {
+                tokio::select! {
+                    line = lines.recv() => {
+                        let Ok(line) = line else { return };
+                        if socket.send_prepared(&line).await.is_err() {
+                            return;
+                        }
+                    }
+                    msg = socket.recv() => match msg {
+                        Some(Ok(_)) => {}
+                        _ => return,
+                    },
+                }
+            }
+        })
+    }
+
+    bounded(async {
+        let (lines, _) = broadcast::channel(16);
+        let app = Router::new()
+            .route("/ws", any(member))
+            .with_state(lines.clone());
+        let addr = serve(app).await;
+        let mut clients = Vec::new();
+        for _ in 0..3 {
+            let (mut client, response) = connect(addr, "/ws", &[]).await;
+            assert_eq!(response.negotiated().extensions.len(), 1);
+            assert_eq!(
+                client.recv().await.unwrap().unwrap(),
+                TokioMessage::text("joined")
+            );
+            clients.push(client);
+        }
+
+        let text = "a line everyone reads; ".repeat(20);
+        let line = Arc::new(PreparedMessage::text(&text));
+        assert_eq!(lines.send(Arc::clone(&line)).unwrap(), 3);
+        for client in &mut clients {
+            assert_eq!(
+                client.recv().await.unwrap().unwrap(),
+                TokioMessage::text(text.clone())
+            );
+        }
+        // One compressed form served the three sockets.
+        assert_eq!(line.compressed_window_bits().count(), 1);
+        for client in &mut clients {
+            close_cleanly(client, CloseCode::NORMAL, "").await;
+        }
+    })
+    .await;
+}

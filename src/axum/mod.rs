@@ -85,6 +85,10 @@
 //!   cannot turn masking off; the others map onto
 //!   [`Config`](crate::Config) and [`Options`](crate::tokio::Options), as
 //!   their docs say.
+//! * **Broadcast without per-member work:** [`WebSocket::send_prepared`]
+//!   sends a [`PreparedMessage`](crate::PreparedMessage) framed, and with
+//!   permessage-deflate compressed, once for every socket it is handed to
+//!   (axum's would frame and compress a [`Message`] per member).
 //! * [`Utf8Bytes`] is the tokio driver's: an `Arc<str>`, with axum's
 //!   methods, but `from_static` is not a `const fn` (it allocates once).
 

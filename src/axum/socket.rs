@@ -63,6 +63,17 @@ impl WebSocket {
         self.inner.send(msg.into_tokio()).await.map_err(Error::new)
     }
 
+    /// Send a message framed (and compressed) once for many sockets, and
+    /// write it out: an axum broadcast hands the same
+    /// `Arc<`[`PreparedMessage`](crate::PreparedMessage)`>` to every
+    /// member's task instead of a [`Message`] each member would frame and
+    /// compress again. Waits and fails as [`send`](Self::send) does (after
+    /// our Close, it fails); what goes out is
+    /// [`Connection::send_prepared`](crate::Connection::send_prepared)'s.
+    pub async fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), Error> {
+        self.inner.send_prepared(message).await.map_err(Error::new)
+    }
+
     /// A Close to send when ours went out already: as with axum's (and
     /// tungstenite's), there is nothing left to do but write it out.
     fn answered(&self, msg: &Message) -> bool {
