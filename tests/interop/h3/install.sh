@@ -14,9 +14,12 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 log() { printf '== h3 install: %s\n' "$*" >&2; }
 
+# What bindgen loads: libclang.so or libclang-N.so, not libclang-cpp.so
+# (the C++ library other packages pull in, which bindgen cannot use).
 have_libclang() {
-    ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/x86_64-linux-gnu/libclang*.so* \
-        >/dev/null 2>&1
+    compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null ||
+        compgen -G '/usr/lib/x86_64-linux-gnu/libclang.so*' >/dev/null ||
+        compgen -G '/usr/lib/x86_64-linux-gnu/libclang-[0-9]*.so*' >/dev/null
 }
 have_venv() { python3 -c 'import ensurepip' 2>/dev/null; }
 
