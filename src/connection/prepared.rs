@@ -37,9 +37,11 @@ use crate::frame::{FrameHeader, Opcode};
 ///
 /// Cost: building copies the payload once, into the frame (header
 /// included), in one allocation. Each compressed form is one compression
-/// of the payload and two allocations, made once per window size and kept
-/// until the message is dropped; the compressor's working memory for it
-/// is freed at once.
+/// of the payload, made once per window size and kept until the message
+/// is dropped. The compressor's working memory for it is sized to the
+/// payload rather than to a window (its fixed tables are on the stack)
+/// and freed at once: under 4 KiB of heap in all for a chat line
+/// (`tests/prepared.rs`: `preparing_costs_heap_sized_to_the_message`).
 pub struct PreparedMessage {
     /// The uncompressed frame; also the payload each compressed form is
     /// made from.

@@ -171,9 +171,8 @@ impl<T> PreparedDeflate<T> {
     ) -> &T {
         let bits = tx.compressor.window_bits().min(bits_to_cover(data.len()));
         self.forms[usize::from(bits - 8)].get_or_init(|| {
-            let mut compressor = Compressor::new(bits, tx.compressor.level());
             let mut payload = Vec::new();
-            compressor.compress(data, true, &mut payload);
+            Compressor::compress_once(bits, tx.compressor.level(), data, &mut payload);
             Box::new(build(&payload))
         })
     }

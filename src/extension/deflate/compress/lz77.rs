@@ -103,8 +103,10 @@ impl Window {
     /// most that many bytes, the end of what was sent before) as already
     /// encoded, with each of its positions linked into the hash chains as
     /// encoding it would have: matches into it are found as if the window
-    /// had never been freed.
-    pub(super) fn new(window_bits: u8, history: &[u8]) -> Window {
+    /// had never been freed. The buffer is allocated for at most `input`
+    /// bytes of new input (`usize::MAX`: any amount); more still fits, by
+    /// growing it.
+    pub(super) fn new(window_bits: u8, history: &[u8], input: usize) -> Window {
         let wsize = 1usize << window_bits;
         // New input is read in pieces of at least 2 KiB so small windows
         // do not slide (an O(table) step) every few hundred bytes.
@@ -112,7 +114,7 @@ impl Window {
         let hash_bits = u32::from(window_bits + 1).clamp(10, 15);
         // More would be out of reach anyway; only the last `wsize` count.
         let history = &history[history.len().saturating_sub(wsize)..];
-        let mut buf = Vec::with_capacity(cap);
+        let mut buf = Vec::with_capacity(cap.min(history.len().saturating_add(input)));
         buf.extend_from_slice(history);
         let mut window = Window {
             buf,
@@ -416,7 +418,7 @@ mod tests {
     #[test]
     fn chains_survive_slides() {
         for bits in [8, 9, 12] {
-            let mut w = Window::new(bits, &[]);
+            let mut w = Window::new(bits, &[], usize::MAX);
             let effort = Effort::for_level(9);
             let mut tokens = Tokens::new(1 << 15);
             let mut x = 99u32;

@@ -18,7 +18,10 @@
 //! `2^w + max(2^w, 2 KiB)` bytes, a chain of `2^w` and a hash head of
 //! `2^(w+1)` (10 to 15 bits) `u16` entries, a token buffer of
 //! `2^(w+1)` (2Ki to 16Ki) `u32` entries, and ~9 KB of fixed-size tables:
-//! about 22 KB at w=8, 74 KB at w=12 and 271 KB at w=15.
+//! about 22 KB at w=8, 74 KB at w=12 and 271 KB at w=15. A message
+//! compressed on its own (`Compressor::compress_once`, what a prepared
+//! message uses) gets a buffer and token list sized to it, and its fixed
+//! tables on the stack: a few KB for a short one.
 //!
 //! That is working memory, not state: between messages the only thing the
 //! stream depends on is the history, the last `min(2^w, bytes fed since
@@ -109,7 +112,7 @@ impl Compressor {
                 Some(engine) => engine,
                 None => {
                     let history = core::mem::take(&mut self.history);
-                    let engine = Engine::new(self.window_bits, self.level, &history);
+                    let engine = Engine::new(self.window_bits, self.level, &history, usize::MAX);
                     self.engine.insert(Box::new(engine))
                 }
             };
@@ -122,6 +125,24 @@ impl Compressor {
         if !fin {
             w.bytes(&[0, 0, 0xff, 0xff]);
         }
+    }
+
+    /// Compress `input` as one whole message from an empty history, for a
+    /// window of `2^window_bits` bytes at `level` (both clamped as in
+    /// [`new`](Self::new)), appending the deflate data, tail left off, to
+    /// `out`: the same bytes a fresh compressor's `compress(input, true,
+    /// out)` gives. Its working memory is sized to `input` and freed on
+    /// return, and the fixed-size tables live on the stack (about 9 KB),
+    /// so a short message costs a few KB of heap instead of a whole
+    /// window's engine (22 KB at w=8): what a prepared message pays once.
+    pub(crate) fn compress_once(window_bits: u8, level: u8, input: &[u8], out: &mut Vec<u8>) {
+        let mut w = BitWriter::new(out);
+        if !input.is_empty() {
+            let (bits, level) = (window_bits.clamp(8, 15), level.clamp(1, 9));
+            Engine::new(bits, level, &[], input.len()).compress(input, &mut w);
+        }
+        w.put(0, 3);
+        w.align();
     }
 
     /// Forget the history (no context takeover), keeping the allocations.
@@ -163,14 +184,16 @@ impl Compressor {
 impl Engine {
     /// Working memory for a `2^window_bits` window at `level`, with
     /// `history` (at most `2^window_bits` bytes: what a released engine
-    /// kept) as the data already sent.
-    fn new(window_bits: u8, level: u8, history: &[u8]) -> Engine {
+    /// kept) as the data already sent, for at most `input` bytes to come
+    /// (`usize::MAX`: a stream of any length).
+    fn new(window_bits: u8, level: u8, history: &[u8], input: usize) -> Engine {
         // Blocks of up to 16Ki tokens amortise a dynamic header well; a
         // small window gets fewer (2^(w+1), at least 2Ki) so the token
-        // buffer does not dwarf the window's own memory.
-        let tokens = (2usize << window_bits).clamp(2048, 16384);
+        // buffer does not dwarf the window's own memory. Every token
+        // covers at least one byte, so `input` tokens always suffice.
+        let tokens = (2usize << window_bits).clamp(2048, 16384).min(input.max(1));
         Engine {
-            window: Window::new(window_bits, history),
+            window: Window::new(window_bits, history, input),
             tokens: Tokens::new(tokens),
             codes: BlockCodes::new(),
             effort: Effort::for_level(level),

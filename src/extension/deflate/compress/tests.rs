@@ -580,3 +580,27 @@ fn a_message_repeated_after_a_release_compresses_as_well() {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// A whole message compressed with `compress_once`, whose memory is
+    /// sized to it, is byte for byte what a fresh compressor gives, for
+    /// every window and level and for messages shorter and longer than a
+    /// block's tokens and the window's buffer (so it still slides and
+    /// writes several blocks when it must).
+    #[test]
+    fn compress_once_is_a_fresh_compressors_message(
+        bits in 8u8..=15,
+        level in 0u8..=9,
+        data in prop_oneof![any_message(), large_message().prop_map(|(m, _)| m)],
+    ) {
+        let fresh = message(&mut Compressor::new(bits, level), &[&data]);
+        let mut once = Vec::new();
+        Compressor::compress_once(bits, level, &data, &mut once);
+        prop_assert_eq!(&once, &fresh);
+        let mut back = Vec::new();
+        reference(&once, bits, 0, &mut back).unwrap();
+        prop_assert_eq!(back, data);
+    }
+}
