@@ -15,7 +15,9 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use wscore::connection::AUTO_PONG_BUDGET;
-use wscore::{CloseCode, ClosedReason, Config, Connection, Event, Instant, MessageKind, Role};
+use wscore::{
+    CloseCode, ClosedReason, Config, Connection, Event, Instant, MessageKind, PreparedMessage, Role,
+};
 use wscore_fuzz::check_wire;
 
 #[derive(Arbitrary, Debug)]
@@ -30,6 +32,13 @@ enum Op {
     },
     /// `send_in_place`, text or binary.
     InPlace {
+        client: bool,
+        text: bool,
+        data: Vec<u8>,
+    },
+    /// `send_prepared` of a message framed for a server: a client must
+    /// mask its own copy, and `fragment_size` cuts it as it cuts the rest.
+    Prepared {
         client: bool,
         text: bool,
         data: Vec<u8>,
@@ -308,6 +317,20 @@ fuzz_target!(|input: (Settings, Vec<Op>)| {
                         assert_eq!(data, original, "a refused send_in_place masked");
                     }
                 }
+            }
+            Op::Prepared {
+                client: c,
+                text,
+                data,
+            } => {
+                let message = if text {
+                    PreparedMessage::text(&String::from_utf8_lossy(&data))
+                } else {
+                    PreparedMessage::binary(&data)
+                };
+                command(pick(c, &mut client, &mut server), |conn| {
+                    conn.send_prepared(&message)
+                });
             }
             Op::Begin { client: c, text } => {
                 let kind = if text {
